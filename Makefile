@@ -1,0 +1,132 @@
+# connhub build.
+#
+#   make            build build/connhub (optimised, with debug info)
+#   make run        install what is missing, build, serve on 127.0.0.1:8080 (SQLite, --dev)
+#   make test       install what is missing, build with ASan+UBSan, run every test
+#   make asan       build the ASan+UBSan binary and unit tests only
+#   make unit       ASan build + unit tests only (fast inner loop)
+#   make valgrind   unit tests under valgrind (release build)
+#   make fuzz       build libFuzzer targets with clang and run each briefly
+#   make bench      the benchmarks in bench/
+#   make fmt / lint
+#
+# Layout: every folder src/<mod>/ is a module, built into lib<mod>.a. A module
+# says which modules it uses in src/<mod>/module.mk (DEPS_<mod> := core ...).
+# Unit tests tests/unit/<mod>/test_*.c link only their module and its deps, so
+# a half-written module elsewhere never breaks them.
+
+MODE    ?= release
+BUILD   ?= build
+CC      ?= cc
+
+PKGS    := libmicrohttpd libcurl openssl jansson yaml-0.1 sqlite3 libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wwrite-strings -Wno-missing-field-initializers
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(PKG_CFLAGS) -fno-omit-frame-pointer \
+               -fstack-protector-strong -MMD -MP
+
+ifeq ($(MODE),asan)
+  OUT     := $(BUILD)/asan
+  CFLAGS  += $(BASE_CFLAGS) -O1 -g -DCONNHUB_TEST -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(MODE),test)
+  OUT     := $(BUILD)/test
+  CFLAGS  += $(BASE_CFLAGS) -O1 -g -DCONNHUB_TEST
+else
+  OUT     := $(BUILD)
+  CFLAGS  += $(BASE_CFLAGS) -O2 -g -D_FORTIFY_SOURCE=2
+endif
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+
+MODULES := $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/*.c))))
+-include $(wildcard src/*/module.mk)
+
+objs_of = $(patsubst src/%.c,$(OUT)/obj/%.o,$(wildcard src/$(1)/*.c))
+lib_of  = $(OUT)/lib/lib$(1).a
+# A module's archive list: itself, then its deps (deps declared transitively).
+libs_for = $(foreach m,$(1) $(DEPS_$(1)),$(call lib_of,$(m)))
+
+ALL_LIBS := $(foreach m,$(MODULES),$(call lib_of,$(m)))
+BIN     := $(OUT)/connhub
+
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
+
+.PHONY: all run test asan unit valgrind fuzz bench fmt lint deps clean tests-bins
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(OUT)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+define MODULE_RULE
+$(call lib_of,$(1)): $(call objs_of,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call MODULE_RULE,$(m))))
+
+$(BIN): $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
+
+# tests/unit/<mod>/test_x.c -> $(OUT)/tests/unit/<mod>/test_x, linked with lib<mod> and its deps
+define UNIT_RULE
+$(OUT)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(call libs_for,$(1))
+	@mkdir -p $$(dir $$@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $$@ $$< -Wl,--start-group $(call libs_for,$(1)) \
+	  -Wl,--end-group $(LDLIBS) -lcmocka
+endef
+$(foreach m,$(patsubst tests/unit/%/,%,$(sort $(dir $(UNIT_SRCS)))),$(eval $(call UNIT_RULE,$(m))))
+
+tests-bins: $(BIN) $(UNIT_BINS)
+
+deps:
+	@tools/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p data
+	$(BIN) serve --dev --listen 127.0.0.1:8080 --db sqlite:./data/connhub.db
+
+# The one test command (README, .ci/run): installs, builds with ASan+UBSan, runs everything.
+test: deps
+	@$(MAKE) --no-print-directory MODE=asan tests-bins
+	@$(MAKE) --no-print-directory MODE=release all
+	@tools/run-tests --build $(BUILD)/asan --release-bin $(BUILD)/connhub
+
+asan:
+	@$(MAKE) --no-print-directory MODE=asan tests-bins
+
+unit: asan
+	@tools/run-tests --build $(BUILD)/asan --unit-only
+
+valgrind:
+	@$(MAKE) --no-print-directory MODE=test tests-bins
+	@tools/run-tests --build $(BUILD)/test --unit-only --valgrind
+
+fuzz:
+	@tools/run-fuzz
+
+bench: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@bench/run
+
+fmt:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c')
+
+lint:
+	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'src/*.h')
+	cppcheck --enable=warning,portability,performance --error-exitcode=1 --inline-suppr \
+	  --suppress=missingIncludeSystem -q -Isrc src
+	clang-tidy -quiet $$(git ls-files 'src/*.c') -- $(BASE_CFLAGS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OUT)/obj $(OUT)/tests -name '*.d' 2>/dev/null)

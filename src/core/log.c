@@ -1,0 +1,217 @@
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/banned.h"
+
+#define LOG_LINE_MAX 4096
+
+static enum log_level g_level = LOG_INFO;
+static int g_fd = 2;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void
+log_set_level(enum log_level lvl)
+{
+    g_level = lvl;
+}
+
+bool
+log_enabled(enum log_level lvl)
+{
+    return lvl >= g_level;
+}
+
+void
+log_set_fd(int fd)
+{
+    g_fd = fd;
+}
+
+bool
+log_parse_level(const char *s, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcasecmp(s, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+struct line {
+    char b[LOG_LINE_MAX];
+    size_t n;
+};
+
+static void
+put(struct line *l, const char *s, size_t n)
+{
+    if (l->n + n > sizeof(l->b) - 2) /* keep room for "}\n" */
+        n = sizeof(l->b) - 2 - l->n;
+    memcpy(l->b + l->n, s, n);
+    l->n += n;
+}
+
+static void
+puts_raw(struct line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+/* JSON string with escapes; bytes >= 0x80 are copied when they form valid
+ * UTF-8, else replaced by '?', so the line is always valid JSON. */
+static void
+put_str(struct line *l, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    char tmp[8];
+
+    put(l, "\"", 1);
+    while (*p) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)c;
+            put(l, tmp, 2);
+            p++;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+            put(l, tmp, 6);
+            p++;
+        } else if (c < 0x80) {
+            put(l, (const char *)p, 1);
+            p++;
+        } else {
+            size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+            size_t i;
+            for (i = 1; n && i < n; i++)
+                if ((p[i] & 0xc0) != 0x80)
+                    n = 0;
+            if (n == 0) {
+                put(l, "?", 1);
+                p++;
+            } else {
+                put(l, (const char *)p, n);
+                p += n;
+            }
+        }
+    }
+    put(l, "\"", 1);
+}
+
+void
+log_kv(enum log_level lvl, const char *event, ...)
+{
+    struct line l;
+    struct timeval tv;
+    struct tm tm;
+    char ts[64];
+    va_list ap;
+    const char *key;
+
+    if (!log_enabled(lvl))
+        return;
+    l.n = 0;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    snprintf(ts, sizeof(ts), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\",",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(tv.tv_usec / 1000), level_names[lvl]);
+    puts_raw(&l, ts);
+    puts_raw(&l, "\"event\":");
+    put_str(&l, event);
+
+    va_start(ap, event);
+    while ((key = va_arg(ap, const char *)) != NULL) {
+        char num[64];
+        char type = key[0];
+        if (key[0] == '\0' || key[1] != ':')
+            break; /* malformed call: stop rather than read garbage */
+        puts_raw(&l, ",");
+        put_str(&l, key + 2);
+        puts_raw(&l, ":");
+        switch (type) {
+        case 's':
+            put_str(&l, va_arg(ap, const char *));
+            break;
+        case 'i':
+            snprintf(num, sizeof(num), "%d", va_arg(ap, int));
+            puts_raw(&l, num);
+            break;
+        case 'I':
+            snprintf(num, sizeof(num), "%lld", va_arg(ap, long long));
+            puts_raw(&l, num);
+            break;
+        case 'f':
+            snprintf(num, sizeof(num), "%.3f", va_arg(ap, double));
+            puts_raw(&l, num);
+            break;
+        case 'b':
+            puts_raw(&l, va_arg(ap, int) ? "true" : "false");
+            break;
+        default:
+            puts_raw(&l, "null");
+            va_end(ap);
+            goto done;
+        }
+    }
+    va_end(ap);
+done:
+    l.b[l.n++] = '}';
+    l.b[l.n++] = '\n';
+    {
+        ssize_t w = write(g_fd, l.b, l.n);
+        (void)w;
+    }
+}
+
+void
+log_redact_url(const char *url, char *out, size_t outlen)
+{
+    const char *p, *host, *at, *end;
+    size_t n = 0;
+
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    if (url == NULL)
+        return;
+    p = strstr(url, "://");
+    host = p ? p + 3 : url;
+    /* scheme */
+    if (p) {
+        size_t k = (size_t)(host - url);
+        if (k >= outlen)
+            k = outlen - 1;
+        memcpy(out, url, k);
+        n = k;
+    }
+    end = host + strcspn(host, "/?#");
+    at = memchr(host, '@', (size_t)(end - host));
+    while (at) { /* last '@' of the authority */
+        const char *nx = memchr(at + 1, '@', (size_t)(end - at - 1));
+        if (!nx)
+            break;
+        at = nx;
+    }
+    if (at)
+        host = at + 1;
+    end = host + strcspn(host, "?#");
+    {
+        size_t k = (size_t)(end - host);
+        if (n + k >= outlen)
+            k = outlen - 1 - n;
+        memcpy(out + n, host, k);
+        n += k;
+    }
+    out[n] = '\0';
+}

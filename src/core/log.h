@@ -1,0 +1,31 @@
+/*
+ * log: structured JSON lines on stderr, one event per line:
+ *   {"ts":"2026-11-22T10:00:00.123Z","level":"info","event":"http.request","status":200}
+ *
+ * Fields are typed by a one-letter prefix on the key, and the list ends with
+ * NULL:  log_kv(LOG_INFO, "server.listening", "s:addr", addr, "i:workers", n, NULL);
+ *   s: const char *   i: int   I: long long   f: double   b: int as true/false
+ * Never pass a credential, a token or a URL with its query: the logger cannot
+ * tell them apart. Use log_redact_url() for URLs. A line is written with one
+ * write(2), so lines from threads never interleave.
+ */
+#ifndef CONNHUB_CORE_LOG_H
+#define CONNHUB_CORE_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(enum log_level lvl);
+bool log_enabled(enum log_level lvl);
+bool log_parse_level(const char *s, enum log_level *out);
+void log_set_fd(int fd); /* default 2 (stderr); tests redirect */
+
+void log_kv(enum log_level lvl, const char *event, ...) __attribute__((sentinel));
+
+/* Copies url into out without userinfo, query or fragment:
+ * "https://u:p@h/x?key=1#f" -> "https://h/x". Always NUL-terminates. */
+void log_redact_url(const char *url, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,267 @@
+#include "core/loop.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "core/banned.h"
+
+#define LOOP_MAX_EVENTS 256
+
+struct watcher {
+    int fd;
+    loop_fd_cb cb;
+    void *arg;
+};
+
+struct loop {
+    int epfd;
+    int wakefd;
+    struct watcher **w; /* indexed by fd */
+    int nw;
+    struct loop_timer *timers; /* unsorted list: a loop has only a few timers */
+    loop_hook_cb hook;
+    void *hook_arg;
+    loop_hook_cb wake_cb;
+    void *wake_arg;
+    bool kicked;
+    atomic_bool stop;
+};
+
+enum err
+loop_new(struct loop **out)
+{
+    struct loop *lp = xcalloc(1, sizeof(*lp));
+    struct epoll_event ev = {.events = EPOLLIN};
+
+    lp->epfd = epoll_create1(EPOLL_CLOEXEC);
+    lp->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (lp->epfd < 0 || lp->wakefd < 0)
+        goto fail;
+    ev.data.ptr = NULL; /* NULL marks the wake fd */
+    if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->wakefd, &ev) != 0)
+        goto fail;
+    *out = lp;
+    return ERR_OK;
+fail:
+    loop_free(lp);
+    return ERR_INTERNAL;
+}
+
+void
+loop_free(struct loop *lp)
+{
+    if (lp == NULL)
+        return;
+    for (int i = 0; i < lp->nw; i++)
+        free(lp->w[i]);
+    free(lp->w);
+    if (lp->epfd >= 0)
+        close(lp->epfd);
+    if (lp->wakefd >= 0)
+        close(lp->wakefd);
+    free(lp);
+}
+
+enum err
+loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, void *arg)
+{
+    struct epoll_event ev = {.events = events};
+    struct watcher *w;
+    int op = EPOLL_CTL_MOD;
+
+    if (fd < 0)
+        return ERR_INVALID;
+    if (fd >= lp->nw) {
+        int n = lp->nw ? lp->nw : 64;
+        struct watcher **nwv;
+        while (n <= fd)
+            n *= 2;
+        nwv = realloc(lp->w, (size_t)n * sizeof(*nwv));
+        if (nwv == NULL)
+            return ERR_NOMEM;
+        memset(nwv + lp->nw, 0, (size_t)(n - lp->nw) * sizeof(*nwv));
+        lp->w = nwv;
+        lp->nw = n;
+    }
+    w = lp->w[fd];
+    if (w == NULL) {
+        w = calloc(1, sizeof(*w));
+        if (w == NULL)
+            return ERR_NOMEM;
+        lp->w[fd] = w;
+        op = EPOLL_CTL_ADD;
+    } else if (w->cb == NULL)
+        op = EPOLL_CTL_ADD; /* unwatched earlier: no longer in the epoll set */
+    w->fd = fd;
+    w->cb = cb;
+    w->arg = arg;
+    ev.data.ptr = w;
+    /* An fd closed and reused behind our back: epoll dropped it (ENOENT), or
+     * it is still there (EEXIST). Either way, retry with the other op. */
+    if (epoll_ctl(lp->epfd, op, fd, &ev) == 0)
+        return ERR_OK;
+    if (errno == ENOENT || errno == EEXIST) {
+        op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(lp->epfd, op, fd, &ev) == 0)
+            return ERR_OK;
+    }
+    w->cb = NULL;
+    return ERR_INTERNAL;
+}
+
+void
+loop_unwatch(struct loop *lp, int fd)
+{
+    if (fd < 0 || fd >= lp->nw || lp->w[fd] == NULL)
+        return;
+    epoll_ctl(lp->epfd, EPOLL_CTL_DEL, fd, NULL);
+    /* The watcher may still sit in the current event batch: mark it dead and
+     * free it lazily (fd reuse re-initialises it in loop_watch). */
+    lp->w[fd]->cb = NULL;
+}
+
+void
+loop_timer_start(struct loop *lp, struct loop_timer *t, int64_t ms, loop_timer_cb cb, void *arg)
+{
+    t->deadline = mono_ms() + (ms < 0 ? 0 : ms);
+    if (t->deadline == 0)
+        t->deadline = 1;
+    t->cb = cb;
+    t->arg = arg;
+    if (!t->linked) {
+        t->next = lp->timers;
+        lp->timers = t;
+        t->linked = true;
+    }
+}
+
+void
+loop_timer_stop(struct loop *lp, struct loop_timer *t)
+{
+    struct loop_timer **pp;
+
+    if (!t->linked)
+        return;
+    for (pp = &lp->timers; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    t->linked = false;
+    t->deadline = 0;
+}
+
+void
+loop_set_hook(struct loop *lp, loop_hook_cb cb, void *arg)
+{
+    lp->hook = cb;
+    lp->hook_arg = arg;
+}
+
+void
+loop_kick(struct loop *lp)
+{
+    lp->kicked = true;
+}
+
+void
+loop_stop(struct loop *lp)
+{
+    atomic_store(&lp->stop, true);
+    loop_wake(lp);
+}
+
+void
+loop_wake(struct loop *lp)
+{
+    uint64_t one = 1;
+    ssize_t w = write(lp->wakefd, &one, sizeof(one));
+    (void)w;
+}
+
+void
+loop_set_wake_cb(struct loop *lp, loop_hook_cb cb, void *arg)
+{
+    lp->wake_cb = cb;
+    lp->wake_arg = arg;
+}
+
+static int
+next_timeout(struct loop *lp)
+{
+    int64_t now, min = -1;
+
+    if (lp->kicked)
+        return 0;
+    now = mono_ms();
+    for (struct loop_timer *t = lp->timers; t; t = t->next) {
+        int64_t d = t->deadline - now;
+        if (d < 0)
+            d = 0;
+        if (min < 0 || d < min)
+            min = d;
+    }
+    if (min > 60000 || min < 0)
+        min = 60000;
+    return (int)min;
+}
+
+static void
+run_timers(struct loop *lp)
+{
+    int64_t now = mono_ms();
+    bool again = true;
+
+    /* Fire one due timer at a time: a callback may stop or start others. */
+    while (again) {
+        again = false;
+        for (struct loop_timer *t = lp->timers; t; t = t->next) {
+            if (t->deadline <= now) {
+                loop_timer_stop(lp, t);
+                t->cb(lp, t->arg);
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+enum err
+loop_run(struct loop *lp)
+{
+    struct epoll_event evs[LOOP_MAX_EVENTS];
+
+    while (!atomic_load(&lp->stop)) {
+        int n = epoll_wait(lp->epfd, evs, LOOP_MAX_EVENTS, next_timeout(lp));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ERR_INTERNAL;
+        }
+        lp->kicked = false;
+        for (int i = 0; i < n; i++) {
+            struct watcher *w = evs[i].data.ptr;
+            if (w == NULL) {
+                uint64_t v;
+                ssize_t r = read(lp->wakefd, &v, sizeof(v));
+                (void)r;
+                if (lp->wake_cb)
+                    lp->wake_cb(lp, lp->wake_arg);
+                continue;
+            }
+            if (w->cb)
+                w->cb(lp, w->fd, evs[i].events, w->arg);
+        }
+        run_timers(lp);
+        if (lp->hook)
+            lp->hook(lp, lp->hook_arg);
+    }
+    return ERR_OK;
+}

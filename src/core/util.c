@@ -1,0 +1,259 @@
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "core/banned.h"
+
+int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+iso8601_ms(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+enum err
+rand_bytes(void *p, size_t n)
+{
+    if (n > 0x7fffffff || RAND_bytes(p, (int)n) != 1)
+        return ERR_CRYPTO;
+    return ERR_OK;
+}
+
+enum err
+id_new(const char *prefix, char out[ID_MAX])
+{
+    static const char alpha[] = "0123456789abcdefghjkmnpqrstvwxyz";
+    unsigned char r[17];
+    size_t n;
+    unsigned acc = 0;
+    int bits = 0;
+    size_t ri = 0;
+
+    if (rand_bytes(r, 16) != ERR_OK)
+        return ERR_CRYPTO;
+    r[16] = 0;
+    n = (size_t)snprintf(out, ID_MAX, "%s_", prefix);
+    if (n + 27 > ID_MAX)
+        return ERR_INTERNAL;
+    for (int i = 0; i < 26; i++) {
+        if (bits < 5) {
+            acc = (acc << 8) | r[ri++];
+            bits += 8;
+        }
+        out[n++] = alpha[(acc >> (bits - 5)) & 31];
+        bits -= 5;
+    }
+    out[n] = '\0';
+    return ERR_OK;
+}
+
+void
+hex_encode(const unsigned char *p, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[p[i] >> 4];
+        out[2 * i + 1] = d[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool
+hex_decode(const char *s, size_t slen, unsigned char *out, size_t outlen)
+{
+    if (slen != 2 * outlen)
+        return false;
+    for (size_t i = 0; i < outlen; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return true;
+}
+
+size_t
+b64_encode(const unsigned char *p, size_t n, char *out)
+{
+    if (n == 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    return (size_t)EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+}
+
+long
+b64_decode(const char *s, size_t slen, unsigned char *out)
+{
+    size_t pad = 0;
+    int n;
+
+    if (slen == 0)
+        return 0;
+    if (slen % 4 != 0 || slen > 0x7ffffff0)
+        return -1;
+    for (size_t i = 0; i < slen; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '+' || c == '/';
+        if (c == '=' && i >= slen - 2) {
+            pad++;
+            continue;
+        }
+        if (!ok || pad > 0)
+            return -1;
+    }
+    n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)slen);
+    if (n < 0)
+        return -1;
+    return (long)n - (long)pad;
+}
+
+bool
+str_is_utf8(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t k;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + k >= n)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+bool
+str_has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+bool
+str_is_slug(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > max)
+        return false;
+    if (s[0] == '_')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+char *
+xstrdup(const char *s)
+{
+    char *p;
+
+    if (s == NULL)
+        return NULL;
+    p = strdup(s);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+bool
+parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s == NULL || *s == '\0')
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        if (v > (max - (uint64_t)(*s - '0')) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return true;
+}

@@ -1,0 +1,46 @@
+/*
+ * util: small helpers every module uses: clocks, randomness, opaque ids,
+ * hex and base64 (OpenSSL does the coding), and string checks.
+ */
+#ifndef CONNHUB_CORE_UTIL_H
+#define CONNHUB_CORE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+int64_t now_ms(void);  /* wall clock, ms since the epoch */
+int64_t mono_ms(void); /* monotonic */
+void iso8601_ms(int64_t ms, char out[32]);
+
+/* Fills p with n cryptographically random bytes (fails closed). */
+enum err rand_bytes(void *p, size_t n) WARN_UNUSED;
+
+/* An opaque id: prefix + '_' + 26 lower-case base32 chars (128 random bits),
+ * e.g. "conn_3f9k...". out must hold ID_MAX bytes. */
+#define ID_MAX 48
+enum err id_new(const char *prefix, char out[ID_MAX]) WARN_UNUSED;
+
+void hex_encode(const unsigned char *p, size_t n, char *out); /* out: 2n+1 */
+/* Decodes exactly outlen bytes from 2*outlen hex digits; false otherwise. */
+bool hex_decode(const char *s, size_t slen, unsigned char *out, size_t outlen);
+
+/* Standard base64 with padding. out needs 4*((n+2)/3)+1 bytes. */
+size_t b64_encode(const unsigned char *p, size_t n, char *out);
+/* Strict standard base64 (padding required, no whitespace). Returns the
+ * decoded length, or -1. out needs 3*(slen/4) bytes. */
+long b64_decode(const char *s, size_t slen, unsigned char *out);
+
+bool str_is_utf8(const char *s, size_t n);
+bool str_has_ctl(const char *s); /* any byte < 0x20 or 0x7f */
+/* Lower-case [a-z0-9_], 1..max chars, starts with a letter or digit. */
+bool str_is_slug(const char *s, size_t max);
+char *xstrdup(const char *s); /* NULL in, NULL out; aborts on OOM */
+void *xcalloc(size_t n, size_t sz);
+bool parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+#endif

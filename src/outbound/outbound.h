@@ -1,0 +1,125 @@
+/*
+ * outbound: every HTTP request connhub sends to the outside world goes through
+ * here (action calls, connection tests, OpenAPI fetches, MCP, OAuth token
+ * endpoints). It sends exactly what it is given; it knows nothing about
+ * connections or credentials beyond which headers and query keys are marked
+ * `credential` (dropped on a cross-origin redirect).
+ *
+ * Guarantees, each with its own named limit (core/limits.h, struct out_limits):
+ *  - SSRF guard on the resolved address at connect time (libcurl's
+ *    open-socket hook) for every connection, every redirect hop included; a
+ *    refusal is reported as OUT_FAIL_BLOCKED, not as a connect error;
+ *  - only http and https; no proxy from the environment; no netrc;
+ *  - redirects followed by hand (at most limits.max_redirects), each hop's URL
+ *    validated again; on an origin change every credential header, cookie and
+ *    query key is dropped, and a 307/308 body is not replayed cross-origin;
+ *  - connect, total and idle (no bytes) timeouts; response size counted on the
+ *    decoded bytes in the write callback (stops gzip bombs); header bytes capped.
+ *
+ * Concurrency: one struct outbound per event loop (one CURLM, one connection
+ * pool). outbound_send() never blocks; done() runs later on the loop's thread,
+ * exactly once, never from inside outbound_send().
+ */
+#ifndef CONNHUB_OUTBOUND_H
+#define CONNHUB_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/loop.h"
+#include "outbound/ssrf.h"
+
+struct out_limits {
+    uint32_t connect_timeout_ms; /* OUT_CONNECT_TIMEOUT_MS */
+    uint32_t total_timeout_ms;   /* OUT_TOTAL_TIMEOUT_MS */
+    uint32_t idle_timeout_ms;    /* OUT_IDLE_TIMEOUT_MS: no bytes received for this long */
+    size_t max_response;         /* OUT_MAX_RESPONSE: decoded body bytes */
+    int max_redirects;           /* OUT_MAX_REDIRECTS; 0 = do not follow (3xx returned) */
+};
+
+void out_limits_default(struct out_limits *l);
+
+struct out_header {
+    char *name;
+    char *value;      /* wiped on release when credential */
+    bool credential;  /* dropped on a cross-origin redirect */
+};
+
+struct out_request {
+    char method[8];   /* "GET", "POST", ... */
+    char *url;        /* absolute; already templated and percent-encoded */
+    struct out_header *headers;
+    size_t nheaders, aheaders;
+    char **cred_query; /* query keys that carry a credential */
+    size_t ncred_query;
+    struct buf body;   /* may be empty */
+    struct out_limits limits;
+    bool stream;       /* later (MCP/SSE): deliver body chunks as they come */
+};
+
+/* Initialises rq (method, url copied) with default limits. */
+enum err out_request_init(struct out_request *rq, const char *method, const char *url,
+                          struct errinfo *ei) WARN_UNUSED;
+/* Adds a header. Refuses (ERR_INVALID, field names the header) a name that is
+ * not an RFC 9110 token or a value with CR, LF or NUL. */
+enum err out_request_add_header(struct out_request *rq, const char *name, const char *value,
+                                bool credential, struct errinfo *ei) WARN_UNUSED;
+/* Appends key=value to the URL's query, both percent-encoded. */
+enum err out_request_add_query(struct out_request *rq, const char *key, const char *value,
+                               bool credential, struct errinfo *ei) WARN_UNUSED;
+/* Frees everything; credential header values and the body are wiped. */
+void out_request_release(struct out_request *rq);
+
+enum out_fail {
+    OUT_OK = 0,
+    OUT_FAIL_URL,       /* the URL (or a redirect's Location) is not acceptable */
+    OUT_FAIL_BLOCKED,   /* SSRF guard refused the address */
+    OUT_FAIL_RESOLVE,   /* DNS */
+    OUT_FAIL_CONNECT,
+    OUT_FAIL_TLS,
+    OUT_FAIL_TIMEOUT,   /* connect, total or idle: error says which */
+    OUT_FAIL_TOO_LARGE, /* response body or headers over the limit */
+    OUT_FAIL_REDIRECTS, /* more than max_redirects hops */
+    OUT_FAIL_PROTOCOL,  /* malformed response */
+    OUT_FAIL_CANCELLED,
+    OUT_FAIL_INTERNAL,
+};
+const char *out_fail_name(enum out_fail f); /* "blocked", "timeout", ... */
+
+struct out_response {
+    enum out_fail fail;   /* OUT_OK when an HTTP answer (any status) arrived */
+    char error[256];      /* for humans; never contains credentials or URL queries */
+    long status;
+    struct out_header *headers; /* of the final hop; names lower-cased */
+    size_t nheaders;
+    struct buf body;      /* decoded */
+    char *content_type;   /* or NULL */
+    int redirects;
+    int64_t duration_ms;
+};
+void out_response_release(struct out_response *res);
+const char *out_response_header(const struct out_response *res, const char *name_lc);
+
+struct outbound;
+struct out_handle;
+typedef void (*out_done_cb)(struct out_response *res, void *arg); /* res is borrowed */
+
+enum err outbound_new(struct loop *lp, const struct ssrf_policy *pol, struct outbound **out)
+    WARN_UNUSED;
+/* Cancels every transfer in flight (their done() runs with OUT_FAIL_CANCELLED). */
+void outbound_free(struct outbound *ob);
+
+/* Starts rq, taking ownership of it (released when done). handle (may be NULL)
+ * lets the caller cancel; it is valid until done() runs. */
+enum err outbound_send(struct outbound *ob, struct out_request *rq, out_done_cb done, void *arg,
+                       struct out_handle **handle) WARN_UNUSED;
+void outbound_cancel(struct out_handle *h);
+
+/* Blocking form for the CLI and tests: runs a private loop until done. */
+enum err outbound_fetch(const struct ssrf_policy *pol, struct out_request *rq,
+                        struct out_response *res) WARN_UNUSED;
+
+#endif
