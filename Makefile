@@ -75,16 +75,39 @@ $(foreach m,$(MODULES),$(eval $(call MODULE_RULE,$(m))))
 $(BIN): $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
 
+# tests/support/*.c: helpers shared by unit tests (a loopback HTTP upstream, temp dirs...).
+SUPPORT_OBJS := $(patsubst tests/support/%.c,$(OUT)/obj/tests-support/%.o,$(wildcard tests/support/*.c))
+SUPPORT_LIB  := $(OUT)/lib/libtestsupport.a
+$(OUT)/obj/tests-support/%.o: tests/support/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -c $< -o $@
+$(SUPPORT_LIB): $(SUPPORT_OBJS) $(wildcard tests/support/*.h)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $(SUPPORT_OBJS) && ranlib $@
+
 # tests/unit/<mod>/test_x.c -> $(OUT)/tests/unit/<mod>/test_x, linked with lib<mod> and its deps
 define UNIT_RULE
-$(OUT)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(call libs_for,$(1))
+$(OUT)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(call libs_for,$(1)) $(SUPPORT_LIB)
 	@mkdir -p $$(dir $$@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $$@ $$< -Wl,--start-group $(call libs_for,$(1)) \
-	  -Wl,--end-group $(LDLIBS) -lcmocka
+	  $(SUPPORT_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
 endef
 $(foreach m,$(patsubst tests/unit/%/,%,$(sort $(dir $(UNIT_SRCS)))),$(eval $(call UNIT_RULE,$(m))))
 
-tests-bins: $(BIN) $(UNIT_BINS)
+# Fuzz targets: tests/fuzz/<mod>/fuzz_<name>.c (LLVMFuzzerTestOneInput), seeds in
+# tests/fuzz/<mod>/corpus_<name>/. Here they are built as plain programs that replay
+# their corpus (run by run-tests); tools/run-fuzz builds them with libFuzzer.
+FUZZ_SRCS := $(wildcard tests/fuzz/*/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/tests/fuzz/%,$(FUZZ_SRCS))
+define FUZZ_RULE
+$(OUT)/tests/fuzz/$(1)/%: tests/fuzz/$(1)/%.c tests/fuzz/replay_main.c $(call libs_for,$(1))
+	@mkdir -p $$(dir $$@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $$@ $$< tests/fuzz/replay_main.c -Wl,--start-group \
+	  $(call libs_for,$(1)) -Wl,--end-group $(LDLIBS)
+endef
+$(foreach m,$(patsubst tests/fuzz/%/,%,$(sort $(dir $(FUZZ_SRCS)))),$(eval $(call FUZZ_RULE,$(m))))
+
+tests-bins: $(BIN) $(UNIT_BINS) $(FUZZ_BINS)
 
 deps:
 	@tools/install-deps
