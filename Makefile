@@ -72,8 +72,8 @@ $(call lib_of,$(1)): $(call objs_of,$(1))
 endef
 $(foreach m,$(MODULES),$(eval $(call MODULE_RULE,$(m))))
 
-$(BIN): $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
+$(BIN): $(OUT)/obj/main.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(OUT)/obj/main.o -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
 
 # tests/support/*.c: helpers shared by unit tests (a loopback HTTP upstream, temp dirs...).
 SUPPORT_OBJS := $(patsubst tests/support/%.c,$(OUT)/obj/tests-support/%.o,$(wildcard tests/support/*.c))

@@ -33,6 +33,7 @@
 /* ---- identities ---- */
 #define MAX_USER_NAME_LEN 64
 #define MAX_WORKSPACE_SLUG_LEN 64
+#define MAX_USER_NAME_LEN_Z (MAX_USER_NAME_LEN + 1)
 
 /* ---- vault ---- */
 #define VAULT_KEY_LEN 32

@@ -1,0 +1,1 @@
+DEPS_admin := core crypto store

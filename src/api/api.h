@@ -1,0 +1,24 @@
+/*
+ * api: the HTTP resources, one file per resource, thin handlers only: parse,
+ * call one service function, render. No SQL, curl or crypto here.
+ */
+#ifndef CONNHUB_API_H
+#define CONNHUB_API_H
+
+#include "http/http.h"
+
+extern const struct route api_routes[];
+extern const size_t api_nroutes;
+
+/* health.c */
+enum err h_healthz(struct req *rq, struct resp *rs);
+enum err h_metrics(struct req *rq, struct resp *rs);
+enum err h_me(struct req *rq, struct resp *rs);
+/* connections.c */
+enum err h_conn_create(struct req *rq, struct resp *rs);
+enum err h_conn_list(struct req *rq, struct resp *rs);
+enum err h_conn_get(struct req *rq, struct resp *rs);
+enum err h_conn_update(struct req *rq, struct resp *rs);
+enum err h_conn_delete(struct req *rq, struct resp *rs);
+
+#endif

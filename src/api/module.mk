@@ -1,0 +1,1 @@
+DEPS_api := core crypto store auth outbound engine conn http

@@ -1,0 +1,16 @@
+#include "api/api.h"
+#include "core/util.h"
+#include "core/banned.h"
+
+const struct route api_routes[] = {
+    {"GET", "/healthz", h_healthz, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/metrics", h_metrics, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/api/me", h_me, ROLE_MEMBER, 0},
+    {"POST", "/api/connections", h_conn_create, ROLE_MEMBER, 0},
+    {"GET", "/api/connections", h_conn_list, ROLE_MEMBER, 0},
+    {"GET", "/api/connections/{id}", h_conn_get, ROLE_MEMBER, 0},
+    {"PATCH", "/api/connections/{id}", h_conn_update, ROLE_MEMBER, 0},
+    {"DELETE", "/api/connections/{id}", h_conn_delete, ROLE_MEMBER, 0},
+};
+
+const size_t api_nroutes = ARRAY_LEN(api_routes);

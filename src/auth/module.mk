@@ -1,0 +1,1 @@
+DEPS_auth := core crypto outbound

@@ -1,0 +1,1 @@
+DEPS_cli := core crypto store auth outbound engine conn http api admin

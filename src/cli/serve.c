@@ -1,0 +1,270 @@
+/* connhub serve: start-up in order (flags, log, vault, store, key check, dev
+ * bootstrap), then the HTTP server until SIGTERM/SIGINT. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "admin/admin.h"
+#include "api/api.h"
+#include "cli/cli.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/http.h"
+#include "core/banned.h"
+
+static const char serve_help[] =
+    "usage: connhub serve [options]\n"
+    "  Runs the connhub API server.\n"
+    "\n"
+    "  --listen ADDR:PORT        where to listen (default 127.0.0.1:8080)\n"
+    "  --db URL                  sqlite:PATH (default " DEFAULT_DB_URL ")\n"
+    "  --dev                     development mode: without INTEGRATION_ENCRYPTION_KEY, use (or\n"
+    "                            create) a key file next to the database; on an empty database\n"
+    "                            create user admin, workspace default and print a token once\n"
+    "  --app-url URL             public URL of this server (also $APP_URL)\n"
+    "  --threads N               worker threads (default: one per CPU)\n"
+    "  --allow-private CIDR,...  let outbound calls reach these private ranges (TESTS ONLY;\n"
+    "                            logged as a warning at start and on every use)\n"
+    "  --log-level LEVEL         debug, info, warn, error (default info; also $CONNHUB_LOG_LEVEL)\n"
+    "\n"
+    "  Limits (each refusal is a clear 4xx):\n"
+    "  --max-body BYTES          JSON request bodies (default 262144)\n"
+    "  --max-spec-body BYTES     OpenAPI import bodies (default 33554432)\n"
+    "  --max-header-bytes BYTES  request line + headers per connection (default 32768)\n"
+    "  --max-connections N       open client connections (default 10000)\n"
+    "  --max-connections-per-ip N  (default 0: no per-IP cap)\n"
+    "  --idle-timeout SECONDS    idle or slow client connections are closed (default 30)\n"
+    "  --drain-timeout SECONDS   on SIGTERM, in-flight requests get this long (default 30)\n"
+    "  --out-connect-timeout MS  upstream connect timeout (default 10000)\n"
+    "  --out-timeout MS          upstream total timeout (default 30000)\n"
+    "  --out-idle-timeout MS     upstream no-bytes timeout (default 15000)\n"
+    "  --out-max-response BYTES  upstream response size, decoded (default 10485760)\n"
+    "  --out-max-redirects N     0-5 (default 5)\n"
+    "\n"
+    "  Environment: INTEGRATION_ENCRYPTION_KEY (32 bytes, base64 or hex; required unless --dev),\n"
+    "  INTEGRATION_ENCRYPTION_KEY_PREVIOUS (older keys, comma-separated), APP_URL.\n";
+
+enum {
+    O_LISTEN = 256, O_DB, O_DEV, O_APP_URL, O_THREADS, O_ALLOW, O_LOG, O_MAX_BODY, O_MAX_SPEC,
+    O_MAX_HDR, O_MAX_CONN, O_MAX_IP, O_IDLE, O_DRAIN, O_OCONN, O_OTOTAL, O_OIDLE, O_OMAX,
+    O_OREDIR, O_HELP
+};
+
+struct serve_opts {
+    const char *listen, *db, *app_url, *allow, *log_level;
+    bool dev;
+    unsigned threads;
+};
+
+static bool
+num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
+{
+    if (!parse_u64(v, max, out)) {
+        fprintf(stderr, "connhub serve: %s must be a whole number from 0 to %llu (got '%s')\n",
+                name, (unsigned long long)max, v);
+        return false;
+    }
+    return true;
+}
+
+static int
+parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
+{
+    static const struct option lo[] = {
+        {"listen", 1, NULL, O_LISTEN},       {"db", 1, NULL, O_DB},
+        {"dev", 0, NULL, O_DEV},             {"app-url", 1, NULL, O_APP_URL},
+        {"threads", 1, NULL, O_THREADS},     {"allow-private", 1, NULL, O_ALLOW},
+        {"log-level", 1, NULL, O_LOG},       {"max-body", 1, NULL, O_MAX_BODY},
+        {"max-spec-body", 1, NULL, O_MAX_SPEC}, {"max-header-bytes", 1, NULL, O_MAX_HDR},
+        {"max-connections", 1, NULL, O_MAX_CONN}, {"max-connections-per-ip", 1, NULL, O_MAX_IP},
+        {"idle-timeout", 1, NULL, O_IDLE},   {"drain-timeout", 1, NULL, O_DRAIN},
+        {"out-connect-timeout", 1, NULL, O_OCONN}, {"out-timeout", 1, NULL, O_OTOTAL},
+        {"out-idle-timeout", 1, NULL, O_OIDLE}, {"out-max-response", 1, NULL, O_OMAX},
+        {"out-max-redirects", 1, NULL, O_OREDIR}, {"help", 0, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    uint64_t n;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case O_LISTEN: o->listen = optarg; break;
+        case O_DB: o->db = optarg; break;
+        case O_DEV: o->dev = true; break;
+        case O_APP_URL: o->app_url = optarg; break;
+        case O_ALLOW: o->allow = optarg; break;
+        case O_LOG: o->log_level = optarg; break;
+        case O_THREADS:
+            if (!num_opt("--threads", optarg, 256, &n)) return 2;
+            o->threads = (unsigned)n; break;
+        case O_MAX_BODY:
+            if (!num_opt("--max-body", optarg, 1u << 30, &n)) return 2;
+            app->limits.max_body = n; break;
+        case O_MAX_SPEC:
+            if (!num_opt("--max-spec-body", optarg, 1u << 30, &n)) return 2;
+            app->limits.max_spec_body = n; break;
+        case O_MAX_HDR:
+            if (!num_opt("--max-header-bytes", optarg, 1u << 20, &n) || n < 1024) return 2;
+            app->limits.max_header_bytes = n; break;
+        case O_MAX_CONN:
+            if (!num_opt("--max-connections", optarg, 1000000, &n) || n == 0) return 2;
+            app->limits.max_connections = (unsigned)n; break;
+        case O_MAX_IP:
+            if (!num_opt("--max-connections-per-ip", optarg, 1000000, &n)) return 2;
+            app->limits.max_per_ip = (unsigned)n; break;
+        case O_IDLE:
+            if (!num_opt("--idle-timeout", optarg, 86400, &n)) return 2;
+            app->limits.idle_timeout_s = (unsigned)n; break;
+        case O_DRAIN:
+            if (!num_opt("--drain-timeout", optarg, 3600, &n)) return 2;
+            app->limits.drain_timeout_s = (unsigned)n; break;
+        case O_OCONN:
+            if (!num_opt("--out-connect-timeout", optarg, 600000, &n) || n == 0) return 2;
+            app->out_limits.connect_timeout_ms = (uint32_t)n; break;
+        case O_OTOTAL:
+            if (!num_opt("--out-timeout", optarg, 3600000, &n) || n == 0) return 2;
+            app->out_limits.total_timeout_ms = (uint32_t)n; break;
+        case O_OIDLE:
+            if (!num_opt("--out-idle-timeout", optarg, 3600000, &n) || n == 0) return 2;
+            app->out_limits.idle_timeout_ms = (uint32_t)n; break;
+        case O_OMAX:
+            if (!num_opt("--out-max-response", optarg, 1u << 30, &n)) return 2;
+            app->out_limits.max_response = n; break;
+        case O_OREDIR:
+            if (!num_opt("--out-max-redirects", optarg, OUT_MAX_REDIRECTS, &n)) return 2;
+            app->out_limits.max_redirects = (int)n; break;
+        case O_HELP: fputs(serve_help, stdout); return 1;
+        default: fputs(serve_help, stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "connhub serve: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static int
+open_vault(const struct serve_opts *o, struct vault **v)
+{
+    char dir[4096], path[4200];
+    struct errinfo ei = {0};
+    bool created = false;
+
+    cli_prepare_db_dir(o->db);
+    if (o->dev && store_data_dir(o->db, dir, sizeof(dir), &ei) != ERR_OK) {
+        cli_fail("serve", &ei);
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/connhub.devkey", dir);
+    if (vault_from_env(o->dev ? path : NULL, v, &created, &ei) != ERR_OK) {
+        log_kv(LOG_ERROR, "vault.refused", "s:field", ei.field, "s:detail", ei.msg, NULL);
+        cli_fail("refusing to start", &ei);
+        return 1;
+    }
+    if (o->dev && created)
+        log_kv(LOG_WARN, "vault.dev_key_created", "s:path", path, "s:detail",
+               "DEVELOPMENT KEY: secrets are sealed with a key stored next to the database. "
+               "Never use --dev in production; set INTEGRATION_ENCRYPTION_KEY instead.",
+               NULL);
+    else if (o->dev && getenv("INTEGRATION_ENCRYPTION_KEY") == NULL)
+        log_kv(LOG_WARN, "vault.dev_key", "s:path", path, "s:detail",
+               "DEVELOPMENT KEY in use (serve --dev); not for production", NULL);
+    log_kv(LOG_INFO, "vault.ready", "i:keys", (int)vault_key_count(*v), NULL);
+    return 0;
+}
+
+static int
+prepare_store(const struct serve_opts *o, const struct vault *v)
+{
+    struct store *st = NULL;
+    struct errinfo ei = {0};
+    char tok[TOKEN_MAX];
+    bool created = false;
+    int rc = 0;
+
+    if (cli_open_store(o->db, &st) != 0)
+        return 1;
+    if (admin_key_check(st, v, &ei) != ERR_OK) {
+        log_kv(LOG_ERROR, "vault.key_mismatch", "s:detail", ei.msg, NULL);
+        cli_fail("refusing to start", &ei);
+        rc = 1;
+    } else if (o->dev && admin_dev_bootstrap(st, tok, &created, &ei) != ERR_OK) {
+        cli_fail("dev bootstrap", &ei);
+        rc = 1;
+    } else if (created) {
+        log_kv(LOG_WARN, "dev.bootstrap", "s:user", "admin", "s:workspace", "default", "s:detail",
+               "created user admin and workspace default; the API token is printed on stdout "
+               "once",
+               NULL);
+        printf("dev token (user admin, workspace default): %s\n", tok);
+        fflush(stdout);
+        OPENSSL_cleanse(tok, sizeof(tok));
+    }
+    store_close(st);
+    return rc;
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+    static struct app app;
+    struct serve_opts o = {"127.0.0.1:8080", NULL, NULL, NULL, NULL, false, 0};
+    struct server_config cfg = {0};
+    struct vault *v = NULL;
+    struct errinfo ei = {0};
+    enum log_level lvl;
+    int rc;
+
+    o.db = getenv("CONNHUB_DB") ? getenv("CONNHUB_DB") : DEFAULT_DB_URL;
+    http_limits_default(&app.limits);
+    out_limits_default(&app.out_limits);
+    rc = parse_serve(argc, argv, &o, &app);
+    if (rc != 0)
+        return rc == 1 ? 0 : 2;
+    if (o.log_level == NULL)
+        o.log_level = getenv("CONNHUB_LOG_LEVEL");
+    if (o.log_level && !log_parse_level(o.log_level, &lvl)) {
+        fprintf(stderr, "connhub serve: --log-level must be debug, info, warn or error\n");
+        return 2;
+    }
+    if (o.log_level)
+        log_set_level(lvl);
+    if (o.app_url == NULL)
+        o.app_url = getenv("APP_URL");
+    if (o.allow && ssrf_policy_parse(&app.ssrf, o.allow, &ei) != ERR_OK) {
+        cli_fail("--allow-private", &ei);
+        return 2;
+    }
+    secret_heap_init(1 << 20);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    log_kv(LOG_INFO, "server.starting", "s:db", o.db, "s:listen", o.listen, "b:dev", o.dev,
+           "s:app_url", o.app_url ? o.app_url : "", NULL);
+    if (o.allow)
+        log_kv(LOG_WARN, "ssrf.allow_private", "s:ranges", o.allow, "s:detail",
+               "outbound calls may reach these private addresses: for tests only", NULL);
+    if (open_vault(&o, &v) != 0)
+        return 1;
+    rc = prepare_store(&o, v);
+    if (rc == 0) {
+        app.vault = v;
+        app.db_url = o.db;
+        app.app_url = o.app_url;
+        app.dev = o.dev;
+        app.started_at = now_ms();
+        cfg.listen = o.listen;
+        cfg.threads = o.threads;
+        cfg.routes = api_routes;
+        cfg.nroutes = api_nroutes;
+        rc = server_run(&app, &cfg);
+    }
+    vault_free(v);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,745 @@
+#include "conn/conn.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "engine/schema.h"
+#include "engine/template.h"
+#include "outbound/ssrf.h"
+#include "core/banned.h"
+
+#define KIND "connection"
+
+static const char *const service_types[] = {"http", NULL};
+static const char *const later_service_types[] = {"openapi", "mcp", "gmail", "telegram", NULL};
+static const char *const fulfillments[] = {"static", NULL};
+static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
+static const char *const writable[] = {"name",        "slug",       "service_type",
+                                       "base_url",    "auth",       "operations",
+                                       "fulfillment", "description", "test_operation",
+                                       NULL};
+static const char *const read_only[] = {"id",         "owner",      "owner_id",   "workspace",
+                                        "workspace_id", "created_at", "updated_at", "version",
+                                        "key_id",     "created_by", NULL};
+
+static bool
+in_set(const char *s, const char *const *set)
+{
+    for (size_t i = 0; s && set[i]; i++)
+        if (strcmp(s, set[i]) == 0)
+            return true;
+    return false;
+}
+
+void
+conn_release(struct conn *c)
+{
+    if (c == NULL)
+        return;
+    conn_row_release(&c->row);
+    json_decref(c->config);
+    c->config = NULL;
+    c->auth = NULL;
+    c->operations = NULL;
+}
+
+void
+conn_slug_from_name(const char *name, char *out, size_t outlen)
+{
+    size_t n = 0;
+    bool sep = false;
+
+    for (const char *p = name; *p && n + 1 < outlen && n < MAX_SLUG_LEN; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (isalnum(c) && c < 0x80) {
+            if (sep && n > 0)
+                out[n++] = '_';
+            if (n + 1 < outlen)
+                out[n++] = (char)tolower(c);
+            sep = false;
+        } else {
+            sep = true;
+        }
+    }
+    while (n > 0 && out[n - 1] == '_')
+        n--;
+    out[n] = '\0';
+    if (n == 0)
+        snprintf(out, outlen, "connection");
+}
+
+/* ---- validation ---- */
+
+static enum err
+check_keys(const json_t *body, struct errinfo *ei)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(body))
+        return err_set(ei, ERR_INVALID, "invalid_body", NULL, "the body must be a JSON object");
+    json_object_foreach((json_t *)body, k, v)
+    {
+        (void)v;
+        if (in_set(k, read_only))
+            return err_set(ei, ERR_INVALID, "read_only_field", k, "is set by connhub");
+        if (!in_set(k, writable))
+            return err_set(ei, ERR_INVALID, "unknown_field", k, "is not a connection field");
+    }
+    return ERR_OK;
+}
+
+static enum err
+text_field(const json_t *body, const char *key, size_t max, bool required, const char **out,
+           struct errinfo *ei)
+{
+    json_t *v = json_object_get(body, key);
+
+    *out = NULL;
+    if (v == NULL) {
+        if (required)
+            return err_set(ei, ERR_INVALID, "missing_field", key, "is required");
+        return ERR_OK;
+    }
+    if (!json_is_string(v))
+        return err_set(ei, ERR_INVALID, "invalid_type", key, "must be a string");
+    if (json_string_length(v) > max)
+        return err_set(ei, ERR_INVALID, "too_long", key, "must be at most %zu characters", max);
+    if (strlen(json_string_value(v)) != json_string_length(v) ||
+        str_has_ctl(json_string_value(v)))
+        return err_set(ei, ERR_INVALID, "invalid_characters", key,
+                       "must not contain control characters");
+    *out = json_string_value(v);
+    return ERR_OK;
+}
+
+static enum err
+check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
+{
+    static const char *const keys[] = {"name",          "method", "path",   "description",
+                                       "input_schema",  "output_schema", "params", NULL};
+    const char *name, *method, *path, *desc, *k;
+    char f[48];
+    json_t *v;
+    enum err e = ERR_OK;
+
+    snprintf(f, sizeof(f), "operations[%zu]", i);
+    if (!json_is_object(op))
+        return err_set(ei, ERR_INVALID, "invalid_type", f, "must be an object");
+    json_object_foreach(op, k, v)
+    {
+        (void)v;
+        if (!in_set(k, keys))
+            return err_set(ei, ERR_INVALID, "unknown_field", f, "%s is not an operation field",
+                           k);
+    }
+    e = text_field(op, "name", MAX_OPERATION_NAME_LEN, true, &name, ei);
+    if (e == ERR_OK && !str_is_slug(name, MAX_OPERATION_NAME_LEN))
+        e = err_set(ei, ERR_INVALID, "invalid_name", "name",
+                    "must be lower-case letters, digits and _ (at most %d)",
+                    MAX_OPERATION_NAME_LEN);
+    if (e == ERR_OK && json_object_get(names, name) != NULL)
+        e = err_set(ei, ERR_INVALID, "duplicate_name", "name",
+                    "another operation already has this name");
+    if (e == ERR_OK)
+        e = text_field(op, "method", 8, true, &method, ei);
+    if (e == ERR_OK) {
+        char up[8];
+        size_t n = strlen(method);
+        for (size_t j = 0; j <= n; j++)
+            up[j] = (char)toupper((unsigned char)method[j]);
+        if (!in_set(up, methods))
+            e = err_set(ei, ERR_INVALID, "invalid_method", "method",
+                        "must be one of GET, POST, PUT, PATCH, DELETE, HEAD");
+        else
+            json_object_set_new(op, "method", json_string(up));
+    }
+    if (e == ERR_OK)
+        e = text_field(op, "path", MAX_OP_PATH_LEN, true, &path, ei);
+    if (e == ERR_OK)
+        e = tmpl_check(path, "path", NULL, ei);
+    if (e == ERR_OK)
+        e = text_field(op, "description", 4000, false, &desc, ei);
+    if (e == ERR_OK && json_object_get(op, "input_schema"))
+        e = schema_check(json_object_get(op, "input_schema"), "input_schema", ei);
+    if (e == ERR_OK && json_object_get(op, "output_schema"))
+        e = schema_check(json_object_get(op, "output_schema"), "output_schema", ei);
+    if (e == ERR_OK && json_object_get(op, "params") &&
+        !json_is_array(json_object_get(op, "params")))
+        e = err_set(ei, ERR_INVALID, "invalid_type", "params", "must be an array");
+    if (e != ERR_OK) {
+        err_field_prefix(ei, f);
+        return e;
+    }
+    json_object_set_new(names, name, json_true());
+    return ERR_OK;
+}
+
+/* Validates and normalises operations (a new reference in *out). */
+static enum err
+check_operations(const json_t *in, json_t **out, struct errinfo *ei)
+{
+    json_t *ops, *names = json_object(), *op;
+    size_t i;
+    enum err e = ERR_OK;
+
+    *out = NULL;
+    if (in == NULL) {
+        *out = json_array();
+        json_decref(names);
+        return ERR_OK;
+    }
+    if (!json_is_array(in)) {
+        json_decref(names);
+        return err_set(ei, ERR_INVALID, "invalid_type", "operations", "must be an array");
+    }
+    if (json_array_size(in) > MAX_OPERATIONS) {
+        json_decref(names);
+        return err_set(ei, ERR_TOO_LARGE, "too_many", "operations",
+                       "at most %d operations per connection", MAX_OPERATIONS);
+    }
+    ops = json_deep_copy(in);
+    json_array_foreach(ops, i, op)
+    {
+        e = check_operation(op, i, names, ei);
+        if (e != ERR_OK)
+            break;
+    }
+    json_decref(names);
+    if (e != ERR_OK) {
+        json_decref(ops);
+        return e;
+    }
+    *out = ops;
+    return ERR_OK;
+}
+
+static enum err
+check_enum(const json_t *body, const char *key, const char *const *ok, const char *const *later,
+           const char *dflt, const char **out, struct errinfo *ei)
+{
+    const char *v;
+    enum err e = text_field(body, key, 32, false, &v, ei);
+
+    if (e != ERR_OK)
+        return e;
+    if (v == NULL)
+        v = dflt;
+    if (later && in_set(v, later))
+        return err_set(ei, ERR_INVALID, "not_supported_yet", key,
+                       "%s connections are not supported by this server yet", v);
+    if (!in_set(v, ok)) {
+        char list[160] = "";
+        size_t n = 0;
+        for (size_t i = 0; ok[i]; i++)
+            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", ok[i]);
+        return err_set(ei, ERR_INVALID, "invalid_value", key, "must be one of: %s", list);
+    }
+    *out = v;
+    return ERR_OK;
+}
+
+/* Seals vals into set as "auth.<name>" for connection id. */
+static enum err
+seal_values(const struct vault *v, int64_t ws, const char *id, const struct auth_values *vals,
+            struct sealed_set *set, struct errinfo *ei)
+{
+    for (size_t i = 0; i < vals->n; i++) {
+        char field[96];
+        unsigned char *ct;
+        size_t n;
+        struct vault_aad aad = {ws, KIND, id, field};
+        enum err e;
+        snprintf(field, sizeof(field), "auth.%s", vals->name[i]);
+        e = vault_seal(v, &aad, vals->value[i].p, vals->value[i].len, &ct, &n, ei);
+        if (e == ERR_OK)
+            e = sealed_set_add(set, field, ct, n);
+        if (e != ERR_OK)
+            return e;
+    }
+    return ERR_OK;
+}
+
+/* Every required secret is either in vals or among the kept stored fields. */
+static enum err
+check_required(const json_t *pub, const struct auth_values *vals, char **kept, size_t nkept,
+               struct errinfo *ei)
+{
+    const struct auth_method *m = auth_method_find(json_string_value(json_object_get(pub, "type")));
+    const char *req[AUTH_MAX_SECRETS];
+    size_t n = m->required_fields(pub, req, AUTH_MAX_SECRETS);
+    bool custom = strcmp(m->type, "custom") == 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char field[96];
+        bool have = auth_values_get(vals, req[i]) != NULL;
+        snprintf(field, sizeof(field), "auth.%s", req[i]);
+        for (size_t j = 0; !have && j < nkept; j++)
+            have = strcmp(kept[j], field) == 0;
+        if (!have) {
+            snprintf(field, sizeof(field), custom ? "auth.values.%s" : "auth.%s", req[i]);
+            return err_set(ei, ERR_INVALID, "missing_field", field, "is required");
+        }
+    }
+    return ERR_OK;
+}
+
+/* The public fields plus the config document. */
+struct draft {
+    const char *name, *slug, *service_type, *base_url, *fulfillment, *description, *test_op;
+    char slugbuf[MAX_SLUG_LEN + 1];
+    json_t *auth_pub;
+    json_t *operations;
+    struct auth_values vals;
+};
+
+static void
+draft_release(struct draft *d)
+{
+    json_decref(d->auth_pub);
+    json_decref(d->operations);
+    auth_values_release(&d->vals);
+}
+
+static enum err
+draft_common(const json_t *body, struct draft *d, struct errinfo *ei)
+{
+    struct url_info ui;
+    enum err e;
+
+    if (d->slug && !str_is_slug(d->slug, MAX_SLUG_LEN))
+        return err_set(ei, ERR_INVALID, "invalid_slug", "slug",
+                       "must be 1-%d lower-case letters, digits or _, not starting with _",
+                       MAX_SLUG_LEN);
+    if (d->name && d->name[0] == '\0')
+        return err_set(ei, ERR_INVALID, "invalid_value", "name", "must not be empty");
+    if (d->base_url) {
+        e = url_validate(d->base_url, "base_url", &ui, ei);
+        if (e != ERR_OK)
+            return e;
+    }
+    e = text_field(body, "description", 4000, false, &d->description, ei);
+    if (e == ERR_OK)
+        e = text_field(body, "test_operation", MAX_OPERATION_NAME_LEN, false, &d->test_op, ei);
+    return e;
+}
+
+static enum err
+draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
+{
+    json_t *auth = json_object_get(body, "auth");
+    json_t *none = NULL;
+    enum err e = check_keys(body, ei);
+
+    if (e == ERR_OK)
+        e = text_field(body, "name", MAX_NAME_LEN, true, &d->name, ei);
+    if (e == ERR_OK)
+        e = text_field(body, "slug", MAX_SLUG_LEN + 1, false, &d->slug, ei);
+    if (e == ERR_OK && d->slug == NULL) {
+        conn_slug_from_name(d->name, d->slugbuf, sizeof(d->slugbuf));
+        d->slug = d->slugbuf;
+    }
+    if (e == ERR_OK)
+        e = check_enum(body, "service_type", service_types, later_service_types, "http",
+                       &d->service_type, ei);
+    if (e == ERR_OK)
+        e = text_field(body, "base_url", MAX_BASE_URL_LEN, true, &d->base_url, ei);
+    if (e == ERR_OK)
+        e = check_enum(body, "fulfillment", fulfillments, NULL, "static", &d->fulfillment, ei);
+    if (e == ERR_OK)
+        e = draft_common(body, d, ei);
+    if (e == ERR_OK && auth == NULL)
+        auth = none = json_pack("{s:s}", "type", "none");
+    if (e == ERR_OK) {
+        e = auth_parse(auth, NULL, &d->auth_pub, &d->vals, ei);
+        if (e != ERR_OK)
+            err_field_prefix(ei, "auth");
+    }
+    json_decref(none);
+    if (e == ERR_OK)
+        e = check_operations(json_object_get(body, "operations"), &d->operations, ei);
+    return e;
+}
+
+static json_t *
+config_doc(const struct draft *d)
+{
+    json_t *c = json_pack("{s:O, s:O}", "auth", d->auth_pub, "operations", d->operations);
+
+    if (d->description)
+        json_object_set_new(c, "description", json_string(d->description));
+    if (d->test_op)
+        json_object_set_new(c, "test_operation", json_string(d->test_op));
+    return c;
+}
+
+static enum err
+check_test_op(const struct draft *d, struct errinfo *ei)
+{
+    json_t *op;
+    size_t i;
+
+    if (d->test_op == NULL || d->test_op[0] == '\0')
+        return ERR_OK;
+    json_array_foreach(d->operations, i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "name")), d->test_op) == 0)
+            return ERR_OK;
+    }
+    return err_set(ei, ERR_INVALID, "unknown_operation", "test_operation",
+                   "names no operation of this connection");
+}
+
+/* ---- views ---- */
+
+static json_t *
+view(const struct conn_row *r, char **fields, size_t nfields)
+{
+    json_t *cfg = json_loads(r->config ? r->config : "{}", 0, NULL);
+    json_t *auth, *set = json_array(), *o;
+    char created[32], updated[32];
+
+    if (cfg == NULL)
+        cfg = json_object();
+    auth = json_deep_copy(json_object_get(cfg, "auth"));
+    if (auth == NULL)
+        auth = json_pack("{s:s}", "type", r->auth_type);
+    for (size_t i = 0; i < nfields; i++)
+        if (strncmp(fields[i], "auth.", 5) == 0)
+            json_array_append_new(set, json_string(fields[i] + 5));
+    json_object_set_new(auth, "secrets_set", set);
+    iso8601_ms(r->created_at, created);
+    iso8601_ms(r->updated_at, updated);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:O, s:s, s:{s:s}, s:s, s:s, s:I}", "id",
+                  r->id, "name", r->name, "slug", r->slug, "service_type", r->service_type,
+                  "base_url", r->base_url, "auth", auth, "operations",
+                  json_object_get(cfg, "operations") ? json_object_get(cfg, "operations")
+                                                     : json_array(),
+                  "fulfillment", r->fulfillment, "owner", "name",
+                  r->owner_name ? r->owner_name : "", "created_at", created, "updated_at",
+                  updated, "version", (json_int_t)r->version);
+    if (json_object_get(cfg, "description"))
+        json_object_set(o, "description", json_object_get(cfg, "description"));
+    if (json_object_get(cfg, "test_operation"))
+        json_object_set(o, "test_operation", json_object_get(cfg, "test_operation"));
+    json_decref(cfg);
+    return o;
+}
+
+static enum err
+view_of(struct store *st, const struct conn_row *r, json_t **out, struct errinfo *ei)
+{
+    char **fields = NULL;
+    size_t n = 0;
+    enum err e = store_secret_fields(st, r->workspace_id, KIND, r->id, &fields, &n, ei);
+
+    if (e == ERR_OK)
+        *out = view(r, fields, n);
+    string_list_free(fields, n);
+    return e;
+}
+
+/* ---- API entry points ---- */
+
+enum err
+conn_create(struct store *st, const struct vault *v, const struct principal *p,
+            const json_t *body, json_t **out, struct errinfo *ei)
+{
+    struct draft d = {0};
+    struct conn_row r = {0};
+    struct sealed_set set = {0};
+    json_t *cfg = NULL;
+    enum err e;
+
+    *out = NULL;
+    e = draft_from_create(body, &d, ei);
+    if (e == ERR_OK)
+        e = check_test_op(&d, ei);
+    if (e == ERR_OK)
+        e = check_required(d.auth_pub, &d.vals, NULL, 0, ei);
+    if (e == ERR_OK)
+        e = id_new("conn", r.id);
+    if (e != ERR_OK)
+        goto out;
+    r.workspace_id = p->workspace_id;
+    r.owner_id = p->user_id;
+    r.name = (char *)d.name;
+    r.slug = (char *)d.slug;
+    r.service_type = (char *)d.service_type;
+    r.auth_type = (char *)json_string_value(json_object_get(d.auth_pub, "type"));
+    r.base_url = (char *)d.base_url;
+    r.fulfillment = (char *)d.fulfillment;
+    cfg = config_doc(&d);
+    r.config = json_dumps(cfg, JSON_COMPACT);
+    r.created_at = r.updated_at = now_ms();
+    r.version = 1;
+    r.owner_name = (char *)p->user_name;
+    e = seal_values(v, p->workspace_id, r.id, &d.vals, &set, ei);
+    if (e == ERR_OK)
+        e = store_conn_insert(st, &r, &set, ei);
+    if (e == ERR_OK) {
+        char **fields = xcalloc(set.n ? set.n : 1, sizeof(char *));
+        for (size_t i = 0; i < set.n; i++)
+            fields[i] = set.v[i].field;
+        *out = view(&r, fields, set.n);
+        free(fields);
+        log_kv(LOG_INFO, "connection.created", "s:id", r.id, "s:workspace", p->workspace_slug,
+               "s:user", p->user_name, "s:slug", r.slug, "s:auth_type", r.auth_type, NULL);
+    }
+    free(r.config);
+out:
+    json_decref(cfg);
+    sealed_set_release(&set);
+    draft_release(&d);
+    return e;
+}
+
+enum err
+conn_get_view(struct store *st, const struct principal *p, const char *id, json_t **out,
+              struct errinfo *ei)
+{
+    struct conn_row r = {0};
+    enum err e = store_conn_get(st, p->workspace_id, id, &r, ei);
+
+    if (e == ERR_OK)
+        e = view_of(st, &r, out, ei);
+    conn_row_release(&r);
+    return e;
+}
+
+enum err
+conn_list_view(struct store *st, const struct principal *p, const struct conn_filter *f,
+               json_t **out, struct errinfo *ei)
+{
+    struct conn_row *rows = NULL;
+    size_t n = 0;
+    json_t *arr = json_array();
+    enum err e = store_conn_list(st, p->workspace_id, f, &rows, &n, ei);
+
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        json_t *o = NULL;
+        e = view_of(st, &rows[i], &o, ei);
+        if (e == ERR_OK)
+            json_array_append_new(arr, o);
+    }
+    if (e == ERR_OK) {
+        size_t limit = f && f->limit ? f->limit : MAX_LIST_PAGE;
+        *out = json_pack("{s:o, s:s?}", "connections", arr, "next_cursor",
+                         n == limit && n > 0 ? rows[n - 1].id : NULL);
+    } else {
+        json_decref(arr);
+    }
+    conn_rows_free(rows, n);
+    return e;
+}
+
+static enum err
+may_change(const struct principal *p, const struct conn_row *r, struct errinfo *ei)
+{
+    if (p->role == ROLE_ADMIN || r->owner_id == p->user_id)
+        return ERR_OK;
+    return err_set(ei, ERR_FORBIDDEN, "not_owner", NULL,
+                   "only the connection's owner or a workspace admin can change it");
+}
+
+/* Applies a PATCH body onto the stored connection (r, cfg) into d. */
+static enum err
+draft_from_patch(const json_t *body, const struct conn_row *r, const json_t *cfg, struct draft *d,
+                 struct errinfo *ei)
+{
+    json_t *auth = json_object_get(body, "auth");
+    const char *st;
+    enum err e = check_keys(body, ei);
+
+    if (e == ERR_OK)
+        e = text_field(body, "name", MAX_NAME_LEN, false, &d->name, ei);
+    if (e == ERR_OK)
+        e = text_field(body, "slug", MAX_SLUG_LEN + 1, false, &d->slug, ei);
+    if (e == ERR_OK)
+        e = text_field(body, "base_url", MAX_BASE_URL_LEN, false, &d->base_url, ei);
+    if (e == ERR_OK)
+        e = text_field(body, "service_type", 32, false, &st, ei);
+    if (e == ERR_OK && st && strcmp(st, r->service_type) != 0)
+        e = err_set(ei, ERR_INVALID, "immutable_field", "service_type",
+                    "cannot be changed; create a new connection instead");
+    if (e == ERR_OK && json_object_get(body, "fulfillment"))
+        e = check_enum(body, "fulfillment", fulfillments, NULL, "static", &d->fulfillment, ei);
+    if (e == ERR_OK)
+        e = draft_common(body, d, ei);
+    if (e != ERR_OK)
+        return e;
+    if (d->name == NULL)
+        d->name = r->name;
+    if (d->slug == NULL)
+        d->slug = r->slug;
+    if (d->base_url == NULL)
+        d->base_url = r->base_url;
+    if (d->fulfillment == NULL)
+        d->fulfillment = r->fulfillment;
+    d->service_type = r->service_type;
+    if (d->description == NULL && json_object_get(body, "description") == NULL)
+        d->description = json_string_value(json_object_get(cfg, "description"));
+    if (d->test_op == NULL && json_object_get(body, "test_operation") == NULL)
+        d->test_op = json_string_value(json_object_get(cfg, "test_operation"));
+    if (auth) {
+        e = auth_parse(auth, json_object_get(cfg, "auth"), &d->auth_pub, &d->vals, ei);
+        if (e != ERR_OK) {
+            err_field_prefix(ei, "auth");
+            return e;
+        }
+    } else {
+        d->auth_pub = json_incref(json_object_get(cfg, "auth"));
+    }
+    if (json_object_get(body, "operations"))
+        return check_operations(json_object_get(body, "operations"), &d->operations, ei);
+    d->operations = json_incref(json_object_get(cfg, "operations"));
+    return ERR_OK;
+}
+
+enum err
+conn_update(struct store *st, const struct vault *v, const struct principal *p, const char *id,
+            const json_t *body, json_t **out, struct errinfo *ei)
+{
+    struct conn_row r = {0}, nr;
+    struct draft d = {0};
+    struct sealed_set set = {0};
+    char **stored = NULL;
+    size_t nstored = 0;
+    json_t *cfg = NULL, *ncfg = NULL;
+    bool type_changed;
+    enum err e;
+
+    *out = NULL;
+    e = store_conn_get(st, p->workspace_id, id, &r, ei);
+    if (e == ERR_OK)
+        e = may_change(p, &r, ei);
+    if (e == ERR_OK) {
+        cfg = json_loads(r.config, 0, NULL);
+        if (cfg == NULL)
+            e = err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored connection is unreadable");
+    }
+    if (e == ERR_OK)
+        e = draft_from_patch(body, &r, cfg, &d, ei);
+    if (e == ERR_OK)
+        e = check_test_op(&d, ei);
+    if (e == ERR_OK)
+        e = store_secret_fields(st, p->workspace_id, KIND, r.id, &stored, &nstored, ei);
+    if (e != ERR_OK)
+        goto out;
+    type_changed = strcmp(json_string_value(json_object_get(d.auth_pub, "type")), r.auth_type);
+    /* A new auth type starts with no stored secrets: forget the old ones. */
+    e = check_required(d.auth_pub, &d.vals, type_changed ? NULL : stored,
+                       type_changed ? 0 : nstored, ei);
+    if (e == ERR_OK)
+        e = seal_values(v, p->workspace_id, r.id, &d.vals, &set, ei);
+    if (e != ERR_OK)
+        goto out;
+    nr = r;
+    nr.name = (char *)d.name;
+    nr.slug = (char *)d.slug;
+    nr.base_url = (char *)d.base_url;
+    nr.fulfillment = (char *)d.fulfillment;
+    nr.auth_type = (char *)json_string_value(json_object_get(d.auth_pub, "type"));
+    ncfg = config_doc(&d);
+    nr.config = json_dumps(ncfg, JSON_COMPACT);
+    e = store_conn_update(st, &nr, &set, (const char *const *)stored, type_changed ? 0 : nstored,
+                          ei);
+    free(nr.config);
+    nr.config = NULL;
+    if (e == ERR_OK) {
+        log_kv(LOG_INFO, "connection.updated", "s:id", r.id, "s:workspace", p->workspace_slug,
+               "s:user", p->user_name, "i:secrets_changed", (int)set.n, NULL);
+        e = conn_get_view(st, p, r.id, out, ei);
+    }
+out:
+    string_list_free(stored, nstored);
+    json_decref(cfg);
+    json_decref(ncfg);
+    sealed_set_release(&set);
+    draft_release(&d);
+    conn_row_release(&r);
+    return e;
+}
+
+enum err
+conn_delete(struct store *st, const struct principal *p, const char *id, struct errinfo *ei)
+{
+    struct conn_row r = {0};
+    enum err e = store_conn_get(st, p->workspace_id, id, &r, ei);
+
+    if (e == ERR_OK)
+        e = may_change(p, &r, ei);
+    if (e == ERR_OK)
+        e = store_conn_delete(st, p->workspace_id, id, ei);
+    if (e == ERR_OK)
+        log_kv(LOG_INFO, "connection.deleted", "s:id", r.id, "s:workspace", p->workspace_slug,
+               "s:user", p->user_name, NULL);
+    conn_row_release(&r);
+    return e;
+}
+
+/* ---- for the call engine ---- */
+
+enum err
+conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct conn *out,
+          struct errinfo *ei)
+{
+    enum err e;
+
+    memset(out, 0, sizeof(*out));
+    e = id ? store_conn_get(st, ws, id, &out->row, ei)
+           : store_conn_get_by_slug(st, ws, slug, &out->row, ei);
+    if (e != ERR_OK)
+        return e;
+    out->config = json_loads(out->row.config, 0, NULL);
+    if (out->config == NULL) {
+        conn_release(out);
+        return err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored connection is unreadable");
+    }
+    out->auth = json_object_get(out->config, "auth");
+    out->operations = json_object_get(out->config, "operations");
+    return ERR_OK;
+}
+
+enum err
+conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
+                  struct auth_values *out, struct errinfo *ei)
+{
+    struct sealed_set set = {0};
+    enum err e = store_secrets_get(st, c->row.workspace_id, KIND, c->row.id, &set, ei);
+
+    for (size_t i = 0; e == ERR_OK && i < set.n; i++) {
+        struct vault_aad aad = {c->row.workspace_id, KIND, c->row.id, set.v[i].field};
+        struct secret s = {0};
+        if (strncmp(set.v[i].field, "auth.", 5) != 0)
+            continue;
+        e = vault_open(v, &aad, set.v[i].data, set.v[i].len, &s, ei);
+        if (e == ERR_OK)
+            e = auth_values_add(out, set.v[i].field + 5, s.p, s.len);
+        secret_release(&s);
+    }
+    sealed_set_release(&set);
+    if (e != ERR_OK)
+        auth_values_release(out);
+    return e;
+}
+
+const json_t *
+conn_operation(const struct conn *c, const char *name)
+{
+    json_t *op;
+    size_t i;
+
+    json_array_foreach(c->operations, i, op)
+    {
+        const char *n = json_string_value(json_object_get(op, "name"));
+        if (n && strcmp(n, name) == 0)
+            return op;
+    }
+    return NULL;
+}

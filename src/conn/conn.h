@@ -1,0 +1,57 @@
+/*
+ * conn: connections as the API and the call engine see them: validation of
+ * what clients send, sealing of credentials, permission checks, and the JSON
+ * view (which never contains a secret, only which secret fields are set).
+ *
+ * Rules:
+ *  - every lookup is inside the caller's workspace (another workspace's id is
+ *    ERR_NOT_FOUND, the same as a missing one);
+ *  - any member may read the workspace's connections; members change the ones
+ *    they own, workspace admins change all (ERR_FORBIDDEN otherwise);
+ *  - credentials are write-only: a PATCH that leaves a secret field blank or
+ *    absent keeps the stored value; changing the auth type drops the old ones.
+ */
+#ifndef CONNHUB_CONN_H
+#define CONNHUB_CONN_H
+
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "core/err.h"
+#include "crypto/vault.h"
+#include "store/store.h"
+
+/* A loaded connection, for the call engine. */
+struct conn {
+    struct conn_row row;
+    json_t *config;     /* owned: {"auth": {...public...}, "operations": [...], ...} */
+    json_t *auth;       /* borrowed from config */
+    json_t *operations; /* borrowed from config */
+};
+void conn_release(struct conn *c);
+
+enum err conn_create(struct store *st, const struct vault *v, const struct principal *p,
+                     const json_t *body, json_t **out, struct errinfo *ei) WARN_UNUSED;
+enum err conn_get_view(struct store *st, const struct principal *p, const char *id, json_t **out,
+                       struct errinfo *ei) WARN_UNUSED;
+enum err conn_list_view(struct store *st, const struct principal *p, const struct conn_filter *f,
+                        json_t **out, struct errinfo *ei) WARN_UNUSED;
+enum err conn_update(struct store *st, const struct vault *v, const struct principal *p,
+                     const char *id, const json_t *body, json_t **out, struct errinfo *ei)
+    WARN_UNUSED;
+enum err conn_delete(struct store *st, const struct principal *p, const char *id,
+                     struct errinfo *ei) WARN_UNUSED;
+
+/* Loads by id (when id != NULL) or slug, in workspace ws. */
+enum err conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct conn *out,
+                   struct errinfo *ei) WARN_UNUSED;
+/* Opens the connection's credentials (the only decrypting path). */
+enum err conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
+                           struct auth_values *out, struct errinfo *ei) WARN_UNUSED;
+/* The operation named name, borrowed from c, or NULL. */
+const json_t *conn_operation(const struct conn *c, const char *name);
+
+/* Lower-case slug derived from a name ("GitHub API" -> "github_api"). */
+void conn_slug_from_name(const char *name, char *out, size_t outlen);
+
+#endif

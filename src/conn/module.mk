@@ -1,0 +1,1 @@
+DEPS_conn := core crypto store auth outbound engine

@@ -1,0 +1,1 @@
+DEPS_http := core crypto store outbound

@@ -1,0 +1,49 @@
+/* connhub: wiring only. Picks the command and hands over. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "core/banned.h"
+
+static const char usage[] =
+    "usage: connhub COMMAND [options]     (connhub COMMAND --help for each)\n"
+    "\n"
+    "  serve                  run the API server\n"
+    "  user add NAME          add a user\n"
+    "  workspace add SLUG     add a workspace\n"
+    "  member add WS USER     add a user to a workspace with --role admin|member\n"
+    "  token create           create an API token (--user NAME --workspace SLUG)\n"
+    "  rekey                  re-seal every secret under the current key\n"
+    "  version                print the version\n";
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+} commands[] = {
+    {"serve", cmd_serve}, {"user", cmd_user},   {"workspace", cmd_workspace},
+    {"member", cmd_member}, {"token", cmd_token}, {"rekey", cmd_rekey},
+};
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        puts("connhub 0.1.0");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            if (strcmp(argv[1], "serve") != 0)
+                log_set_level(LOG_WARN); /* operator commands: quiet unless wrong */
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "connhub: unknown command '%s'\n\n%s", argv[1], usage);
+    return 2;
+}

@@ -1,0 +1,305 @@
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "core/banned.h"
+
+const char *
+role_name(enum role r)
+{
+    switch (r) {
+    case ROLE_ADMIN:
+        return "admin";
+    case ROLE_MEMBER:
+        return "member";
+    default:
+        return "none";
+    }
+}
+
+bool
+role_parse(const char *s, enum role *out)
+{
+    if (strcmp(s, "admin") == 0)
+        *out = ROLE_ADMIN;
+    else if (strcmp(s, "member") == 0)
+        *out = ROLE_MEMBER;
+    else
+        return false;
+    return true;
+}
+
+void
+conn_row_release(struct conn_row *r)
+{
+    if (r == NULL)
+        return;
+    free(r->owner_name);
+    free(r->name);
+    free(r->slug);
+    free(r->service_type);
+    free(r->auth_type);
+    free(r->base_url);
+    free(r->fulfillment);
+    free(r->config);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+conn_rows_free(struct conn_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        conn_row_release(&rows[i]);
+    free(rows);
+}
+
+void
+sealed_set_release(struct sealed_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].field);
+        free(s->v[i].data);
+    }
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+enum err
+sealed_set_add(struct sealed_set *s, const char *field, unsigned char *data, size_t len)
+{
+    struct sealed *nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+
+    if (nv == NULL) {
+        free(data);
+        return ERR_NOMEM;
+    }
+    s->v = nv;
+    s->v[s->n].field = strdup(field);
+    if (s->v[s->n].field == NULL) {
+        free(data);
+        return ERR_NOMEM;
+    }
+    s->v[s->n].data = data;
+    s->v[s->n].len = len;
+    s->n++;
+    return ERR_OK;
+}
+
+const struct sealed *
+sealed_set_find(const struct sealed_set *s, const char *field)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].field, field) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+void
+secret_rows_free(struct secret_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].kind);
+        free(rows[i].owner_id);
+        free(rows[i].field);
+        free(rows[i].data);
+    }
+    free(rows);
+}
+
+void
+string_list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+enum err
+store_open(const char *url, struct store **out, struct errinfo *ei)
+{
+    *out = NULL;
+    if (url == NULL || url[0] == '\0')
+        return err_set(ei, ERR_INVALID, "invalid_db_url", "--db", "the database URL is empty");
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        if (url[7] == '\0')
+            return err_set(ei, ERR_INVALID, "invalid_db_url", "--db",
+                           "sqlite: needs a path, e.g. sqlite:./data/connhub.db");
+        return store_sqlite_open(url + 7, out, ei);
+    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return err_set(ei, ERR_INVALID, "backend_unavailable", "--db",
+                       "the PostgreSQL backend is not built yet; use sqlite:PATH");
+    return err_set(ei, ERR_INVALID, "invalid_db_url", "--db",
+                   "unknown database URL scheme; use sqlite:PATH");
+}
+
+enum err
+store_data_dir(const char *url, char *out, size_t outlen, struct errinfo *ei)
+{
+    const char *path, *slash;
+
+    if (strncmp(url, "sqlite:", 7) != 0)
+        return err_set(ei, ERR_INVALID, "no_data_dir", "--db",
+                       "--dev without INTEGRATION_ENCRYPTION_KEY needs a sqlite: database");
+    path = url + 7;
+    slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(out, outlen, ".");
+    else if (slash == path)
+        snprintf(out, outlen, "/");
+    else
+        snprintf(out, outlen, "%.*s", (int)(slash - path), path);
+    return ERR_OK;
+}
+
+void
+store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+const char *
+store_backend_name(const struct store *st)
+{
+    return st->ops->name;
+}
+
+/* ---- dispatch ---- */
+
+enum err
+store_user_add(struct store *st, const char *name, bool pa, int64_t *id, struct errinfo *ei)
+{
+    return st->ops->user_add(st, name, pa, id, ei);
+}
+
+enum err
+store_user_get(struct store *st, const char *name, struct user_row *out, struct errinfo *ei)
+{
+    return st->ops->user_get(st, name, out, ei);
+}
+
+enum err
+store_user_count(struct store *st, int64_t *n, struct errinfo *ei)
+{
+    return st->ops->user_count(st, n, ei);
+}
+
+enum err
+store_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
+{
+    return st->ops->workspace_add(st, slug, id, ei);
+}
+
+enum err
+store_workspace_get(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
+{
+    return st->ops->workspace_get(st, slug, id, ei);
+}
+
+enum err
+store_member_set(struct store *st, int64_t ws, int64_t user, enum role role, struct errinfo *ei)
+{
+    return st->ops->member_set(st, ws, user, role, ei);
+}
+
+enum err
+store_member_role(struct store *st, int64_t ws, int64_t user, enum role *out, struct errinfo *ei)
+{
+    return st->ops->member_role(st, ws, user, out, ei);
+}
+
+enum err
+store_token_add(struct store *st, const unsigned char hash[32], int64_t user, int64_t ws,
+                const char *label, int64_t *id, struct errinfo *ei)
+{
+    return st->ops->token_add(st, hash, user, ws, label, id, ei);
+}
+
+enum err
+store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *out,
+                   struct errinfo *ei)
+{
+    return st->ops->token_lookup(st, hash, out, ei);
+}
+
+enum err
+store_conn_insert(struct store *st, const struct conn_row *row, const struct sealed_set *secrets,
+                  struct errinfo *ei)
+{
+    return st->ops->conn_insert(st, row, secrets, ei);
+}
+
+enum err
+store_conn_get(struct store *st, int64_t ws, const char *id, struct conn_row *out,
+               struct errinfo *ei)
+{
+    return st->ops->conn_get(st, ws, id, NULL, out, ei);
+}
+
+enum err
+store_conn_get_by_slug(struct store *st, int64_t ws, const char *slug, struct conn_row *out,
+                       struct errinfo *ei)
+{
+    return st->ops->conn_get(st, ws, NULL, slug, out, ei);
+}
+
+enum err
+store_conn_list(struct store *st, int64_t ws, const struct conn_filter *f, struct conn_row **rows,
+                size_t *n, struct errinfo *ei)
+{
+    return st->ops->conn_list(st, ws, f, rows, n, ei);
+}
+
+enum err
+store_conn_update(struct store *st, const struct conn_row *row, const struct sealed_set *put,
+                  const char *const *keep, size_t nkeep, struct errinfo *ei)
+{
+    return st->ops->conn_update(st, row, put, keep, nkeep, ei);
+}
+
+enum err
+store_conn_delete(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
+{
+    return st->ops->conn_delete(st, ws, id, ei);
+}
+
+enum err
+store_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                  struct sealed_set *out, struct errinfo *ei)
+{
+    return st->ops->secrets_get(st, ws, kind, owner_id, out, ei);
+}
+
+enum err
+store_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                    char ***fields, size_t *n, struct errinfo *ei)
+{
+    return st->ops->secret_fields(st, ws, kind, owner_id, fields, n, ei);
+}
+
+enum err
+store_secrets_scan(struct store *st, int64_t after_id, size_t limit, struct secret_row **rows,
+                   size_t *n, struct errinfo *ei)
+{
+    return st->ops->secrets_scan(st, after_id, limit, rows, n, ei);
+}
+
+enum err
+store_secret_cas(struct store *st, int64_t id, const unsigned char *old, size_t oldlen,
+                 uint32_t new_key_id, const unsigned char *neu, size_t newlen, bool *swapped,
+                 struct errinfo *ei)
+{
+    return st->ops->secret_cas(st, id, old, oldlen, new_key_id, neu, newlen, swapped, ei);
+}
+
+enum err
+store_secret_key_counts(struct store *st, struct key_count **out, size_t *n, struct errinfo *ei)
+{
+    return st->ops->secret_key_counts(st, out, n, ei);
+}

@@ -1,0 +1,225 @@
+/*
+ * store: persistence for identities, connections and sealed secrets.
+ *
+ * Callers never see SQL: each backend (sqlite now; pg later) fills a struct
+ * store_ops, and the functions below dispatch to it. Every call on tenant
+ * data takes the workspace id and filters on it, so another workspace's row
+ * is ERR_NOT_FOUND, exactly like a missing one.
+ *
+ * A struct store is one database connection: use one per thread. Writes are
+ * durable when the call returns ERR_OK (SQLite: WAL + synchronous=FULL).
+ *
+ * Secrets live in one table for every kind of owner (connections now; OAuth
+ * providers, service keys and personal accounts later), one sealed value per
+ * field, so an update re-seals only what changed, rekey walks one table, and
+ * the key ids in use can be counted at start-up.
+ */
+#ifndef CONNHUB_STORE_H
+#define CONNHUB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/util.h"
+
+struct store;
+
+enum role { ROLE_NONE = 0, ROLE_MEMBER = 1, ROLE_ADMIN = 2 };
+const char *role_name(enum role r);
+bool role_parse(const char *s, enum role *out);
+
+/* Who is calling: one API token acts as one user in one workspace. */
+struct principal {
+    int64_t user_id;
+    char user_name[MAX_USER_NAME_LEN_Z];
+    bool platform_admin;
+    int64_t workspace_id;
+    char workspace_slug[MAX_USER_NAME_LEN_Z];
+    enum role role;
+    int64_t token_id;
+};
+
+struct user_row {
+    int64_t id;
+    char name[MAX_USER_NAME_LEN_Z];
+    bool platform_admin;
+};
+
+/* A connection as stored. Strings are heap-owned; conn_row_release frees. */
+struct conn_row {
+    char id[ID_MAX];
+    int64_t workspace_id;
+    int64_t owner_id;
+    char *owner_name; /* filled on reads */
+    char *name;
+    char *slug;
+    char *service_type;
+    char *auth_type;
+    char *base_url;
+    char *fulfillment;
+    char *config; /* JSON text: everything non-secret (auth params, operations...) */
+    int64_t created_at, updated_at;
+    int64_t version; /* bumped on each update; updates compare it (optimistic lock) */
+};
+void conn_row_release(struct conn_row *r);
+
+struct sealed {
+    char *field;
+    unsigned char *data;
+    size_t len;
+};
+
+struct sealed_set {
+    struct sealed *v;
+    size_t n;
+};
+void sealed_set_release(struct sealed_set *s);
+/* Takes data (malloc'd) and copies field. */
+enum err sealed_set_add(struct sealed_set *s, const char *field, unsigned char *data, size_t len)
+    WARN_UNUSED;
+const struct sealed *sealed_set_find(const struct sealed_set *s, const char *field);
+
+/* One row of the secrets table, for rekey. */
+struct secret_row {
+    int64_t id;
+    int64_t workspace_id;
+    char *kind;
+    char *owner_id;
+    char *field;
+    unsigned char *data;
+    size_t len;
+};
+void secret_rows_free(struct secret_row *rows, size_t n);
+
+struct key_count {
+    uint32_t key_id;
+    int64_t count;
+};
+
+struct conn_filter {
+    const char *service_type; /* NULL = any */
+    const char *search;       /* substring of name or slug; NULL = any */
+    const char *after_id;     /* pagination cursor: ids sort ascending */
+    size_t limit;
+};
+
+struct store_ops;
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Opens url ("sqlite:PATH"; "postgres://..." later), creating and migrating
+ * the database as needed. */
+enum err store_open(const char *url, struct store **out, struct errinfo *ei) WARN_UNUSED;
+void store_close(struct store *st); /* NULL is fine */
+const char *store_backend_name(const struct store *st);
+/* For --dev: the folder holding the database file, or NULL when none. */
+enum err store_data_dir(const char *url, char *out, size_t outlen, struct errinfo *ei) WARN_UNUSED;
+
+/* ---- identities ---- */
+enum err store_user_add(struct store *st, const char *name, bool platform_admin, int64_t *id,
+                        struct errinfo *ei) WARN_UNUSED;
+enum err store_user_get(struct store *st, const char *name, struct user_row *out,
+                        struct errinfo *ei) WARN_UNUSED;
+enum err store_user_count(struct store *st, int64_t *n, struct errinfo *ei) WARN_UNUSED;
+enum err store_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
+    WARN_UNUSED;
+enum err store_workspace_get(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
+    WARN_UNUSED;
+enum err store_member_set(struct store *st, int64_t ws, int64_t user, enum role role,
+                          struct errinfo *ei) WARN_UNUSED;
+enum err store_member_role(struct store *st, int64_t ws, int64_t user, enum role *out,
+                           struct errinfo *ei) WARN_UNUSED;
+/* hash: SHA-256 of the token. Only the hash is stored. */
+enum err store_token_add(struct store *st, const unsigned char hash[32], int64_t user, int64_t ws,
+                         const char *label, int64_t *id, struct errinfo *ei) WARN_UNUSED;
+/* ERR_UNAUTHORIZED when no token has this hash, or its user is no longer a
+ * member of its workspace. */
+enum err store_token_lookup(struct store *st, const unsigned char hash[32], struct principal *out,
+                            struct errinfo *ei) WARN_UNUSED;
+
+/* ---- connections ---- */
+/* ERR_CONFLICT (field "slug") when the slug is taken in the workspace. The
+ * row and its secrets are written in one transaction. */
+enum err store_conn_insert(struct store *st, const struct conn_row *row,
+                           const struct sealed_set *secrets, struct errinfo *ei) WARN_UNUSED;
+enum err store_conn_get(struct store *st, int64_t ws, const char *id, struct conn_row *out,
+                        struct errinfo *ei) WARN_UNUSED;
+enum err store_conn_get_by_slug(struct store *st, int64_t ws, const char *slug,
+                                struct conn_row *out, struct errinfo *ei) WARN_UNUSED;
+enum err store_conn_list(struct store *st, int64_t ws, const struct conn_filter *f,
+                         struct conn_row **rows, size_t *n, struct errinfo *ei) WARN_UNUSED;
+void conn_rows_free(struct conn_row *rows, size_t n);
+/* Updates row (matched by workspace, id and row->version; a changed version
+ * is ERR_CONFLICT, code "concurrent_update"). Afterwards the connection's
+ * secrets are: `put` (inserted or replaced) plus those of its current secrets
+ * whose field is listed in keep. One transaction. */
+enum err store_conn_update(struct store *st, const struct conn_row *row,
+                           const struct sealed_set *put, const char *const *keep, size_t nkeep,
+                           struct errinfo *ei) WARN_UNUSED;
+/* Deletes the row and all its secrets (secure_delete overwrites them). */
+enum err store_conn_delete(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
+    WARN_UNUSED;
+
+/* ---- secrets ---- */
+enum err store_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                           struct sealed_set *out, struct errinfo *ei) WARN_UNUSED;
+/* The fields set for an owner, without their values (for "which are set"). */
+enum err store_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                             char ***fields, size_t *n, struct errinfo *ei) WARN_UNUSED;
+void string_list_free(char **v, size_t n);
+/* Rows with id > after_id, in id order, at most limit. */
+enum err store_secrets_scan(struct store *st, int64_t after_id, size_t limit,
+                            struct secret_row **rows, size_t *n, struct errinfo *ei) WARN_UNUSED;
+/* Compare-and-swap: replaces row id's value only if it still equals old.
+ * *swapped says whether it did (a concurrent update wins). */
+enum err store_secret_cas(struct store *st, int64_t id, const unsigned char *old, size_t oldlen,
+                          uint32_t new_key_id, const unsigned char *neu, size_t newlen,
+                          bool *swapped, struct errinfo *ei) WARN_UNUSED;
+enum err store_secret_key_counts(struct store *st, struct key_count **out, size_t *n,
+                                 struct errinfo *ei) WARN_UNUSED;
+
+/* Backend table. Each function has the meaning of the wrapper above. */
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *st);
+    enum err (*user_add)(struct store *, const char *, bool, int64_t *, struct errinfo *);
+    enum err (*user_get)(struct store *, const char *, struct user_row *, struct errinfo *);
+    enum err (*user_count)(struct store *, int64_t *, struct errinfo *);
+    enum err (*workspace_add)(struct store *, const char *, int64_t *, struct errinfo *);
+    enum err (*workspace_get)(struct store *, const char *, int64_t *, struct errinfo *);
+    enum err (*member_set)(struct store *, int64_t, int64_t, enum role, struct errinfo *);
+    enum err (*member_role)(struct store *, int64_t, int64_t, enum role *, struct errinfo *);
+    enum err (*token_add)(struct store *, const unsigned char *, int64_t, int64_t, const char *,
+                          int64_t *, struct errinfo *);
+    enum err (*token_lookup)(struct store *, const unsigned char *, struct principal *,
+                             struct errinfo *);
+    enum err (*conn_insert)(struct store *, const struct conn_row *, const struct sealed_set *,
+                            struct errinfo *);
+    enum err (*conn_get)(struct store *, int64_t, const char *, const char *, struct conn_row *,
+                         struct errinfo *);
+    enum err (*conn_list)(struct store *, int64_t, const struct conn_filter *, struct conn_row **,
+                          size_t *, struct errinfo *);
+    enum err (*conn_update)(struct store *, const struct conn_row *, const struct sealed_set *,
+                            const char *const *, size_t, struct errinfo *);
+    enum err (*conn_delete)(struct store *, int64_t, const char *, struct errinfo *);
+    enum err (*secrets_get)(struct store *, int64_t, const char *, const char *,
+                            struct sealed_set *, struct errinfo *);
+    enum err (*secret_fields)(struct store *, int64_t, const char *, const char *, char ***,
+                              size_t *, struct errinfo *);
+    enum err (*secrets_scan)(struct store *, int64_t, size_t, struct secret_row **, size_t *,
+                             struct errinfo *);
+    enum err (*secret_cas)(struct store *, int64_t, const unsigned char *, size_t, uint32_t,
+                           const unsigned char *, size_t, bool *, struct errinfo *);
+    enum err (*secret_key_counts)(struct store *, struct key_count **, size_t *,
+                                  struct errinfo *);
+};
+
+/* Backends. */
+enum err store_sqlite_open(const char *path, struct store **out, struct errinfo *ei);
+
+#endif

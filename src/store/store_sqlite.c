@@ -1,0 +1,980 @@
+/*
+ * store_sqlite: the embedded backend. One sqlite3 connection per struct store
+ * (per thread), WAL mode with synchronous=FULL so an acknowledged write
+ * survives a power cut, foreign keys on, secure_delete on (deleted secrets
+ * are overwritten in the file), and every statement prepared once and kept.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+/* Migrations: appended, never edited. Each runs once, in order, in one
+ * transaction with its row in schema_migrations. */
+static const char *const migrations[] = {
+    /* 1: identities, connections, secrets */
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  platform_admin INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE workspaces ("
+    "  id INTEGER PRIMARY KEY,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE memberships ("
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'member')),"
+    "  PRIMARY KEY (workspace_id, user_id));"
+    "CREATE TABLE api_tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  hash BLOB NOT NULL UNIQUE,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  label TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE connections ("
+    "  id TEXT PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id),"
+    "  name TEXT NOT NULL,"
+    "  slug TEXT NOT NULL,"
+    "  service_type TEXT NOT NULL,"
+    "  auth_type TEXT NOT NULL,"
+    "  base_url TEXT,"
+    "  fulfillment TEXT NOT NULL,"
+    "  config TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE (workspace_id, slug));"
+    "CREATE TABLE secrets ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  owner_id TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  key_id INTEGER NOT NULL,"
+    "  sealed BLOB NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (workspace_id, kind, owner_id, field));"
+    "CREATE INDEX secrets_by_key ON secrets (key_id);",
+};
+
+enum stmt_id {
+    S_USER_ADD,
+    S_USER_GET,
+    S_USER_COUNT,
+    S_WS_ADD,
+    S_WS_GET,
+    S_MEMBER_SET,
+    S_MEMBER_ROLE,
+    S_TOKEN_ADD,
+    S_TOKEN_LOOKUP,
+    S_CONN_INSERT,
+    S_CONN_GET_ID,
+    S_CONN_GET_SLUG,
+    S_CONN_LIST,
+    S_CONN_UPDATE,
+    S_CONN_DELETE,
+    S_SECRET_PUT,
+    S_SECRETS_GET,
+    S_SECRET_DEL_FIELD,
+    S_SECRETS_DEL_OWNER,
+    S_SECRETS_SCAN,
+    S_SECRET_CAS,
+    S_SECRET_KEYS,
+    S__COUNT
+};
+
+#define CONN_COLS                                                                                 \
+    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "    \
+    "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version"
+
+static const char *const sql[S__COUNT] = {
+    [S_USER_ADD] = "INSERT INTO users (name, platform_admin, created_at) VALUES (?1, ?2, ?3)",
+    [S_USER_GET] = "SELECT id, name, platform_admin FROM users WHERE name = ?1",
+    [S_USER_COUNT] = "SELECT count(*) FROM users",
+    [S_WS_ADD] = "INSERT INTO workspaces (slug, created_at) VALUES (?1, ?2)",
+    [S_WS_GET] = "SELECT id FROM workspaces WHERE slug = ?1",
+    [S_MEMBER_SET] = "INSERT INTO memberships (workspace_id, user_id, role) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
+    [S_MEMBER_ROLE] = "SELECT role FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+    [S_TOKEN_ADD] = "INSERT INTO api_tokens (hash, user_id, workspace_id, label, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_TOKEN_LOOKUP] = "SELECT t.id, u.id, u.name, u.platform_admin, w.id, w.slug, m.role "
+                       "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                       "JOIN workspaces w ON w.id = t.workspace_id "
+                       "JOIN memberships m ON m.workspace_id = t.workspace_id "
+                       "AND m.user_id = t.user_id WHERE t.hash = ?1",
+    [S_CONN_INSERT] = "INSERT INTO connections (id, workspace_id, owner_id, name, slug, "
+                      "service_type, auth_type, base_url, fulfillment, config, created_at, "
+                      "updated_at, version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,1)",
+    [S_CONN_GET_ID] = "SELECT " CONN_COLS " FROM connections c JOIN users u ON u.id = c.owner_id "
+                      "WHERE c.workspace_id = ?1 AND c.id = ?2",
+    [S_CONN_GET_SLUG] = "SELECT " CONN_COLS " FROM connections c JOIN users u "
+                        "ON u.id = c.owner_id WHERE c.workspace_id = ?1 AND c.slug = ?2",
+    [S_CONN_LIST] = "SELECT " CONN_COLS " FROM connections c JOIN users u ON u.id = c.owner_id "
+                    "WHERE c.workspace_id = ?1 AND (?2 IS NULL OR c.service_type = ?2) "
+                    "AND (?3 IS NULL OR instr(lower(c.name), lower(?3)) > 0 "
+                    "OR instr(c.slug, lower(?3)) > 0) AND (?4 IS NULL OR c.id > ?4) "
+                    "ORDER BY c.id LIMIT ?5",
+    [S_CONN_UPDATE] = "UPDATE connections SET name = ?3, slug = ?4, service_type = ?5, "
+                      "auth_type = ?6, base_url = ?7, fulfillment = ?8, config = ?9, "
+                      "updated_at = ?10, version = version + 1 "
+                      "WHERE workspace_id = ?1 AND id = ?2 AND version = ?11",
+    [S_CONN_DELETE] = "DELETE FROM connections WHERE workspace_id = ?1 AND id = ?2",
+    [S_SECRET_PUT] = "INSERT INTO secrets (workspace_id, kind, owner_id, field, key_id, sealed, "
+                     "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, "
+                     "kind, owner_id, field) DO UPDATE SET key_id = excluded.key_id, "
+                     "sealed = excluded.sealed, updated_at = excluded.updated_at",
+    [S_SECRETS_GET] = "SELECT field, sealed FROM secrets WHERE workspace_id = ?1 AND kind = ?2 "
+                      "AND owner_id = ?3 ORDER BY field",
+    [S_SECRET_DEL_FIELD] = "DELETE FROM secrets WHERE workspace_id = ?1 AND kind = ?2 "
+                           "AND owner_id = ?3 AND field = ?4",
+    [S_SECRETS_DEL_OWNER] = "DELETE FROM secrets WHERE workspace_id = ?1 AND kind = ?2 "
+                            "AND owner_id = ?3",
+    [S_SECRETS_SCAN] = "SELECT id, workspace_id, kind, owner_id, field, sealed FROM secrets "
+                       "WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [S_SECRET_CAS] = "UPDATE secrets SET sealed = ?3, key_id = ?4, updated_at = ?5 "
+                     "WHERE id = ?1 AND sealed = ?2",
+    [S_SECRET_KEYS] = "SELECT key_id, count(*) FROM secrets GROUP BY key_id ORDER BY key_id",
+};
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    sqlite3_stmt *st[S__COUNT];
+};
+
+#define SQ(s) ((struct sqlite_store *)(s))
+
+static enum err
+db_err(struct sqlite_store *s, int rc, struct errinfo *ei)
+{
+    int ext = sqlite3_extended_errcode(s->db);
+
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return err_set(ei, ERR_CONFLICT, "conflict", NULL, "already exists");
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return err_set(ei, ERR_UNAVAILABLE, "store_busy", NULL,
+                       "the database is busy; try again");
+    log_kv(LOG_ERROR, "store.sqlite_error", "i:code", ext, "s:detail", sqlite3_errmsg(s->db),
+           NULL);
+    if (rc == SQLITE_FULL)
+        return err_set(ei, ERR_STORE, "store_full", NULL, "the database disk is full");
+    return err_set(ei, ERR_STORE, "store_error", NULL, "database error");
+}
+
+static sqlite3_stmt *
+stmt(struct sqlite_store *s, enum stmt_id id)
+{
+    if (s->st[id] == NULL &&
+        sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) !=
+            SQLITE_OK) {
+        log_kv(LOG_ERROR, "store.prepare_failed", "i:stmt", (int)id, "s:detail",
+               sqlite3_errmsg(s->db), NULL);
+        return NULL;
+    }
+    sqlite3_reset(s->st[id]);
+    sqlite3_clear_bindings(s->st[id]);
+    return s->st[id];
+}
+
+static void
+bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+static char *
+col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static unsigned char *
+col_blob(sqlite3_stmt *q, int i, size_t *len)
+{
+    const void *b = sqlite3_column_blob(q, i);
+    int n = sqlite3_column_bytes(q, i);
+    unsigned char *p = malloc(n > 0 ? (size_t)n : 1);
+
+    if (p == NULL)
+        abort();
+    if (n > 0)
+        memcpy(p, b, (size_t)n);
+    *len = (size_t)(n > 0 ? n : 0);
+    return p;
+}
+
+/* Runs a statement that returns no rows. */
+static enum err
+exec_stmt(struct sqlite_store *s, sqlite3_stmt *q, struct errinfo *ei)
+{
+    int rc = sqlite3_step(q);
+    enum err e = rc == SQLITE_DONE ? ERR_OK : db_err(s, rc, ei);
+
+    sqlite3_reset(q);
+    return e;
+}
+
+static enum err
+exec_sql(struct sqlite_store *s, const char *text, struct errinfo *ei)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, text, NULL, NULL, &msg);
+
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? ERR_OK : db_err(s, rc, ei);
+}
+
+static enum err
+tx_begin(struct sqlite_store *s, struct errinfo *ei)
+{
+    return exec_sql(s, "BEGIN IMMEDIATE", ei);
+}
+
+static enum err
+tx_end(struct sqlite_store *s, enum err e, struct errinfo *ei)
+{
+    if (e == ERR_OK)
+        return exec_sql(s, "COMMIT", ei);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return e;
+}
+
+/* ---- open, pragmas, migrations ---- */
+
+static enum err
+migrate(struct sqlite_store *s, struct errinfo *ei)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t have = 0;
+    size_t want = sizeof(migrations) / sizeof(migrations[0]);
+    enum err e;
+
+    e = exec_sql(s,
+                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                 "applied_at INTEGER NOT NULL)",
+                 ei);
+    if (e != ERR_OK)
+        return e;
+    e = tx_begin(s, ei);
+    if (e != ERR_OK)
+        return e;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                           &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+    }
+    have = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (have > (int64_t)want) {
+        return tx_end(s,
+                      err_set(ei, ERR_UNAVAILABLE, "schema_too_new", "--db",
+                              "the database has schema version %lld but this connhub knows %zu: "
+                              "run a newer connhub",
+                              (long long)have, want),
+                      ei);
+    }
+    for (size_t v = (size_t)have + 1; v <= want && e == ERR_OK; v++) {
+        char rec[128];
+        e = exec_sql(s, migrations[v - 1], ei);
+        snprintf(rec, sizeof(rec), "INSERT INTO schema_migrations VALUES (%zu, %lld)", v,
+                 (long long)now_ms());
+        if (e == ERR_OK)
+            e = exec_sql(s, rec, ei);
+        if (e == ERR_OK)
+            log_kv(LOG_INFO, "store.migrated", "I:version", (long long)v, NULL);
+    }
+    return tx_end(s, e, ei);
+}
+
+static const struct store_ops sqlite_ops;
+
+static enum err
+check_pragmas(struct sqlite_store *s, struct errinfo *ei)
+{
+    sqlite3_stmt *q = NULL;
+    bool wal = false;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        wal = strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
+    sqlite3_finalize(q);
+    if (!wal)
+        return err_set(ei, ERR_STORE, "wal_unavailable", "--db",
+                       "could not put the database in WAL mode (is it on a network file system?)");
+    return ERR_OK;
+}
+
+enum err
+store_sqlite_open(const char *path, struct store **out, struct errinfo *ei)
+{
+    struct sqlite_store *s = xcalloc(1, sizeof(*s));
+    int rc;
+    enum err e;
+
+    s->base.ops = &sqlite_ops;
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_EXRESCODE,
+                         NULL);
+    if (rc != SQLITE_OK) {
+        e = err_set(ei, ERR_STORE, "db_open_failed", "--db", "cannot open database %s: %s", path,
+                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    e = exec_sql(s,
+                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                 " PRAGMA secure_delete = ON; PRAGMA trusted_schema = OFF;",
+                 ei);
+    if (e == ERR_OK)
+        e = check_pragmas(s, ei);
+    if (e == ERR_OK)
+        e = migrate(s, ei);
+    if (e != ERR_OK)
+        goto fail;
+    chmod(path, 0600); /* the file holds only sealed secrets, but metadata is private too */
+    *out = &s->base;
+    return ERR_OK;
+fail:
+    if (s->db)
+        sqlite3_close_v2(s->db);
+    free(s);
+    return e;
+}
+
+static void
+sq_close(struct store *st)
+{
+    struct sqlite_store *s = SQ(st);
+
+    for (int i = 0; i < S__COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+/* ---- identities ---- */
+
+static enum err
+sq_user_add(struct store *st, const char *name, bool pa, int64_t *id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_USER_ADD);
+    enum err e;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, name);
+    sqlite3_bind_int(q, 2, pa ? 1 : 0);
+    sqlite3_bind_int64(q, 3, now_ms());
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_CONFLICT)
+        return err_set(ei, ERR_CONFLICT, "user_exists", "name", "user %s already exists", name);
+    if (e == ERR_OK && id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return e;
+}
+
+static enum err
+sq_user_get(struct store *st, const char *name, struct user_row *out, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_USER_GET);
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, name);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(q, 0);
+        snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(q, 1));
+        out->platform_admin = sqlite3_column_int(q, 2) != 0;
+        sqlite3_reset(q);
+        return ERR_OK;
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "user_not_found", "user", "no user named %s", name);
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_user_count(struct store *st, int64_t *n, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_USER_COUNT);
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW)
+        return db_err(s, rc, ei);
+    *n = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return ERR_OK;
+}
+
+static enum err
+sq_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_WS_ADD);
+    enum err e;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, slug);
+    sqlite3_bind_int64(q, 2, now_ms());
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_CONFLICT)
+        return err_set(ei, ERR_CONFLICT, "workspace_exists", "slug",
+                       "workspace %s already exists", slug);
+    if (e == ERR_OK && id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return e;
+}
+
+static enum err
+sq_workspace_get(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_WS_GET);
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, slug);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "workspace_not_found", "workspace",
+                       "no workspace named %s", slug);
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_member_set(struct store *st, int64_t ws, int64_t user, enum role role, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_MEMBER_SET);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    sqlite3_bind_int64(q, 2, user);
+    bind_text(q, 3, role_name(role));
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_member_role(struct store *st, int64_t ws, int64_t user, enum role *out, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_MEMBER_ROLE);
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    sqlite3_bind_int64(q, 2, user);
+    rc = sqlite3_step(q);
+    *out = ROLE_NONE;
+    if (rc == SQLITE_ROW && !role_parse((const char *)sqlite3_column_text(q, 0), out))
+        *out = ROLE_NONE;
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "not_a_member", "user",
+                       "the user is not a member of the workspace");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_token_add(struct store *st, const unsigned char *hash, int64_t user, int64_t ws,
+             const char *label, int64_t *id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_TOKEN_ADD);
+    enum err e;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, user);
+    sqlite3_bind_int64(q, 3, ws);
+    bind_text(q, 4, label);
+    sqlite3_bind_int64(q, 5, now_ms());
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK && id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return e;
+}
+
+static enum err
+sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p,
+                struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_TOKEN_LOOKUP);
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        p->token_id = sqlite3_column_int64(q, 0);
+        p->user_id = sqlite3_column_int64(q, 1);
+        snprintf(p->user_name, sizeof(p->user_name), "%s",
+                 (const char *)sqlite3_column_text(q, 2));
+        p->platform_admin = sqlite3_column_int(q, 3) != 0;
+        p->workspace_id = sqlite3_column_int64(q, 4);
+        snprintf(p->workspace_slug, sizeof(p->workspace_slug), "%s",
+                 (const char *)sqlite3_column_text(q, 5));
+        if (!role_parse((const char *)sqlite3_column_text(q, 6), &p->role))
+            p->role = ROLE_NONE;
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_UNAUTHORIZED, "invalid_token", NULL,
+                       "the API token is not valid");
+    return db_err(s, rc, ei);
+}
+
+/* ---- connections ---- */
+
+static void
+read_conn(sqlite3_stmt *q, struct conn_row *r)
+{
+    snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(q, 0));
+    r->workspace_id = sqlite3_column_int64(q, 1);
+    r->owner_id = sqlite3_column_int64(q, 2);
+    r->owner_name = col_text(q, 3);
+    r->name = col_text(q, 4);
+    r->slug = col_text(q, 5);
+    r->service_type = col_text(q, 6);
+    r->auth_type = col_text(q, 7);
+    r->base_url = col_text(q, 8);
+    r->fulfillment = col_text(q, 9);
+    r->config = col_text(q, 10);
+    r->created_at = sqlite3_column_int64(q, 11);
+    r->updated_at = sqlite3_column_int64(q, 12);
+    r->version = sqlite3_column_int64(q, 13);
+}
+
+static enum err
+put_secrets(struct sqlite_store *s, int64_t ws, const char *kind, const char *owner,
+            const struct sealed_set *set, struct errinfo *ei)
+{
+    enum err e = ERR_OK;
+
+    for (size_t i = 0; set && i < set->n && e == ERR_OK; i++) {
+        sqlite3_stmt *q = stmt(s, S_SECRET_PUT);
+        uint32_t kid = 0;
+        const unsigned char *d = set->v[i].data;
+        if (q == NULL)
+            return db_err(s, SQLITE_ERROR, ei);
+        if (set->v[i].len >= 5)
+            kid = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4];
+        sqlite3_bind_int64(q, 1, ws);
+        bind_text(q, 2, kind);
+        bind_text(q, 3, owner);
+        bind_text(q, 4, set->v[i].field);
+        sqlite3_bind_int64(q, 5, (int64_t)kid);
+        sqlite3_bind_blob(q, 6, d, (int)set->v[i].len, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 7, now_ms());
+        e = exec_stmt(s, q, ei);
+    }
+    return e;
+}
+
+static enum err
+sq_conn_insert(struct store *st, const struct conn_row *r, const struct sealed_set *secrets,
+               struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q;
+    enum err e;
+
+    e = tx_begin(s, ei);
+    if (e != ERR_OK)
+        return e;
+    q = stmt(s, S_CONN_INSERT);
+    if (q == NULL)
+        return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+    bind_text(q, 1, r->id);
+    sqlite3_bind_int64(q, 2, r->workspace_id);
+    sqlite3_bind_int64(q, 3, r->owner_id);
+    bind_text(q, 4, r->name);
+    bind_text(q, 5, r->slug);
+    bind_text(q, 6, r->service_type);
+    bind_text(q, 7, r->auth_type);
+    bind_text(q, 8, r->base_url);
+    bind_text(q, 9, r->fulfillment);
+    bind_text(q, 10, r->config);
+    sqlite3_bind_int64(q, 11, r->created_at);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_CONFLICT)
+        e = err_set(ei, ERR_CONFLICT, "slug_taken", "slug",
+                    "a connection with slug %s already exists in this workspace", r->slug);
+    if (e == ERR_OK)
+        e = put_secrets(s, r->workspace_id, "connection", r->id, secrets, ei);
+    return tx_end(s, e, ei);
+}
+
+static enum err
+sq_conn_get(struct store *st, int64_t ws, const char *id, const char *slug, struct conn_row *out,
+            struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, id ? S_CONN_GET_ID : S_CONN_GET_SLUG);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, id ? id : slug);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        read_conn(q, out);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "connection_not_found", id ? "id" : "slug",
+                       "no such connection");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_conn_list(struct store *st, int64_t ws, const struct conn_filter *f, struct conn_row **rows,
+             size_t *n, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_CONN_LIST);
+    struct conn_row *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *rows = NULL;
+    *n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, f ? f->service_type : NULL);
+    bind_text(q, 3, f ? f->search : NULL);
+    bind_text(q, 4, f ? f->after_id : NULL);
+    sqlite3_bind_int64(q, 5, f && f->limit ? (int64_t)f->limit : (int64_t)MAX_LIST_PAGE);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = realloc(v, cap * sizeof(*v));
+            if (v == NULL)
+                abort();
+        }
+        memset(&v[cnt], 0, sizeof(v[cnt]));
+        read_conn(q, &v[cnt++]);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        conn_rows_free(v, cnt);
+        return db_err(s, rc, ei);
+    }
+    *rows = v;
+    *n = cnt;
+    return ERR_OK;
+}
+
+static bool
+in_list(const char *f, const char *const *keep, size_t nkeep, const struct sealed_set *put)
+{
+    for (size_t i = 0; i < nkeep; i++)
+        if (strcmp(keep[i], f) == 0)
+            return true;
+    return put && sealed_set_find(put, f) != NULL;
+}
+
+static enum err sq_secret_fields(struct store *st, int64_t ws, const char *kind,
+                                 const char *owner, char ***fields, size_t *n, struct errinfo *ei);
+
+static enum err
+sq_conn_update(struct store *st, const struct conn_row *r, const struct sealed_set *put,
+               const char *const *keep, size_t nkeep, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q;
+    char **fields = NULL;
+    size_t nf = 0;
+    enum err e;
+
+    e = tx_begin(s, ei);
+    if (e != ERR_OK)
+        return e;
+    q = stmt(s, S_CONN_UPDATE);
+    if (q == NULL)
+        return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+    sqlite3_bind_int64(q, 1, r->workspace_id);
+    bind_text(q, 2, r->id);
+    bind_text(q, 3, r->name);
+    bind_text(q, 4, r->slug);
+    bind_text(q, 5, r->service_type);
+    bind_text(q, 6, r->auth_type);
+    bind_text(q, 7, r->base_url);
+    bind_text(q, 8, r->fulfillment);
+    bind_text(q, 9, r->config);
+    sqlite3_bind_int64(q, 10, now_ms());
+    sqlite3_bind_int64(q, 11, r->version);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_CONFLICT)
+        e = err_set(ei, ERR_CONFLICT, "slug_taken", "slug",
+                    "a connection with slug %s already exists in this workspace", r->slug);
+    if (e == ERR_OK && sqlite3_changes(s->db) == 0)
+        e = err_set(ei, ERR_CONFLICT, "concurrent_update", NULL,
+                    "the connection was changed or deleted by another request; reload and retry");
+    if (e == ERR_OK)
+        e = sq_secret_fields(st, r->workspace_id, "connection", r->id, &fields, &nf, ei);
+    for (size_t i = 0; e == ERR_OK && i < nf; i++) {
+        if (in_list(fields[i], keep, nkeep, put))
+            continue;
+        q = stmt(s, S_SECRET_DEL_FIELD);
+        if (q == NULL) {
+            e = db_err(s, SQLITE_ERROR, ei);
+            break;
+        }
+        sqlite3_bind_int64(q, 1, r->workspace_id);
+        bind_text(q, 2, "connection");
+        bind_text(q, 3, r->id);
+        bind_text(q, 4, fields[i]);
+        e = exec_stmt(s, q, ei);
+    }
+    string_list_free(fields, nf);
+    if (e == ERR_OK)
+        e = put_secrets(s, r->workspace_id, "connection", r->id, put, ei);
+    return tx_end(s, e, ei);
+}
+
+static enum err
+sq_conn_delete(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q;
+    enum err e;
+
+    e = tx_begin(s, ei);
+    if (e != ERR_OK)
+        return e;
+    q = stmt(s, S_CONN_DELETE);
+    if (q == NULL)
+        return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, id);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK && sqlite3_changes(s->db) == 0)
+        e = err_set(ei, ERR_NOT_FOUND, "connection_not_found", "id", "no such connection");
+    if (e == ERR_OK) {
+        q = stmt(s, S_SECRETS_DEL_OWNER);
+        if (q == NULL)
+            return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+        sqlite3_bind_int64(q, 1, ws);
+        bind_text(q, 2, "connection");
+        bind_text(q, 3, id);
+        e = exec_stmt(s, q, ei);
+    }
+    return tx_end(s, e, ei);
+}
+
+/* ---- secrets ---- */
+
+static enum err
+sq_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner,
+               struct sealed_set *out, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SECRETS_GET);
+    enum err e = ERR_OK;
+    int rc;
+
+    out->v = NULL;
+    out->n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, kind);
+    bind_text(q, 3, owner);
+    while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        size_t len;
+        unsigned char *d = col_blob(q, 1, &len);
+        e = sealed_set_add(out, (const char *)sqlite3_column_text(q, 0), d, len);
+    }
+    if (e == ERR_OK && rc != SQLITE_DONE)
+        e = db_err(s, rc, ei);
+    sqlite3_reset(q);
+    if (e != ERR_OK)
+        sealed_set_release(out);
+    return e;
+}
+
+static enum err
+sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner,
+                 char ***fields, size_t *n, struct errinfo *ei)
+{
+    struct sealed_set set = {0};
+    enum err e = sq_secrets_get(st, ws, kind, owner, &set, ei);
+
+    *fields = NULL;
+    *n = 0;
+    if (e != ERR_OK)
+        return e;
+    *fields = xcalloc(set.n ? set.n : 1, sizeof(char *));
+    for (size_t i = 0; i < set.n; i++)
+        (*fields)[i] = xstrdup(set.v[i].field);
+    *n = set.n;
+    sealed_set_release(&set);
+    return ERR_OK;
+}
+
+static enum err
+sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row **rows,
+                size_t *n, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SECRETS_SCAN);
+    struct secret_row *v;
+    size_t cnt = 0;
+    int rc;
+
+    *rows = NULL;
+    *n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    v = xcalloc(limit ? limit : 1, sizeof(*v));
+    sqlite3_bind_int64(q, 1, after);
+    sqlite3_bind_int64(q, 2, (int64_t)limit);
+    while (cnt < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct secret_row *r = &v[cnt++];
+        r->id = sqlite3_column_int64(q, 0);
+        r->workspace_id = sqlite3_column_int64(q, 1);
+        r->kind = col_text(q, 2);
+        r->owner_id = col_text(q, 3);
+        r->field = col_text(q, 4);
+        r->data = col_blob(q, 5, &r->len);
+    }
+    sqlite3_reset(q);
+    if (cnt < limit && rc != SQLITE_DONE) {
+        secret_rows_free(v, cnt);
+        return db_err(s, rc, ei);
+    }
+    *rows = v;
+    *n = cnt;
+    return ERR_OK;
+}
+
+static enum err
+sq_secret_cas(struct store *st, int64_t id, const unsigned char *old, size_t oldlen,
+              uint32_t kid, const unsigned char *neu, size_t newlen, bool *swapped,
+              struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SECRET_CAS);
+    enum err e;
+
+    *swapped = false;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_blob(q, 2, old, (int)oldlen, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, neu, (int)newlen, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, (int64_t)kid);
+    sqlite3_bind_int64(q, 5, now_ms());
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK)
+        *swapped = sqlite3_changes(s->db) == 1;
+    return e;
+}
+
+static enum err
+sq_secret_key_counts(struct store *st, struct key_count **out, size_t *n, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SECRET_KEYS);
+    struct key_count *v = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        v = realloc(v, (cnt + 1) * sizeof(*v));
+        if (v == NULL)
+            abort();
+        v[cnt].key_id = (uint32_t)sqlite3_column_int64(q, 0);
+        v[cnt].count = sqlite3_column_int64(q, 1);
+        cnt++;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return db_err(s, rc, ei);
+    }
+    *out = v;
+    *n = cnt;
+    return ERR_OK;
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .user_add = sq_user_add,
+    .user_get = sq_user_get,
+    .user_count = sq_user_count,
+    .workspace_add = sq_workspace_add,
+    .workspace_get = sq_workspace_get,
+    .member_set = sq_member_set,
+    .member_role = sq_member_role,
+    .token_add = sq_token_add,
+    .token_lookup = sq_token_lookup,
+    .conn_insert = sq_conn_insert,
+    .conn_get = sq_conn_get,
+    .conn_list = sq_conn_list,
+    .conn_update = sq_conn_update,
+    .conn_delete = sq_conn_delete,
+    .secrets_get = sq_secrets_get,
+    .secret_fields = sq_secret_fields,
+    .secrets_scan = sq_secrets_scan,
+    .secret_cas = sq_secret_cas,
+    .secret_key_counts = sq_secret_key_counts,
+};
