@@ -1,0 +1,327 @@
+// Foundation (issue 2): the real binary on a real SQLite file, identities made with the CLI,
+// connections of every auth type with canary secrets, workspace isolation, kill -9 durability,
+// key handling at start-up, rekey, and bad input.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { makeCanary, scanForCanaries, scanFiles, describeHits } from './lib/canary.mjs';
+import { api, cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
+
+after(cleanup);
+
+const KEY1 = randomBytes(32).toString('base64');
+const KEY2 = randomBytes(32).toString('hex');
+
+function cli(db, args, env = {}) {
+  const r = runCli([...args, '--db', `sqlite:${db}`], { env });
+  assert.equal(r.code, 0, `connhub ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Workspaces a and b; users alice (admin of a), bob (member of a), carol (admin of b). */
+function seed(db) {
+  cli(db, ['user', 'add', 'alice']);
+  cli(db, ['user', 'add', 'bob']);
+  cli(db, ['user', 'add', 'carol']);
+  cli(db, ['workspace', 'add', 'a']);
+  cli(db, ['workspace', 'add', 'b']);
+  cli(db, ['member', 'add', 'a', 'alice', '--role', 'admin']);
+  cli(db, ['member', 'add', 'a', 'bob', '--role', 'member']);
+  cli(db, ['member', 'add', 'b', 'carol', '--role', 'admin']);
+  return {
+    alice: cli(db, ['token', 'create', '--user', 'alice', '--workspace', 'a']),
+    bob: cli(db, ['token', 'create', '--user', 'bob', '--workspace', 'a']),
+    carol: cli(db, ['token', 'create', '--user', 'carol', '--workspace', 'b']),
+  };
+}
+
+function connectionBodies(c) {
+  return [
+    { name: 'No Auth', base_url: 'https://none.example.com', auth: { type: 'none' } },
+    { name: 'Header Key', base_url: 'https://h.example.com', auth: { type: 'api_key_header', name: 'X-Api-Key', key: c.header } },
+    { name: 'Query Key', base_url: 'https://q.example.com', auth: { type: 'api_key_query', name: 'api_key', key: c.query } },
+    { name: 'Cookie Key', base_url: 'https://c.example.com', auth: { type: 'api_key_cookie', name: 'session', key: c.cookie } },
+    { name: 'Bearer', base_url: 'https://b.example.com', auth: { type: 'bearer', token: c.bearer } },
+    { name: 'Basic', base_url: 'https://basic.example.com', auth: { type: 'basic', username: c.user, password: c.pass } },
+    {
+      name: 'Custom',
+      base_url: 'https://custom.example.com',
+      auth: {
+        type: 'custom',
+        params_schema: { type: 'object', properties: { api_key: { type: 'string' }, tenant: { type: 'string' } }, required: ['api_key'] },
+        inject: [
+          { in: 'header', name: 'X-Key', value: 'Key {{api_key}}' },
+          { in: 'query', name: 'tenant', value: '{{tenant}}' },
+        ],
+        values: { api_key: c.custom, tenant: c.tenant },
+      },
+      operations: [{ name: 'list_items', method: 'GET', path: '/items/{{id}}?limit={{limit}}' }],
+    },
+  ];
+}
+
+test('connections of every auth type: canaries never leave the vault; isolation; kill -9', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  const canary = {
+    header: makeCanary('header'), query: makeCanary('query'), cookie: makeCanary('cookie'),
+    bearer: makeCanary('bearer'), user: makeCanary('user'), pass: makeCanary('pass'),
+    custom: makeCanary('custom'), tenant: makeCanary('tenant'),
+  };
+  const canaries = Object.values(canary);
+  const env = { INTEGRATION_ENCRYPTION_KEY: KEY1 };
+  let srv = await startServer({ dbPath: db, env });
+  const responses = [];
+  const A = api(srv.url, tokens.alice);
+  const B = api(srv.url, tokens.carol);
+  const track = (r) => { responses.push(r.text, JSON.stringify(r.headers)); return r; };
+
+  const ids = [];
+  for (const body of connectionBodies(canary)) {
+    const r = track(await A.post('/api/connections', body));
+    assert.equal(r.status, 201, `create ${body.name}: ${r.text}`);
+    assert.match(r.json.id, /^conn_[0-9a-z]{26}$/);
+    assert.equal(r.json.owner.name, 'alice');
+    ids.push(r.json.id);
+    // LEAK-001: which secrets are set, never their values
+    const expected = { none: [], api_key_header: ['key'], api_key_query: ['key'], api_key_cookie: ['key'],
+      bearer: ['token'], basic: ['password', 'username'], custom: ['api_key', 'tenant'] }[body.auth.type];
+    assert.deepEqual([...r.json.auth.secrets_set].sort(), expected);
+  }
+  track(await A.get('/api/connections'));
+  for (const id of ids) track(await A.get(`/api/connections/${id}`));
+
+  // LEAK-003/004: a PATCH with blank or absent secrets keeps them; a new value replaces.
+  const bearerId = ids[4];
+  let r = track(await A.patch(`/api/connections/${bearerId}`, { name: 'Bearer renamed', auth: { type: 'bearer', token: '' } }));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.auth.secrets_set, ['token']);
+  assert.equal(r.json.name, 'Bearer renamed');
+  assert.equal(r.json.version, 2);
+  r = track(await A.patch(`/api/connections/${bearerId}`, { description: 'no auth key at all' }));
+  assert.deepEqual(r.json.auth.secrets_set, ['token']);
+  // changing the auth type drops the old secrets and requires the new ones
+  r = track(await A.patch(`/api/connections/${bearerId}`, { auth: { type: 'api_key_header', name: 'X-K' } }));
+  assert.equal(r.status, 400);
+  assert.equal(r.json.error.field, 'auth.key');
+
+  // TEN-001/002: workspace b gets 404 for a's ids on every verb, same body as a missing id.
+  const missing = track(await B.get('/api/connections/conn_00000000000000000000000000'));
+  assert.equal(missing.status, 404);
+  for (const id of ids) {
+    for (const [verb, call] of [
+      ['GET', () => B.get(`/api/connections/${id}`)],
+      ['PATCH', () => B.patch(`/api/connections/${id}`, { name: 'stolen' })],
+      ['DELETE', () => B.del(`/api/connections/${id}`)],
+    ]) {
+      const res = track(await call());
+      assert.equal(res.status, 404, `${verb} ${id} from workspace b`);
+      assert.deepEqual(res.json, { error: { ...missing.json.error } }, `${verb}: identical to a missing id`);
+    }
+  }
+  const listB = track(await B.get('/api/connections'));
+  assert.equal(listB.json.connections.length, 0);
+
+  // A member may read but not change an admin's connection; an admin may change a member's.
+  const Bob = api(srv.url, tokens.bob);
+  assert.equal(track(await Bob.get(`/api/connections/${ids[0]}`)).status, 200);
+  r = track(await Bob.patch(`/api/connections/${ids[0]}`, { name: 'x' }));
+  assert.equal(r.status, 403);
+  assert.equal(track(await Bob.del(`/api/connections/${ids[0]}`)).status, 403);
+  r = track(await Bob.post('/api/connections', { name: 'Bob API', base_url: 'https://bob.example.com' }));
+  assert.equal(r.status, 201);
+  ids.push(r.json.id);
+  assert.equal(track(await A.patch(`/api/connections/${r.json.id}`, { name: 'Bob API v2' })).status, 200);
+
+  // Durability: kill -9 right after the acknowledgements, then restart on the same file.
+  await srv.kill9();
+  const firstOutput = srv.output();
+  srv = await startServer({ dbPath: db, env });
+  const A2 = api(srv.url, tokens.alice);
+  const list = track(await A2.get('/api/connections'));
+  assert.deepEqual(list.json.connections.map((c) => c.id).sort(), [...ids].sort());
+  assert.equal(list.json.connections.find((c) => c.id === bearerId).name, 'Bearer renamed');
+
+  // Every stored secret still opens (rekey opens each one; same key: all already current).
+  const rk = runCli(['rekey', '--db', `sqlite:${db}`], { env });
+  assert.equal(rk.code, 0, rk.stderr);
+  assert.match(rk.stdout, /scanned 8, re-sealed 0, already current 8, changed meanwhile 0, failed 0/);
+
+  // Delete removes the row and its secrets.
+  assert.equal(track(await A2.del(`/api/connections/${ids[1]}`)).status, 200);
+  assert.equal(track(await A2.get(`/api/connections/${ids[1]}`)).status, 404);
+  assert.equal(await srv.stop(), 0);
+
+  // CRY-004 / LEAK: no canary in any response, log line, or database file (db, -wal, -shm).
+  const hits = [
+    ...scanForCanaries(responses.join('\n'), canaries).map((h) => ({ ...h, where: 'API response' })),
+    ...scanForCanaries(firstOutput + srv.output() + rk.stdout + rk.stderr, canaries).map((h) => ({ ...h, where: 'logs' })),
+    ...scanFiles(fs.readdirSync(dir).map((f) => path.join(dir, f)), canaries),
+  ];
+  assert.equal(hits.length, 0, describeHits(hits));
+});
+
+test('bad input gets a clear error naming the field, and nothing stored changes', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  const srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 } });
+  const A = api(srv.url, tokens.alice);
+  const good = { name: 'Good', slug: 'good', base_url: 'https://api.example.com', auth: { type: 'bearer', token: 't' } };
+  const created = await A.post('/api/connections', good);
+  assert.equal(created.status, 201);
+  const before = (await A.get('/api/connections')).text;
+
+  const raw = async (body, headers = { 'content-type': 'application/json' }) => {
+    const res = await fetch(`${srv.url}/api/connections`, {
+      method: 'POST', body, headers: { authorization: `Bearer ${tokens.alice}`, ...headers },
+    });
+    return { status: res.status, json: await res.json() };
+  };
+  const cases = [
+    ['malformed JSON', () => raw('{"name": '), 400, 'invalid_json', undefined],
+    ['not an object', () => raw('[1,2]'), 400, 'invalid_body', undefined],
+    ['duplicate keys', () => raw('{"name":"a","name":"b"}'), 400, 'invalid_json', undefined],
+    ['too deep', () => raw('['.repeat(100000)), 400, 'too_deep', undefined],
+    ['wrong content type', () => raw('{}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type', 'Content-Type'],
+    ['missing name', () => A.post('/api/connections', { base_url: 'https://x.example.com' }), 400, 'missing_field', 'name'],
+    ['name wrong type', () => A.post('/api/connections', { ...good, slug: 'n2', name: 42 }), 400, 'invalid_type', 'name'],
+    ['unknown auth type', () => A.post('/api/connections', { ...good, slug: 'n3', auth: { type: 'magic' } }), 400, 'unknown_auth_type', 'auth.type'],
+    ['missing secret', () => A.post('/api/connections', { ...good, slug: 'n4', auth: { type: 'bearer' } }), 400, 'missing_field', 'auth.token'],
+    ['secret with CRLF', () => A.post('/api/connections', { ...good, slug: 'n5', auth: { type: 'bearer', token: 'a\r\nX-Evil: 1' } }), 400, 'invalid_characters', 'auth.token'],
+    ['typo in auth', () => A.post('/api/connections', { ...good, slug: 'n6', auth: { type: 'bearer', tokne: 'x' } }), 400, 'unknown_field', 'auth.tokne'],
+    ['bad header name', () => A.post('/api/connections', { ...good, slug: 'n7', auth: { type: 'api_key_header', name: 'X Key:', key: 'k' } }), 400, 'invalid_name', 'auth.name'],
+    ['bad slug', () => A.post('/api/connections', { ...good, slug: 'Bad-Slug' }), 400, 'invalid_slug', 'slug'],
+    ['duplicate slug', () => A.post('/api/connections', good), 409, 'slug_taken', 'slug'],
+    ['userinfo in base_url', () => A.post('/api/connections', { ...good, slug: 'n8', base_url: 'https://u:p@api.example.com' }), 400, undefined, 'base_url'],
+    ['file scheme', () => A.post('/api/connections', { ...good, slug: 'n9', base_url: 'file:///etc/passwd' }), 400, undefined, 'base_url'],
+    ['octal host', () => A.post('/api/connections', { ...good, slug: 'n10', base_url: 'http://0177.0.0.1/' }), 400, undefined, 'base_url'],
+    ['mass assignment', () => A.post('/api/connections', { ...good, slug: 'n11', workspace_id: 2 }), 400, 'read_only_field', 'workspace_id'],
+    ['unknown field', () => A.post('/api/connections', { ...good, slug: 'n12', colour: 'red' }), 400, 'unknown_field', 'colour'],
+    ['bad operation path', () => A.post('/api/connections', { ...good, slug: 'n13', operations: [{ name: 'x', method: 'GET', path: 'no-slash' }] }), 400, undefined, 'operations[0].path'],
+    ['bad method', () => A.post('/api/connections', { ...good, slug: 'n14', operations: [{ name: 'x', method: 'FETCH', path: '/a' }] }), 400, 'invalid_method', 'operations[0].method'],
+    ['duplicate op', () => A.post('/api/connections', { ...good, slug: 'n15', operations: [{ name: 'x', method: 'GET', path: '/a' }, { name: 'x', method: 'GET', path: '/b' }] }), 400, 'duplicate_name', 'operations[1].name'],
+    ['later service type', () => A.post('/api/connections', { ...good, slug: 'n16', service_type: 'mcp' }), 400, 'not_supported_yet', 'service_type'],
+    ['patch service type', () => A.patch(`/api/connections/${created.json.id}`, { service_type: 'telegram' }), 400, 'immutable_field', 'service_type'],
+    ['patch bad slug', () => A.patch(`/api/connections/${created.json.id}`, { slug: '' }), 400, 'invalid_slug', 'slug'],
+    ['bad list limit', () => A.get('/api/connections?limit=0'), 400, 'invalid_value', 'limit'],
+  ];
+  for (const [what, call, status, code, field] of cases) {
+    const r = await call();
+    assert.equal(r.status, status, `${what}: ${JSON.stringify(r.json)}`);
+    assert.ok(r.json.error.message.length > 0, `${what}: has a message`);
+    if (code) assert.equal(r.json.error.code, code, what);
+    if (field) assert.equal(r.json.error.field, field, what);
+  }
+
+  // PARSE-006 / HTTP-007: an oversize body is refused by its declared length, before it is read.
+  const big = JSON.stringify({ ...good, slug: 'big', description: 'x'.repeat(300 * 1024) });
+  const r413 = await raw(big);
+  assert.equal(r413.status, 413);
+  assert.equal(r413.json.error.code, 'body_too_large');
+
+  // unauthenticated and bad tokens
+  assert.equal((await api(srv.url).get('/api/connections')).status, 401);
+  assert.equal((await api(srv.url, 'chub_nope').get('/api/connections')).status, 401);
+  assert.equal((await A.get('/api/nothing')).status, 404);
+  assert.equal((await A.put('/api/connections', {})).status, 405);
+
+  assert.equal((await A.get('/api/connections')).text, before, 'nothing stored changed');
+  assert.equal(await srv.stop(), 0);
+});
+
+test('keys: refuse to start without, with bad, or with the wrong key; rotation with rekey', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  const serveArgs = ['serve', '--listen', '127.0.0.1:1', '--db', `sqlite:${db}`];
+  const noKey = { INTEGRATION_ENCRYPTION_KEY: '' };
+
+  // CRY-001, CRY-002: no key, malformed keys
+  for (const [key, field] of [
+    ['', 'INTEGRATION_ENCRYPTION_KEY'],
+    ['password', 'INTEGRATION_ENCRYPTION_KEY'],
+    [randomBytes(31).toString('base64'), 'INTEGRATION_ENCRYPTION_KEY'],
+    ['00'.repeat(32), 'INTEGRATION_ENCRYPTION_KEY'],
+  ]) {
+    const r = runCli(serveArgs, { env: { ...noKey, INTEGRATION_ENCRYPTION_KEY: key } });
+    assert.notEqual(r.code, 0, `key ${JSON.stringify(key)} must be refused`);
+    assert.match(r.stderr, new RegExp(field));
+    if (key) assert.ok(!r.stderr.includes(key), 'the error never echoes the key');
+  }
+  const badPrev = runCli(serveArgs, { env: { INTEGRATION_ENCRYPTION_KEY: KEY1, INTEGRATION_ENCRYPTION_KEY_PREVIOUS: 'nope' } });
+  assert.notEqual(badPrev.code, 0);
+  assert.match(badPrev.stderr, /INTEGRATION_ENCRYPTION_KEY_PREVIOUS/);
+
+  // Secrets under KEY1.
+  let srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 } });
+  const A = api(srv.url, tokens.alice);
+  for (let i = 0; i < 5; i++) {
+    const r = await A.post('/api/connections', { name: `C${i}`, base_url: 'https://x.example.com', auth: { type: 'bearer', token: `tok${i}` } });
+    assert.equal(r.status, 201);
+  }
+  await srv.stop();
+
+  // CRY-003: a different key refuses to start and says how many secrets are affected.
+  const wrong = runCli(serveArgs, { env: { INTEGRATION_ENCRYPTION_KEY: KEY2 } });
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /5 stored secrets are sealed with key id\(s\) [0-9a-f]{8}/);
+
+  // CRY-017..019: KEY2 primary + KEY1 previous starts; rekey re-seals all 5; then KEY2 alone works.
+  const rot = { INTEGRATION_ENCRYPTION_KEY: KEY2, INTEGRATION_ENCRYPTION_KEY_PREVIOUS: KEY1 };
+  srv = await startServer({ dbPath: db, env: rot });
+  const rk = runCli(['rekey', '--db', `sqlite:${db}`], { env: rot });
+  assert.equal(rk.code, 0, rk.stderr);
+  assert.match(rk.stdout, /scanned 5, re-sealed 5, already current 0, changed meanwhile 0, failed 0/);
+  assert.match(rk.stderr, /rekey: 5 scanned/);
+  await srv.stop();
+  const again = runCli(['rekey', '--db', `sqlite:${db}`], { env: { INTEGRATION_ENCRYPTION_KEY: KEY2 } });
+  assert.match(again.stdout, /scanned 5, re-sealed 0, already current 5/);
+  srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY2 } });
+  assert.equal((await api(srv.url, tokens.alice).get('/api/connections')).json.connections.length, 5);
+  await srv.stop();
+});
+
+test('serve --dev creates a 0600 key file, an admin and a token, once', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'sub', 'connhub.db');
+  const srv = await startServer({ dbPath: db, args: ['--dev'], env: { INTEGRATION_ENCRYPTION_KEY: '' } });
+  const line = srv.stdout.find((l) => l.startsWith('dev token'));
+  assert.ok(line, 'prints the dev token');
+  const token = line.split(': ').pop();
+  assert.equal((await api(srv.url, token).get('/api/me')).json.workspace.slug, 'default');
+  assert.ok(srv.logs.some((l) => l.event === 'vault.dev_key_created' && l.level === 'warn'));
+  assert.equal(fs.statSync(path.join(dir, 'sub', 'connhub.devkey')).mode & 0o777, 0o600);
+  await srv.stop();
+  const again = await startServer({ dbPath: db, args: ['--dev'], env: { INTEGRATION_ENCRYPTION_KEY: '' } });
+  assert.ok(!again.stdout.some((l) => l.startsWith('dev token')), 'no second token');
+  await again.stop();
+});
+
+test('every command answers --help; the CLI refuses bad input clearly', () => {
+  for (const cmd of [['--help'], ['serve', '--help'], ['user', '--help'], ['workspace', '--help'],
+    ['member', '--help'], ['token', '--help'], ['rekey', '--help']]) {
+    const r = runCli(cmd);
+    assert.equal(r.code, 0, `${cmd.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /usage: connhub/);
+  }
+  const db = path.join(tempDir(), 'c.db');
+  let r = runCli(['user', 'add', 'bad name', '--db', `sqlite:${db}`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /name/);
+  r = runCli(['token', 'create', '--user', 'ghost', '--workspace', 'nowhere', '--db', `sqlite:${db}`]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  r = runCli(['member', 'add', 'a', 'b', '--role', 'owner', '--db', `sqlite:${db}`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /role/);
+  r = runCli(['serve', '--max-body', 'lots']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--max-body/);
+  r = runCli(['frobnicate']);
+  assert.equal(r.code, 2);
+});

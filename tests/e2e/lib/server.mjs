@@ -1,0 +1,227 @@
+// Running the connhub binary in end-to-end tests.
+//
+//   const dir = tempDir();
+//   const srv = await startServer({dbPath: `${dir}/c.db`, allowPrivate: '127.0.0.2/32'});
+//   const a = api(srv.url, token);
+//   const r = await a.post('/api/connections', {...});   // {status, headers, json, text}
+//   await srv.stop();                                     // exit code
+//   cleanup();                                            // removes every tempDir()
+//
+// The binary is $CONNHUB_BIN (tools/run-tests sets it), else build/connhub.
+// Unless the caller gives INTEGRATION_ENCRYPTION_KEY (in env or in the
+// environment) or passes --dev, startServer() generates one and returns it as
+// `key`, so a test can restart the server on the same database.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const CONNHUB_BIN = process.env.CONNHUB_BIN || 'build/connhub';
+const HEALTH_TIMEOUT_MS = 15000;
+
+const tempDirs = [];
+
+/** A fresh folder under os.tmpdir(); removed by cleanup(). */
+export function tempDir(prefix = 'connhub-e2e-') {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+/** Removes every folder made by tempDir(). */
+export function cleanup() {
+  for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(host = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen({ port: 0, host, exclusive: true }, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `connhub <args>` to completion: {code, signal, stdout, stderr}. */
+export function runCli(args, { env = {}, input, timeout = 30000, bin = CONNHUB_BIN } = {}) {
+  const r = spawnSync(bin, args, {
+    env: { ...process.env, ...env },
+    input,
+    encoding: 'utf8',
+    timeout,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error && r.error.code === 'ENOENT') throw new Error(`runCli: no binary at ${bin} (set CONNHUB_BIN)`);
+  return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function lineCollector(stream, lines, onLine) {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    rest += chunk;
+    let nl;
+    while ((nl = rest.indexOf('\n')) >= 0) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      lines.push(line);
+      onLine?.(line);
+    }
+  });
+  stream.on('end', () => {
+    if (rest) lines.push(rest);
+    rest = '';
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `connhub serve --listen 127.0.0.1:<port> --db sqlite:<dbPath> [args]`
+ * and waits until GET /healthz answers 200. allowPrivate (a CIDR string, a
+ * list of them, or true for 127.0.0.2/32) becomes --allow-private.
+ * Returns {url, port, proc, key, logs, stdout, stderr, json(), stop(signal), kill9(), exited}.
+ */
+export async function startServer({
+  dbPath,
+  env = {},
+  args = [],
+  allowPrivate,
+  port,
+  bin = CONNHUB_BIN,
+  timeout = HEALTH_TIMEOUT_MS,
+} = {}) {
+  if (!dbPath) dbPath = path.join(tempDir(), 'connhub.db');
+  if (!fs.existsSync(bin)) throw new Error(`startServer: no binary at ${bin} (set CONNHUB_BIN)`);
+  port = port || (await freePort());
+  const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--db', `sqlite:${dbPath}`];
+  if (allowPrivate) {
+    const list = allowPrivate === true ? ['127.0.0.2/32'] : [].concat(allowPrivate);
+    argv.push('--allow-private', list.join(','));
+  }
+  argv.push(...args);
+  const fullEnv = { ...process.env, ...env };
+  let key = fullEnv.INTEGRATION_ENCRYPTION_KEY;
+  if (!key && !argv.includes('--dev')) {
+    key = randomBytes(32).toString('base64');
+    fullEnv.INTEGRATION_ENCRYPTION_KEY = key;
+  }
+
+  const proc = spawn(bin, argv, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout = [];
+  const stderr = [];
+  const logs = []; // parsed JSON log lines from stderr
+  lineCollector(proc.stdout, stdout);
+  lineCollector(proc.stderr, stderr, (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      /* not a JSON line: kept in stderr only */
+    }
+  });
+  let exitCode = null;
+  let exitSignal = null;
+  const exited = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      exitCode = code;
+      exitSignal = signal;
+      resolve(code ?? (signal ? `signal ${signal}` : null));
+    });
+  });
+  proc.on('error', () => {});
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeout;
+  let lastErr = '';
+  for (;;) {
+    if (exitCode !== null || exitSignal !== null) {
+      throw new Error(
+        `connhub exited before /healthz answered (code ${exitCode}, signal ${exitSignal})\n` +
+          `argv: ${argv.join(' ')}\nstderr:\n${stderr.join('\n')}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      await exited;
+      throw new Error(
+        `connhub: /healthz did not answer 200 within ${timeout} ms (${lastErr})\nstderr:\n${stderr.join('\n')}`,
+      );
+    }
+    try {
+      const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await r.arrayBuffer();
+      if (r.status === 200) break;
+      lastErr = `status ${r.status}`;
+    } catch (e) {
+      lastErr = e.cause?.code || e.message;
+    }
+    await sleep(50);
+  }
+
+  return {
+    url,
+    port,
+    proc,
+    key,
+    dbPath,
+    logs,
+    stdout,
+    stderr,
+    exited,
+    /** All of stdout and stderr as one string (for leak scans). */
+    output() {
+      return stdout.join('\n') + '\n' + stderr.join('\n');
+    },
+    /** Sends signal and waits for the exit; returns the exit code (or "signal X"). */
+    async stop(signal = 'SIGTERM') {
+      if (exitCode === null && exitSignal === null) proc.kill(signal);
+      return exited;
+    },
+    async kill9() {
+      if (exitCode === null && exitSignal === null) proc.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
+/**
+ * A small fetch wrapper: await a.get(path), a.post(path, body), a.patch, a.put, a.del.
+ * Each returns {status, headers (a plain object), json (or null), text}.
+ */
+export function api(baseUrl, token, { headers: extraHeaders = {} } = {}) {
+  async function call(method, p, body, opts = {}) {
+    const headers = { ...extraHeaders, ...(opts.headers || {}) };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let payload;
+    if (body !== undefined) {
+      if (typeof body === 'string' || Buffer.isBuffer(body)) {
+        payload = body;
+      } else {
+        payload = JSON.stringify(body);
+        headers['content-type'] ??= 'application/json';
+      }
+    }
+    const r = await fetch(baseUrl + p, { method, headers, body: payload, redirect: 'manual' });
+    const text = await r.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: r.status, headers: Object.fromEntries(r.headers), json, text };
+  }
+  return {
+    get: (p, opts) => call('GET', p, undefined, opts),
+    post: (p, body, opts) => call('POST', p, body, opts),
+    put: (p, body, opts) => call('PUT', p, body, opts),
+    patch: (p, body, opts) => call('PATCH', p, body, opts),
+    del: (p, opts) => call('DELETE', p, undefined, opts),
+    request: call,
+  };
+}
