@@ -238,6 +238,7 @@ loop_run(struct loop *lp)
 {
     struct epoll_event evs[LOOP_MAX_EVENTS];
 
+    atomic_store(&lp->stop, false);
     while (!atomic_load(&lp->stop)) {
         int n = epoll_wait(lp->epfd, evs, LOOP_MAX_EVENTS, next_timeout(lp));
         if (n < 0) {

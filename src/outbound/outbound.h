@@ -44,21 +44,30 @@ void out_limits_default(struct out_limits *l);
 
 struct out_header {
     char *name;
-    char *value;      /* wiped on release when credential */
-    bool credential;  /* dropped on a cross-origin redirect */
+    char *value;     /* wiped on release when credential */
+    bool credential; /* dropped on a cross-origin redirect */
 };
 
 struct out_request {
-    char method[8];   /* "GET", "POST", ... */
-    char *url;        /* absolute; already templated and percent-encoded */
+    char method[8]; /* "GET", "POST", ... */
+    char *url;      /* absolute; already templated and percent-encoded */
     struct out_header *headers;
     size_t nheaders, aheaders;
     char **cred_query; /* query keys that carry a credential */
     size_t ncred_query;
-    struct buf body;   /* may be empty */
+    struct buf body; /* may be empty */
     struct out_limits limits;
-    bool stream;       /* later (MCP/SSE): deliver body chunks as they come */
+    bool stream; /* later (MCP/SSE): deliver body chunks as they come */
+#ifdef CONNHUB_TEST
+    /* Added (tests only): libcurl CURLOPT_RESOLVE entries "host:port:addr",
+     * NULL-terminated, borrowed (must outlive the transfer). Lets tests prove
+     * that a DNS name resolving to a denied address is refused. */
+    const char *test_resolve[4];
+#endif
 };
+
+/* Added: cap of a request body (buf_init in out_request_init). */
+#define OUT_MAX_REQUEST_BODY ((size_t)10 * 1024 * 1024)
 
 /* Initialises rq (method, url copied) with default limits. */
 enum err out_request_init(struct out_request *rq, const char *method, const char *url,
@@ -73,11 +82,19 @@ enum err out_request_add_query(struct out_request *rq, const char *key, const ch
 /* Frees everything; credential header values and the body are wiped. */
 void out_request_release(struct out_request *rq);
 
+/* Added: the checks out_request_add_header() applies. out_is_token: an RFC
+ * 9110 token of 1..max bytes. out_is_header_value: no CR, LF, NUL or other
+ * control byte except HTAB. */
+bool out_is_token(const char *s, size_t max);
+bool out_is_header_value(const char *s);
+/* Added: frees one header's strings, wiping a credential value. */
+void out_header_release(struct out_header *h);
+
 enum out_fail {
     OUT_OK = 0,
-    OUT_FAIL_URL,       /* the URL (or a redirect's Location) is not acceptable */
-    OUT_FAIL_BLOCKED,   /* SSRF guard refused the address */
-    OUT_FAIL_RESOLVE,   /* DNS */
+    OUT_FAIL_URL,     /* the URL (or a redirect's Location) is not acceptable */
+    OUT_FAIL_BLOCKED, /* SSRF guard refused the address */
+    OUT_FAIL_RESOLVE, /* DNS */
     OUT_FAIL_CONNECT,
     OUT_FAIL_TLS,
     OUT_FAIL_TIMEOUT,   /* connect, total or idle: error says which */
@@ -90,13 +107,13 @@ enum out_fail {
 const char *out_fail_name(enum out_fail f); /* "blocked", "timeout", ... */
 
 struct out_response {
-    enum out_fail fail;   /* OUT_OK when an HTTP answer (any status) arrived */
-    char error[256];      /* for humans; never contains credentials or URL queries */
+    enum out_fail fail; /* OUT_OK when an HTTP answer (any status) arrived */
+    char error[256];    /* for humans; never contains credentials or URL queries */
     long status;
     struct out_header *headers; /* of the final hop; names lower-cased */
     size_t nheaders;
-    struct buf body;      /* decoded */
-    char *content_type;   /* or NULL */
+    struct buf body;    /* decoded */
+    char *content_type; /* or NULL */
     int redirects;
     int64_t duration_ms;
 };
@@ -105,17 +122,26 @@ const char *out_response_header(const struct out_response *res, const char *name
 
 struct outbound;
 struct out_handle;
-typedef void (*out_done_cb)(struct out_response *res, void *arg); /* res is borrowed */
+/* res is borrowed: the callback may move its contents out (`*mine = *res;
+ * memset(res, 0, sizeof(*res));`); whatever is left is released after done()
+ * returns. done() must not call outbound_free(). */
+typedef void (*out_done_cb)(struct out_response *res, void *arg);
 
-enum err outbound_new(struct loop *lp, const struct ssrf_policy *pol, struct outbound **out)
-    WARN_UNUSED;
+enum err outbound_new(struct loop *lp, const struct ssrf_policy *pol,
+                      struct outbound **out) WARN_UNUSED;
 /* Cancels every transfer in flight (their done() runs with OUT_FAIL_CANCELLED). */
 void outbound_free(struct outbound *ob);
 
 /* Starts rq, taking ownership of it (released when done). handle (may be NULL)
- * lets the caller cancel; it is valid until done() runs. */
+ * lets the caller cancel; it is valid until done() runs.
+ * Every problem with the request itself (bad URL, ...) is reported through
+ * done() (OUT_FAIL_URL, ...), never synchronously. A return other than ERR_OK
+ * (out of memory, curl could not be set up) means done() will NOT run; rq has
+ * been released all the same. */
 enum err outbound_send(struct outbound *ob, struct out_request *rq, out_done_cb done, void *arg,
                        struct out_handle **handle) WARN_UNUSED;
+/* done() runs later, from the loop, with OUT_FAIL_CANCELLED (never from inside
+ * outbound_cancel). h must not be used after done() ran. */
 void outbound_cancel(struct out_handle *h);
 
 /* Blocking form for the CLI and tests: runs a private loop until done. */

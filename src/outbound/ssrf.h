@@ -41,18 +41,33 @@ struct ssrf_policy {
 
 /* Parses "127.0.0.2/32,::1/128" into pol (replacing its allow list).
  * ERR_INVALID names the bad entry. */
-enum err ssrf_policy_parse(struct ssrf_policy *pol, const char *list, struct errinfo *ei)
-    WARN_UNUSED;
+enum err ssrf_policy_parse(struct ssrf_policy *pol, const char *list,
+                           struct errinfo *ei) WARN_UNUSED;
 
 /* true when connhub may connect to sa. On false, why (if not NULL) gets a
  * short reason such as "loopback" or "private (RFC 1918)". */
 bool ssrf_check_addr(const struct ssrf_policy *pol, const struct sockaddr *sa, char *why,
                      size_t whylen);
 
+/* Added: the same check, telling apart an address that is public from one
+ * that is denied by default but on the operator's allow list (the client logs
+ * each use of the latter). why gets the default-deny reason in both non-public
+ * cases. */
+enum ssrf_verdict {
+    SSRF_DENY = 0,
+    SSRF_ALLOW,        /* globally reachable */
+    SSRF_ALLOW_LISTED, /* denied by default, allowed by pol */
+};
+enum ssrf_verdict ssrf_classify(const struct ssrf_policy *pol, const struct sockaddr *sa, char *why,
+                                size_t whylen);
+
+/* Added: longest URL url_validate() accepts (path and query included). */
+#define URL_MAX_LEN 8192
+
 struct url_info {
-    char scheme[8];   /* "http" or "https", lower-case */
-    char host[256];   /* lower-case; IPv6 without brackets */
-    int port;         /* explicit or default */
+    char scheme[8]; /* "http" or "https", lower-case */
+    char host[256]; /* lower-case; IPv6 without brackets */
+    int port;       /* explicit or default */
     bool host_is_ip;
 };
 

@@ -1,0 +1,333 @@
+/*
+ * client: the libcurl multi_socket client on a struct loop.
+ *
+ * CURLMOPT_SOCKETFUNCTION registers curl's sockets with loop_watch();
+ * CURLMOPT_TIMERFUNCTION arms one loop_timer; both call
+ * curl_multi_socket_action() and then drain the finished transfers. done()
+ * therefore always runs from a loop callback. Failures found before a
+ * transfer reaches curl (bad URL, cancel) are queued and completed by a
+ * zero-delay timer, so done() never runs inside outbound_send() or
+ * outbound_cancel(). Easy handles are pooled; connections are kept alive in
+ * the multi handle's cache.
+ */
+#include "outbound/internal.h"
+
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "core/banned.h"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void
+curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+drain(struct outbound *ob)
+{
+    CURLMsg *m;
+    int left;
+
+    while ((m = curl_multi_info_read(ob->multi, &left)) != NULL) {
+        struct out_handle *x = NULL;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (x != NULL)
+            hop_finished(x, m->data.result);
+    }
+}
+
+static void
+on_fd(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+    struct outbound *ob = arg;
+    int flags = 0, running;
+
+    (void)lp;
+    if (events & (EPOLLIN | EPOLLHUP))
+        flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (events & EPOLLERR)
+        flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(ob->multi, fd, flags, &running);
+    drain(ob);
+}
+
+static void
+on_timer(struct loop *lp, void *arg)
+{
+    struct outbound *ob = arg;
+    int running;
+
+    (void)lp;
+    curl_multi_socket_action(ob->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    drain(ob);
+}
+
+static int
+on_curl_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct outbound *ob = userp;
+    uint32_t ev = 0;
+
+    (void)e;
+    (void)socketp;
+    if (what == CURL_POLL_REMOVE) {
+        loop_unwatch(ob->lp, s);
+        return 0;
+    }
+    if (what & CURL_POLL_IN)
+        ev |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev |= EPOLLOUT;
+    return loop_watch(ob->lp, s, ev, on_fd, ob) == ERR_OK ? 0 : -1;
+}
+
+static int
+on_curl_timer(CURLM *m, long ms, void *userp)
+{
+    struct outbound *ob = userp;
+
+    (void)m;
+    if (ms < 0)
+        loop_timer_stop(ob->lp, &ob->timer);
+    else
+        loop_timer_start(ob->lp, &ob->timer, ms, on_timer, ob);
+    return 0;
+}
+
+/* Completes every queued transfer (the queue may grow while this runs). */
+static void
+on_defer(struct loop *lp, void *arg)
+{
+    struct outbound *ob = arg;
+
+    (void)lp;
+    while (ob->qhead != NULL) {
+        struct out_handle *x = ob->qhead;
+        ob->qhead = x->qnext;
+        if (ob->qhead == NULL)
+            ob->qtail = NULL;
+        xfer_complete(x);
+    }
+}
+
+/* Takes x out of curl and completes it on the next loop turn. */
+static void
+xfer_defer(struct out_handle *x)
+{
+    struct outbound *ob = x->ob;
+
+    hop_detach(x, false);
+    x->queued = true;
+    x->qnext = NULL;
+    if (ob->qtail)
+        ob->qtail->qnext = x;
+    else
+        ob->qhead = x;
+    ob->qtail = x;
+    loop_timer_start(ob->lp, &ob->defer, 0, on_defer, ob);
+}
+
+CURL *
+ob_easy_get(struct outbound *ob)
+{
+    if (ob->npool > 0)
+        return ob->pool[--ob->npool];
+    return curl_easy_init();
+}
+
+void
+xfer_fail(struct out_handle *x, enum out_fail f, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (x->res.fail != OUT_OK)
+        return;
+    x->res.fail = f;
+    va_start(ap, fmt);
+    vsnprintf(x->res.error, sizeof(x->res.error), fmt, ap);
+    va_end(ap);
+}
+
+void
+xfer_complete(struct out_handle *x)
+{
+    struct outbound *ob = x->ob;
+    const char *ct;
+    char origin[300];
+
+    hop_detach(x, false);
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (ob->active == x)
+        ob->active = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->res.duration_ms = mono_ms() - x->start;
+    ct = out_response_header(&x->res, "content-type");
+    if (ct != NULL && x->res.content_type == NULL)
+        x->res.content_type = xstrdup(ct);
+    hop_origin(x, origin, sizeof(origin));
+    log_kv(LOG_DEBUG, "outbound.done", "s:origin", origin, "i:status", (int)x->res.status, "s:fail",
+           out_fail_name(x->res.fail), "I:ms", (long long)x->res.duration_ms, "i:redirects",
+           x->res.redirects, (const char *)NULL);
+    x->done(&x->res, x->arg);
+    out_response_release(&x->res);
+    out_request_release(&x->rq);
+    if (x->url != NULL) /* may carry a credential query parameter */
+        OPENSSL_cleanse(x->url, strlen(x->url));
+    free(x->url);
+    free(x);
+}
+
+enum err
+outbound_new(struct loop *lp, const struct ssrf_policy *pol, struct outbound **out)
+{
+    struct outbound *ob;
+
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK || lp == NULL)
+        return ERR_INTERNAL;
+    ob = xcalloc(1, sizeof(*ob));
+    ob->lp = lp;
+    if (pol != NULL)
+        ob->pol = *pol;
+    ob->multi = curl_multi_init();
+    if (ob->multi == NULL) {
+        free(ob);
+        return ERR_INTERNAL;
+    }
+    curl_multi_setopt(ob->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(ob->multi, CURLMOPT_SOCKETDATA, ob);
+    curl_multi_setopt(ob->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(ob->multi, CURLMOPT_TIMERDATA, ob);
+    curl_multi_setopt(ob->multi, CURLMOPT_MAXCONNECTS, (long)OB_MAXCONNECTS);
+    *out = ob;
+    return ERR_OK;
+}
+
+void
+outbound_free(struct outbound *ob)
+{
+    if (ob == NULL)
+        return;
+    while (ob->active != NULL) {
+        struct out_handle *x = ob->active;
+        ob->active = x->next;
+        if (ob->active)
+            ob->active->prev = NULL;
+        x->next = x->prev = NULL;
+        xfer_fail(x, OUT_FAIL_CANCELLED, "cancelled: the client is shutting down");
+        xfer_complete(x); /* queued ones too: the queue is dropped below */
+    }
+    ob->qhead = ob->qtail = NULL;
+    for (size_t i = 0; i < ob->npool; i++)
+        curl_easy_cleanup(ob->pool[i]);
+    curl_multi_cleanup(ob->multi); /* closes pooled connections via on_curl_socket */
+    loop_timer_stop(ob->lp, &ob->timer);
+    loop_timer_stop(ob->lp, &ob->defer);
+    free(ob);
+}
+
+enum err
+outbound_send(struct outbound *ob, struct out_request *rq, out_done_cb done, void *arg,
+              struct out_handle **handle)
+{
+    struct out_handle *x;
+    struct errinfo ei = {0};
+    enum out_fail f;
+
+    if (handle != NULL)
+        *handle = NULL;
+    if (ob == NULL || done == NULL) {
+        out_request_release(rq);
+        return ERR_INVALID;
+    }
+    x = xcalloc(1, sizeof(*x));
+    x->ob = ob;
+    x->rq = *rq;
+    memset(rq, 0, sizeof(*rq));
+    x->done = done;
+    x->arg = arg;
+    x->start = mono_ms();
+    buf_init(&x->res.body, x->rq.limits.max_response);
+    x->next = ob->active;
+    if (ob->active)
+        ob->active->prev = x;
+    ob->active = x;
+    if (handle != NULL)
+        *handle = x;
+    if (url_validate(x->rq.url, "url", &x->cur, &ei) != ERR_OK) {
+        xfer_fail(x, OUT_FAIL_URL, "%s", ei.msg);
+        xfer_defer(x);
+        return ERR_OK;
+    }
+    x->url = xstrdup(x->rq.url);
+    f = hop_start(x);
+    if (f != OUT_OK)
+        xfer_defer(x);
+    return ERR_OK;
+}
+
+void
+outbound_cancel(struct out_handle *h)
+{
+    if (h == NULL || h->queued)
+        return;
+    xfer_fail(h, OUT_FAIL_CANCELLED, "cancelled");
+    xfer_defer(h);
+}
+
+struct fetch_ctx {
+    struct loop *lp;
+    struct out_response *res;
+};
+
+static void
+fetch_done(struct out_response *res, void *arg)
+{
+    struct fetch_ctx *c = arg;
+
+    *c->res = *res;
+    memset(res, 0, sizeof(*res));
+    loop_stop(c->lp);
+}
+
+enum err
+outbound_fetch(const struct ssrf_policy *pol, struct out_request *rq, struct out_response *res)
+{
+    struct fetch_ctx c = {.res = res};
+    struct outbound *ob = NULL;
+    enum err e;
+
+    memset(res, 0, sizeof(*res));
+    e = loop_new(&c.lp);
+    if (e != ERR_OK) {
+        out_request_release(rq);
+        return e;
+    }
+    e = outbound_new(c.lp, pol, &ob);
+    if (e == ERR_OK)
+        e = outbound_send(ob, rq, fetch_done, &c, NULL);
+    else
+        out_request_release(rq);
+    if (e == ERR_OK)
+        e = loop_run(c.lp);
+    outbound_free(ob);
+    loop_free(c.lp);
+    return e;
+}

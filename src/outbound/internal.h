@@ -1,0 +1,76 @@
+/*
+ * outbound internals shared by client.c (loop glue, lifecycle), hop.c (one
+ * HTTP exchange on an easy handle) and redirect.c (following a 3xx by hand).
+ * Not for use outside src/outbound/.
+ */
+#ifndef CONNHUB_OUTBOUND_INTERNAL_H
+#define CONNHUB_OUTBOUND_INTERNAL_H
+
+#include <curl/curl.h>
+
+#include "outbound/outbound.h"
+
+#define OB_EASY_POOL 64     /* idle easy handles kept for reuse */
+#define OB_MAXCONNECTS 1024 /* CURLMOPT_MAXCONNECTS: keep-alive pool */
+
+/* One transfer: the request, its current hop, and the response being built. */
+struct out_handle {
+    struct outbound *ob;
+    struct out_request rq; /* moved in from the caller */
+    out_done_cb done;
+    void *arg;
+    CURL *easy;                 /* set while a hop is configured */
+    struct curl_slist *hdrs;    /* wiped on release: may hold credentials */
+    struct curl_slist *resolve; /* tests only */
+    char *url;                  /* current hop's URL (wiped on release) */
+    struct url_info cur;        /* current hop's origin */
+    struct out_response res;
+    size_t ahdrs;           /* allocated res.headers */
+    size_t hdr_bytes;       /* header bytes of this hop */
+    int64_t start;          /* mono_ms() */
+    int64_t last_rx;        /* mono_ms() of the last byte received or sent */
+    curl_off_t last_ul;     /* upload progress seen by on_progress */
+    struct loop_timer idle; /* fires after limits.idle_timeout_ms without bytes */
+    bool in_multi, queued, blocked, body_too_large, hdr_too_large, crossed;
+    char why[192];                  /* the SSRF refusal, without any URL */
+    struct out_handle *prev, *next; /* ob->active */
+    struct out_handle *qnext;       /* ob->queue: finished, done() pending */
+};
+
+struct outbound {
+    struct loop *lp;
+    CURLM *multi;
+    struct ssrf_policy pol;
+    struct loop_timer timer; /* libcurl's timeout */
+    struct loop_timer defer; /* runs queued completions on the next turn */
+    struct out_handle *active;
+    struct out_handle *qhead, *qtail;
+    CURL *pool[OB_EASY_POOL];
+    size_t npool;
+};
+
+/* client.c */
+CURL *ob_easy_get(struct outbound *ob);
+/* Records the failure (first one wins) with a printf message. */
+void xfer_fail(struct out_handle *x, enum out_fail f, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* Calls done() now and frees x. Only from the loop (never from send/cancel). */
+void xfer_complete(struct out_handle *x);
+
+/* hop.c */
+/* Configures x->easy for x->url and adds it to the multi. */
+enum out_fail hop_start(struct out_handle *x);
+/* Takes the handle out of the multi and resets it for the next hop. */
+void hop_detach(struct out_handle *x, bool keep_easy);
+/* A hop finished with rc: completes x, or starts the next hop. */
+void hop_finished(struct out_handle *x, CURLcode rc);
+/* "http://host:port" of the current hop: safe for logs and errors. */
+void hop_origin(const struct out_handle *x, char *out, size_t outlen);
+
+/* redirect.c */
+/* Follows Location from a 3xx: OUT_OK when the next hop started, else the
+ * failure (already recorded in x->res). */
+enum out_fail redirect_follow(struct out_handle *x, long status, const char *location);
+/* Copy of url without the query pairs whose (decoded) key is one of keys. */
+char *url_strip_query_keys(const char *url, char *const *keys, size_t nkeys);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * ssrf: the connect-time address classifier and the allow-list parser.
+ * URL validation lives in url.c.
+ *
+ * Every table entry below is a range that is not globally reachable (IANA
+ * IPv4/IPv6 special-purpose registries), plus CGNAT, plus every IPv6 prefix
+ * that embeds an IPv4 address (denied outright, like Smokescreen).
+ * IPv4-mapped addresses (::ffff:a.b.c.d) are unwrapped and classified as
+ * IPv4, since a v6 socket reaches the v4 host. Anything else outside
+ * 2000::/3 (global unicast) is denied as well.
+ */
+#include "outbound/ssrf.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "core/banned.h"
+
+struct range {
+    unsigned char addr[16];
+    int prefix;
+    const char *why;
+};
+
+/* IPv4 ranges: address bytes in the first 4 bytes. */
+static const struct range deny4[] = {
+    {{0, 0, 0, 0}, 8, "this network (0.0.0.0/8)"},
+    {{10, 0, 0, 0}, 8, "private (RFC 1918)"},
+    {{100, 64, 0, 0}, 10, "shared address space (CGNAT, RFC 6598)"},
+    {{127, 0, 0, 0}, 8, "loopback"},
+    {{169, 254, 0, 0}, 16, "link-local (cloud metadata)"},
+    {{172, 16, 0, 0}, 12, "private (RFC 1918)"},
+    {{192, 0, 0, 0}, 24, "IETF protocol assignments (192.0.0.0/24)"},
+    {{192, 0, 2, 0}, 24, "documentation (TEST-NET-1)"},
+    {{192, 88, 99, 0}, 24, "6to4 relay anycast (deprecated)"},
+    {{192, 168, 0, 0}, 16, "private (RFC 1918)"},
+    {{198, 18, 0, 0}, 15, "benchmarking (RFC 2544)"},
+    {{198, 51, 100, 0}, 24, "documentation (TEST-NET-2)"},
+    {{203, 0, 113, 0}, 24, "documentation (TEST-NET-3)"},
+    {{224, 0, 0, 0}, 4, "multicast"},
+    {{255, 255, 255, 255}, 32, "broadcast"},
+    {{240, 0, 0, 0}, 4, "reserved (240.0.0.0/4)"},
+};
+
+/* IPv6 ranges, most specific first so the reason is the precise one. */
+static const struct range deny6[] = {
+    {{0}, 128, "unspecified (::)"},
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, "loopback (::1)"},
+    {{0}, 96, "IPv4-compatible (::/96)"},
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0}, 96, "IPv4-translated (::ffff:0:0:0/96)"},
+    {{0, 0x64, 0xff, 0x9b}, 96, "NAT64 (64:ff9b::/96)"},
+    {{0, 0x64, 0xff, 0x9b, 0, 1}, 48, "NAT64 local-use (64:ff9b:1::/48)"},
+    {{1, 0, 0, 0, 0, 0, 0, 0}, 64, "discard-only (100::/64)"},
+    {{0x20, 0x01, 0, 0}, 32, "Teredo (2001::/32)"},
+    {{0x20, 0x01, 0, 0x02, 0, 0}, 48, "benchmarking (2001:2::/48)"},
+    {{0x20, 0x01, 0, 0x10}, 28, "ORCHID (2001:10::/28)"},
+    {{0x20, 0x01, 0, 0x20}, 28, "ORCHIDv2 (2001:20::/28)"},
+    {{0x20, 0x01, 0, 0}, 23, "IETF protocol assignments (2001::/23)"},
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation (2001:db8::/32)"},
+    {{0x3f, 0xff, 0}, 20, "documentation (3fff::/20)"},
+    {{0x20, 0x02}, 16, "6to4 (2002::/16)"},
+    {{0x5f, 0x00}, 16, "segment routing (5f00::/16)"},
+    {{0xfc}, 7, "unique local (fc00::/7)"},
+    {{0xfe, 0x80}, 10, "link-local (fe80::/10)"},
+    {{0xfe, 0xc0}, 10, "site-local (fec0::/10, deprecated)"},
+    {{0xff}, 8, "multicast"},
+};
+
+static bool
+prefix_match(const unsigned char *a, const unsigned char *net, int prefix)
+{
+    int full = prefix / 8, rest = prefix % 8;
+
+    if (memcmp(a, net, (size_t)full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (a[full] & mask) == (net[full] & mask);
+}
+
+static const char *
+classify(const struct range *t, size_t n, const unsigned char *a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (prefix_match(a, t[i].addr, t[i].prefix))
+            return t[i].why;
+    return NULL;
+}
+
+static bool
+allow_listed(const struct ssrf_policy *pol, int family, const unsigned char *a)
+{
+    if (pol == NULL)
+        return false;
+    for (size_t i = 0; i < pol->nallow; i++)
+        if (pol->allow[i].family == family &&
+            prefix_match(a, pol->allow[i].addr, pol->allow[i].prefix))
+            return true;
+    return false;
+}
+
+static void
+set_why(char *why, size_t whylen, const char *s)
+{
+    if (why != NULL && whylen > 0)
+        snprintf(why, whylen, "%s", s);
+}
+
+enum ssrf_verdict
+ssrf_classify(const struct ssrf_policy *pol, const struct sockaddr *sa, char *why, size_t whylen)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    unsigned char a[16];
+    int family;
+    const char *deny;
+
+    set_why(why, whylen, "");
+    if (sa == NULL)
+        goto unsupported;
+    if (sa->sa_family == AF_INET) {
+        memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        family = AF_INET;
+    } else if (sa->sa_family == AF_INET6) {
+        memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+        family = AF_INET6;
+        if (memcmp(a, mapped, sizeof(mapped)) == 0) { /* unwrap ::ffff:a.b.c.d */
+            memmove(a, a + 12, 4);
+            family = AF_INET;
+        }
+    } else {
+        goto unsupported;
+    }
+    if (family == AF_INET)
+        deny = classify(deny4, ARRAY_LEN(deny4), a);
+    else {
+        deny = classify(deny6, ARRAY_LEN(deny6), a);
+        if (deny == NULL && (a[0] & 0xe0) != 0x20)
+            deny = "not global unicast (outside 2000::/3)";
+    }
+    if (deny == NULL)
+        return SSRF_ALLOW;
+    if (allow_listed(pol, family, a)) {
+        set_why(why, whylen, deny);
+        return SSRF_ALLOW_LISTED;
+    }
+    set_why(why, whylen, deny);
+    return SSRF_DENY;
+unsupported:
+    set_why(why, whylen, "unsupported address family");
+    return SSRF_DENY;
+}
+
+bool
+ssrf_check_addr(const struct ssrf_policy *pol, const struct sockaddr *sa, char *why, size_t whylen)
+{
+    return ssrf_classify(pol, sa, why, whylen) != SSRF_DENY;
+}
+
+/* Parses one "addr[/prefix]" entry. Host bits below the prefix must be 0, so
+ * the entry means exactly what it says. */
+static bool
+parse_cidr(const char *s, size_t n, struct ssrf_cidr *out)
+{
+    char tmp[INET6_ADDRSTRLEN + 8];
+    char *slash;
+    uint64_t prefix;
+    int max;
+
+    if (n == 0 || n >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    slash = strchr(tmp, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, tmp, out->addr) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, tmp, out->addr) == 1)
+        out->family = AF_INET6;
+    else
+        return false;
+    max = out->family == AF_INET ? 32 : 128;
+    prefix = (uint64_t)max;
+    if (slash != NULL) {
+        const char *p = slash + 1;
+        if (*p == '\0' || (p[0] == '0' && p[1] != '\0') || !parse_u64(p, (uint64_t)max, &prefix))
+            return false;
+    }
+    out->prefix = (int)prefix;
+    /* host bits must be zero: compare the address with itself masked */
+    {
+        struct ssrf_cidr masked = *out;
+        int full = out->prefix / 8, rest = out->prefix % 8;
+        if (rest) {
+            masked.addr[full] &= (unsigned char)(0xff << (8 - rest));
+            full++;
+        }
+        memset(masked.addr + full, 0, (size_t)(max / 8 - full));
+        if (memcmp(masked.addr, out->addr, 16) != 0)
+            return false;
+    }
+    return true;
+}
+
+enum err
+ssrf_policy_parse(struct ssrf_policy *pol, const char *list, struct errinfo *ei)
+{
+    struct ssrf_policy np = {0};
+    const char *p = list != NULL ? list : "";
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        if (np.nallow == SSRF_MAX_ALLOW)
+            return err_set(ei, ERR_INVALID, "invalid_field", "allow_private", "at most %d ranges",
+                           SSRF_MAX_ALLOW);
+        if (!parse_cidr(p, n, &np.allow[np.nallow]))
+            return err_set(ei, ERR_INVALID, "invalid_field", "allow_private",
+                           "entry %zu is not an IPv4/IPv6 CIDR with zero host bits", np.nallow + 1);
+        np.nallow++;
+        p += n;
+        if (*p == ',') {
+            p++;
+            if (*p == '\0')
+                return err_set(ei, ERR_INVALID, "invalid_field", "allow_private", "trailing comma");
+        }
+    }
+    *pol = np;
+    return ERR_OK;
+}

@@ -1,0 +1,724 @@
+/* The outbound client end to end against loopback upstreams: the SSRF guard
+ * at connect time (A.1-A.3, A.5, A.8 via the test resolver), redirects (A.9),
+ * proxies from the environment (A.10), upstream limits (PARSE-027..030) and
+ * the async contract (done on the loop, cancel, keep-alive reuse).
+ *
+ * Upstream A binds 127.0.0.2, upstream B 127.0.0.3; a canary listens on
+ * 127.0.0.1 and must never see a connection. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "outbound/outbound.h"
+#include "support/upstream.h"
+
+static struct upstream *ua, *ub;
+static struct canary *canary;
+static struct ssrf_policy pol_a, pol_ab; /* 127.0.0.2/32; 127.0.0.2/32 + 127.0.0.3/32 */
+
+static int
+setup(void **state)
+{
+    struct errinfo ei;
+
+    (void)state;
+    ua = upstream_start("127.0.0.2");
+    ub = upstream_start("127.0.0.3");
+    canary = canary_start("127.0.0.1");
+    if (!ua || !ub || !canary)
+        return -1;
+    if (ssrf_policy_parse(&pol_a, "127.0.0.2/32", &ei) != ERR_OK ||
+        ssrf_policy_parse(&pol_ab, "127.0.0.2/32,127.0.0.3/32", &ei) != ERR_OK)
+        return -1;
+    log_set_level(LOG_ERROR);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(canary_hits(canary), 0);
+    upstream_stop(ua);
+    upstream_stop(ub);
+    canary_stop(canary);
+    return 0;
+}
+
+/* Limits a case may change; 0 keeps the default. */
+struct lim {
+    uint32_t idle_ms, total_ms;
+    size_t max_response;
+    int max_redirects; /* -1 keeps the default */
+};
+
+/* Case tables hold format strings (a port goes in at run time). */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void
+fmt(char *out, size_t n, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(out, n, f, ap);
+    va_end(ap);
+}
+
+static void
+init_rq(struct out_request *rq, const char *method, const char *url, const struct lim *l)
+{
+    struct errinfo ei;
+
+    assert_int_equal(out_request_init(rq, method, url, &ei), ERR_OK);
+    if (l == NULL)
+        return;
+    if (l->idle_ms)
+        rq->limits.idle_timeout_ms = l->idle_ms;
+    if (l->total_ms)
+        rq->limits.total_timeout_ms = l->total_ms;
+    if (l->max_response)
+        rq->limits.max_response = l->max_response;
+    if (l->max_redirects >= 0)
+        rq->limits.max_redirects = l->max_redirects;
+}
+
+static void
+fetch(const struct ssrf_policy *pol, struct out_request *rq, struct out_response *res)
+{
+    assert_int_equal(outbound_fetch(pol, rq, res), ERR_OK);
+}
+
+/* ---- A.1-A.3, A.5, A.8: the connect-time guard ---- */
+
+static const struct {
+    const char *id;
+    const char *url;     /* %d: canary port */
+    const char *resolve; /* "host:%d:addr" or NULL */
+    enum out_fail fail;
+    const char *why;
+} blocked_cases[] = {
+    {"SSRF-001", "http://127.0.0.1:%d/?api_key=SECRETQ", NULL, OUT_FAIL_BLOCKED, "loopback"},
+    {"SSRF-002", "http://127.255.255.254:%d/", NULL, OUT_FAIL_BLOCKED, "loopback"},
+    {"SSRF-014", "http://0.0.0.0:%d/", NULL, OUT_FAIL_BLOCKED, "this network"},
+    {"SSRF-030", "http://localhost:%d/", NULL, OUT_FAIL_URL, "localhost"},
+    {"SSRF-040", "http://169.254.169.254:%d/latest/meta-data/", NULL, OUT_FAIL_BLOCKED,
+     "link-local"},
+    {"SSRF-080", "http://[::1]:%d/", NULL, OUT_FAIL_BLOCKED, "loopback"},
+    {"SSRF-081", "http://[::]:%d/", NULL, OUT_FAIL_BLOCKED, "unspecified"},
+    {"SSRF-082", "http://[::ffff:127.0.0.1]:%d/", NULL, OUT_FAIL_BLOCKED, "loopback"},
+    {"SSRF-083", "http://[::ffff:0.0.0.0]:%d/", NULL, OUT_FAIL_BLOCKED, "this network"},
+    {"SSRF-085", "http://[::127.0.0.1]:%d/", NULL, OUT_FAIL_BLOCKED, "IPv4-compatible"},
+    {"SSRF-003", "http://127.1:%d/", NULL, OUT_FAIL_URL, "IPv4"},
+    {"SSRF-005", "http://2130706433:%d/", NULL, OUT_FAIL_URL, "IPv4"},
+    {"SSRF-100", "http://evil.test@127.0.0.1:%d/", NULL, OUT_FAIL_URL, "userinfo"},
+    {"SSRF-093", "http://[::ffff:127.0.0.1%%25lo]:%d/", NULL, OUT_FAIL_URL, "zone"},
+    {"SSRF-060", "http://127.0.0.3:%d/", NULL, OUT_FAIL_BLOCKED, "loopback"}, /* not allowed */
+    {"SSRF-130", "http://a.test:%d/", "a.test:%d:127.0.0.1", OUT_FAIL_BLOCKED, "loopback"},
+    {"SSRF-034", "http://b.test:%d/", "b.test:%d:[::1]", OUT_FAIL_BLOCKED, "loopback"},
+    {"SSRF-035", "http://c.test:%d/", "c.test:%d:0.0.0.0", OUT_FAIL_BLOCKED, "this network"},
+    {"SSRF-047", "http://metadata.google.internal:%d/computeMetadata/v1/",
+     "metadata.google.internal:%d:169.254.169.254", OUT_FAIL_BLOCKED, "link-local"},
+    {"SSRF-033", "http://127.0.0.1.nip.io:%d/", "127.0.0.1.nip.io:%d:127.0.0.1", OUT_FAIL_BLOCKED,
+     "loopback"},
+    {"SSRF-138", "http://many.test:%d/", "many.test:%d:127.0.0.1,10.0.0.1,192.168.0.1,[::1]",
+     OUT_FAIL_BLOCKED, ""},
+};
+
+static void
+ssrf_a_blocked_at_connect(void **state)
+{
+    int port = canary_port(canary);
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(blocked_cases) / sizeof(blocked_cases[0]); i++) {
+        struct out_request rq;
+        struct out_response res;
+        char url[256], resolve[256];
+
+        fmt(url, sizeof(url), blocked_cases[i].url, port);
+        init_rq(&rq, "GET", url, NULL);
+        if (blocked_cases[i].resolve) {
+            fmt(resolve, sizeof(resolve), blocked_cases[i].resolve, port);
+            rq.test_resolve[0] = resolve;
+        }
+        fetch(&pol_a, &rq, &res);
+        if (res.fail != blocked_cases[i].fail || strstr(res.error, blocked_cases[i].why) == NULL)
+            fail_msg("%s %s: got %s (%s)", blocked_cases[i].id, url, out_fail_name(res.fail),
+                     res.error);
+        assert_null(strstr(res.error, "SECRETQ"));
+        assert_int_equal(res.status, 0);
+        out_response_release(&res);
+        assert_int_equal(canary_hits(canary), 0);
+    }
+}
+
+/* SSRF-131/132: a name with a denied and an allowed answer. The guard is per
+ * address (like Smokescreen's pinning): the denied address is never
+ * connected to, and the transfer proceeds on the allowed one. */
+static void
+ssrf_131_mixed_answers_never_reach_denied(void **state)
+{
+    struct out_request rq;
+    struct out_response res;
+    char url[128], resolve[128];
+    (void)state;
+
+    fmt(url, sizeof(url), "http://mix.test:%d/echo", upstream_port(ua));
+    fmt(resolve, sizeof(resolve), "mix.test:%d:127.0.0.1,[::1],127.0.0.2", upstream_port(ua));
+    init_rq(&rq, "GET", url, NULL);
+    rq.test_resolve[0] = resolve;
+    fetch(&pol_a, &rq, &res);
+    assert_int_equal(res.fail, OUT_OK);
+    assert_int_equal(res.status, 200);
+    out_response_release(&res);
+    assert_int_equal(canary_hits(canary), 0);
+}
+
+/* Each refusal is logged as a warning, without the URL's query. */
+static void
+ssrf_refusal_logged_without_query(void **state)
+{
+    struct out_request rq;
+    struct out_response res;
+    char url[128], logbuf[4096] = {0};
+    int fds[2];
+    ssize_t n;
+    (void)state;
+
+    assert_int_equal(pipe(fds), 0);
+    log_set_level(LOG_WARN);
+    log_set_fd(fds[1]);
+    fmt(url, sizeof(url), "http://127.0.0.1:%d/p?api_key=SECRETQ", canary_port(canary));
+    init_rq(&rq, "GET", url, NULL);
+    fetch(&pol_a, &rq, &res);
+    out_response_release(&res);
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/status?code=204&k=SECRETQ", upstream_port(ua));
+    init_rq(&rq, "GET", url, NULL);
+    fetch(&pol_a, &rq, &res);
+    assert_int_equal(res.status, 204);
+    out_response_release(&res);
+    log_set_fd(2);
+    log_set_level(LOG_ERROR);
+    close(fds[1]);
+    n = read(fds[0], logbuf, sizeof(logbuf) - 1);
+    close(fds[0]);
+    assert_true(n > 0);
+    assert_non_null(strstr(logbuf, "outbound.ssrf_blocked"));
+    assert_non_null(strstr(logbuf, "outbound.ssrf_allow_listed"));
+    assert_non_null(strstr(logbuf, "127.0.0.1"));
+    assert_null(strstr(logbuf, "SECRETQ"));
+}
+
+static void
+ssrf_allowed_upstream_answers(void **state)
+{
+    struct out_request rq;
+    struct out_response res;
+    struct errinfo ei;
+    char url[128];
+    (void)state;
+
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/echo", upstream_port(ua));
+    init_rq(&rq, "GET", url, NULL);
+    assert_int_equal(out_request_add_header(&rq, "X-Plain", "v1", false, &ei), ERR_OK);
+    assert_int_equal(out_request_add_query(&rq, "q", "a b/c", false, &ei), ERR_OK);
+    fetch(&pol_a, &rq, &res);
+    assert_int_equal(res.fail, OUT_OK);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body.data, "GET /echo\n"));
+    assert_non_null(strstr(res.body.data, "arg: q=a b/c\n"));
+    assert_non_null(strstr(res.body.data, "hdr: X-Plain: v1\n"));
+    assert_string_equal(res.content_type, "text/plain");
+    assert_string_equal(out_response_header(&res, "content-type"), "text/plain");
+    assert_int_equal(res.redirects, 0);
+    assert_true(res.duration_ms >= 0);
+    out_response_release(&res);
+}
+
+/* A closed port on an allowed address is a connect error, not "blocked". */
+static void
+ssrf_connect_error_is_not_blocked(void **state)
+{
+    struct canary *c = canary_start("127.0.0.2");
+    struct out_request rq;
+    struct out_response res;
+    char url[128];
+    (void)state;
+
+    assert_non_null(c);
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/", canary_port(c));
+    canary_stop(c);
+    init_rq(&rq, "GET", url, NULL);
+    fetch(&pol_a, &rq, &res);
+    assert_int_equal(res.fail, OUT_FAIL_CONNECT);
+    out_response_release(&res);
+}
+
+/* ---- A.9 redirects ---- */
+
+static const struct {
+    const char *id;
+    const char *to; /* %d: canary port */
+    enum out_fail fail;
+} redirect_cases[] = {
+    {"SSRF-140", "http://127.0.0.1:%d/", OUT_FAIL_BLOCKED},
+    {"SSRF-140", "http://[::1]:%d/", OUT_FAIL_BLOCKED},
+    {"SSRF-140", "http://0.0.0.0:%d/", OUT_FAIL_BLOCKED},
+    {"SSRF-140", "http://localhost:%d/", OUT_FAIL_URL},
+    {"SSRF-141", "http://169.254.169.254:%d/latest/meta-data/", OUT_FAIL_BLOCKED},
+    {"SSRF-142", "file:///etc/passwd", OUT_FAIL_URL},
+    {"SSRF-142", "gopher://127.0.0.1:%d/_SET%%20x", OUT_FAIL_URL},
+    {"SSRF-143", "http://2130706433:%d/", OUT_FAIL_URL},
+    {"SSRF-143", "http://[::ffff:7f00:1]:%d/", OUT_FAIL_BLOCKED},
+    {"SSRF-148", "http://user:pw@127.0.0.2:%d/", OUT_FAIL_URL},
+    {"SSRF-148", "http://127.0.0.2\\@127.0.0.1:%d/", OUT_FAIL_URL},
+    {"SSRF-148", "//127.0.0.1:%d/", OUT_FAIL_BLOCKED},
+    {"SSRF-148", "http://127.0.0.1:%d/ x", OUT_FAIL_URL},
+};
+
+static void
+ssrf_a9_redirect_targets_refused(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(redirect_cases) / sizeof(redirect_cases[0]); i++) {
+        struct out_request rq;
+        struct out_response res;
+        struct errinfo ei;
+        char url[128], to[256];
+
+        fmt(url, sizeof(url), "http://127.0.0.2:%d/redirect", upstream_port(ua));
+        fmt(to, sizeof(to), redirect_cases[i].to, canary_port(canary));
+        init_rq(&rq, "GET", url, NULL);
+        assert_int_equal(out_request_add_query(&rq, "to", to, false, &ei), ERR_OK);
+        fetch(&pol_a, &rq, &res);
+        if (res.fail != redirect_cases[i].fail)
+            fail_msg("%s -> %s: got %s (%s)", redirect_cases[i].id, to, out_fail_name(res.fail),
+                     res.error);
+        out_response_release(&res);
+        assert_int_equal(canary_hits(canary), 0);
+    }
+}
+
+static void
+add_credentials(struct out_request *rq)
+{
+    struct errinfo ei;
+
+    assert_int_equal(out_request_add_header(rq, "X-API-Key", "CANARYH", true, &ei), ERR_OK);
+    assert_int_equal(out_request_add_header(rq, "Cookie", "sid=CANARYC", true, &ei), ERR_OK);
+    assert_int_equal(out_request_add_header(rq, "Authorization", "Bearer CANARYA", false, &ei),
+                     ERR_OK);
+    assert_int_equal(out_request_add_header(rq, "X-Plain", "visible", false, &ei), ERR_OK);
+}
+
+/* SSRF-144: 127.0.0.2:P1 -> 127.0.0.3:P2 (both allowed): B sees no credential
+ * header, cookie, Authorization or credential query key. */
+static void
+ssrf_144_cross_origin_drops_credentials(void **state)
+{
+    struct out_request rq;
+    struct out_response res;
+    struct errinfo ei;
+    char url[128], to[128];
+    unsigned hits_b = upstream_hits(ub);
+    (void)state;
+
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/redirect", upstream_port(ua));
+    fmt(to, sizeof(to), "http://127.0.0.3:%d/echo?api_key=CANARYQ&keep=1", upstream_port(ub));
+    init_rq(&rq, "GET", url, NULL);
+    assert_int_equal(out_request_add_query(&rq, "to", to, false, &ei), ERR_OK);
+    assert_int_equal(out_request_add_query(&rq, "api_key", "CANARYQ", true, &ei), ERR_OK);
+    add_credentials(&rq);
+    fetch(&pol_ab, &rq, &res);
+    assert_int_equal(res.fail, OUT_OK);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.redirects, 1);
+    assert_int_equal(upstream_hits(ub), hits_b + 1);
+    assert_null(strstr(res.body.data, "CANARY"));
+    assert_null(strstr(res.body.data, "api_key"));
+    assert_non_null(strstr(res.body.data, "arg: keep=1\n"));
+    assert_non_null(strstr(res.body.data, "hdr: X-Plain: visible\n"));
+    out_response_release(&res);
+}
+
+/* SSRF-145: a same-origin redirect keeps every credential. */
+static void
+ssrf_145_same_origin_keeps_credentials(void **state)
+{
+    struct out_request rq;
+    struct out_response res;
+    struct errinfo ei;
+    char url[128];
+    (void)state;
+
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/redirect", upstream_port(ua));
+    init_rq(&rq, "GET", url, NULL);
+    assert_int_equal(out_request_add_query(&rq, "to", "/echo?api_key=CANARYQ", false, &ei), ERR_OK);
+    assert_int_equal(out_request_add_query(&rq, "api_key", "CANARYQ", true, &ei), ERR_OK);
+    add_credentials(&rq);
+    fetch(&pol_a, &rq, &res);
+    assert_int_equal(res.fail, OUT_OK);
+    assert_int_equal(res.redirects, 1);
+    assert_non_null(strstr(res.body.data, "hdr: X-API-Key: CANARYH\n"));
+    assert_non_null(strstr(res.body.data, "hdr: Cookie: sid=CANARYC\n"));
+    assert_non_null(strstr(res.body.data, "hdr: Authorization: Bearer CANARYA\n"));
+    assert_non_null(strstr(res.body.data, "arg: api_key=CANARYQ\n"));
+    out_response_release(&res);
+}
+
+/* SSRF-146: max_redirects N followed, N+1 refused; 0 returns the 3xx. */
+static void
+ssrf_146_redirect_limit(void **state)
+{
+    static const struct {
+        int hops, max;
+        enum out_fail fail;
+        long status;
+    } cases[] = {
+        {5, 5, OUT_OK, 200}, {6, 5, OUT_FAIL_REDIRECTS, 302}, {11, 5, OUT_FAIL_REDIRECTS, 302},
+        {1, 1, OUT_OK, 200}, {2, 1, OUT_FAIL_REDIRECTS, 302}, {1, 0, OUT_OK, 302},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct lim l = {.max_redirects = cases[i].max};
+        struct out_request rq;
+        struct out_response res;
+        char url[128];
+
+        fmt(url, sizeof(url), "http://127.0.0.2:%d/chain?n=%d", upstream_port(ua), cases[i].hops);
+        init_rq(&rq, "GET", url, &l);
+        fetch(&pol_a, &rq, &res);
+        if (res.fail != cases[i].fail || res.status != cases[i].status)
+            fail_msg("%d hops, max %d: %s %ld (%s)", cases[i].hops, cases[i].max,
+                     out_fail_name(res.fail), res.status, res.error);
+        out_response_release(&res);
+    }
+}
+
+/* SSRF-147 and the method rules: 303 -> GET without body; 307 keeps
+ * method+body on the same origin and is refused across origins. */
+static void
+ssrf_147_method_and_body_on_redirect(void **state)
+{
+    static const struct {
+        const char *code;
+        bool cross;
+        enum out_fail fail;
+        const char *expect; /* in the echo, or NULL */
+        bool body_seen;
+    } cases[] = {
+        {"307", false, OUT_OK, "POST /echo\n", true},
+        {"308", false, OUT_OK, "POST /echo\n", true},
+        {"303", false, OUT_OK, "GET /echo\n", false},
+        {"302", false, OUT_OK, "GET /echo\n", false},
+        {"307", true, OUT_FAIL_REDIRECTS, NULL, false},
+        {"308", true, OUT_FAIL_REDIRECTS, NULL, false},
+        {"303", true, OUT_OK, "GET /echo\n", false},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct out_request rq;
+        struct out_response res;
+        struct errinfo ei;
+        char url[128], to[128];
+        unsigned hits_b = upstream_hits(ub);
+
+        fmt(url, sizeof(url), "http://127.0.0.2:%d/redirect", upstream_port(ua));
+        if (cases[i].cross)
+            fmt(to, sizeof(to), "http://127.0.0.3:%d/echo", upstream_port(ub));
+        else
+            fmt(to, sizeof(to), "/echo");
+        init_rq(&rq, "POST", url, NULL);
+        assert_int_equal(out_request_add_query(&rq, "to", to, false, &ei), ERR_OK);
+        assert_int_equal(out_request_add_query(&rq, "code", cases[i].code, false, &ei), ERR_OK);
+        assert_int_equal(buf_puts(&rq.body, "CANARYBODY"), ERR_OK);
+        fetch(&pol_ab, &rq, &res);
+        if (res.fail != cases[i].fail)
+            fail_msg("%s cross=%d: %s (%s)", cases[i].code, cases[i].cross, out_fail_name(res.fail),
+                     res.error);
+        if (cases[i].expect) {
+            assert_non_null(strstr(res.body.data, cases[i].expect));
+            assert_int_equal(strstr(res.body.data, "CANARYBODY") != NULL, cases[i].body_seen);
+        } else {
+            assert_int_equal(upstream_hits(ub), hits_b);
+        }
+        out_response_release(&res);
+    }
+}
+
+/* ---- PARSE-024, 027..030: upstream limits ---- */
+
+static const struct {
+    const char *id;
+    const char *path;
+    struct lim lim;
+    enum out_fail fail;
+    const char *why;
+    size_t body_len;
+} limit_cases[] = {
+    {"PARSE-027", "/big?n=1024", {.max_response = 1024, .max_redirects = -1}, OUT_OK, "", 1024},
+    {"PARSE-027",
+     "/big?n=1025",
+     {.max_response = 1024, .max_redirects = -1},
+     OUT_FAIL_TOO_LARGE,
+     "1024 bytes",
+     0},
+    {"PARSE-027", "/big?n=20000000", {.max_redirects = -1}, OUT_FAIL_TOO_LARGE, "10485760", 0},
+    {"PARSE-028",
+     "/gzip-bomb?mb=1",
+     {.max_response = 1048576, .max_redirects = -1},
+     OUT_OK,
+     "",
+     1048576},
+    {"PARSE-028",
+     "/gzip-bomb?mb=10",
+     {.max_response = 1048576, .max_redirects = -1},
+     OUT_FAIL_TOO_LARGE,
+     "decoded",
+     0},
+    {"PARSE-024",
+     "/endless",
+     {.max_response = 1048576, .max_redirects = -1},
+     OUT_FAIL_TOO_LARGE,
+     "exceeds",
+     0},
+    {"PARSE-024",
+     "/endless",
+     {.max_response = 1u << 30, .total_ms = 800, .max_redirects = -1},
+     OUT_FAIL_TIMEOUT,
+     "total timeout",
+     0},
+    {"PARSE-029",
+     "/stall",
+     {.idle_ms = 1000, .max_redirects = -1},
+     OUT_FAIL_TIMEOUT,
+     "idle timeout",
+     0},
+    {"PARSE-029",
+     "/slow?ms=4000",
+     {.idle_ms = 1000, .max_redirects = -1},
+     OUT_FAIL_TIMEOUT,
+     "idle timeout",
+     0},
+    {"PARSE-029",
+     "/trickle?ms=100&n=100",
+     {.total_ms = 1000, .max_redirects = -1},
+     OUT_FAIL_TIMEOUT,
+     "total timeout",
+     0},
+    {"PARSE-029", "/trickle?ms=50&n=5", {.idle_ms = 1000, .max_redirects = -1}, OUT_OK, "", 5},
+    {"PARSE-030", "/headers?n=10&len=100", {.max_redirects = -1}, OUT_OK, "", 7},
+    {"PARSE-030",
+     "/headers?n=2000&len=40",
+     {.max_redirects = -1},
+     OUT_FAIL_TOO_LARGE,
+     "headers",
+     0},
+    {"PARSE-030", "/headers?n=1&len=1000000", {.max_redirects = -1}, OUT_FAIL_TOO_LARGE, "", 0},
+};
+
+static void
+parse_027_030_upstream_limits(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(limit_cases) / sizeof(limit_cases[0]); i++) {
+        struct out_request rq;
+        struct out_response res;
+        char url[128];
+        int64_t t0 = mono_ms();
+
+        fmt(url, sizeof(url), "http://127.0.0.2:%d%s", upstream_port(ua), limit_cases[i].path);
+        init_rq(&rq, "GET", url, &limit_cases[i].lim);
+        fetch(&pol_a, &rq, &res);
+        if (res.fail != limit_cases[i].fail || strstr(res.error, limit_cases[i].why) == NULL)
+            fail_msg("%s %s: got %s (%s)", limit_cases[i].id, limit_cases[i].path,
+                     out_fail_name(res.fail), res.error);
+        if (res.fail == OUT_OK)
+            assert_int_equal(res.body.len, limit_cases[i].body_len);
+        if (mono_ms() - t0 >= 5000)
+            fail_msg("%s %s: took %lld ms (%s)", limit_cases[i].id, limit_cases[i].path,
+                     (long long)(mono_ms() - t0), res.error);
+        out_response_release(&res);
+    }
+}
+
+/* ---- A.10 proxies from the environment ---- */
+
+static void
+ssrf_150_151_env_proxy_ignored(void **state)
+{
+    static const char *const vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                       "HTTPS_PROXY", "ALL_PROXY",  "all_proxy"};
+    struct out_request rq;
+    struct out_response res;
+    char proxy[64], url[128];
+    (void)state;
+
+    fmt(proxy, sizeof(proxy), "http://127.0.0.1:%d", canary_port(canary));
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        setenv(vars[i], proxy, 1);
+    unsetenv("no_proxy");
+    setenv("NO_PROXY", "", 1); /* SSRF-151: no effect either way */
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/echo", upstream_port(ua));
+    init_rq(&rq, "GET", url, &(struct lim){.total_ms = 3000, .max_redirects = -1});
+    fetch(&pol_a, &rq, &res);
+    assert_int_equal(res.fail, OUT_OK);
+    assert_int_equal(res.status, 200);
+    out_response_release(&res);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    unsetenv("NO_PROXY");
+    assert_int_equal(canary_hits(canary), 0);
+}
+
+/* ---- the async contract ---- */
+
+struct seq {
+    struct loop *lp;
+    struct outbound *ob;
+    int next, n, done, ok;
+    bool in_send, done_inside_send;
+    char urls[6][128];
+    enum out_fail last;
+};
+
+static void seq_next(struct seq *s);
+
+static void
+seq_done(struct out_response *res, void *arg)
+{
+    struct seq *s = arg;
+
+    if (s->in_send)
+        s->done_inside_send = true;
+    s->done++;
+    s->last = res->fail;
+    if (res->fail == OUT_OK && res->status == 200)
+        s->ok++;
+    if (s->next < s->n)
+        seq_next(s);
+    else
+        loop_stop(s->lp);
+}
+
+static void
+seq_next(struct seq *s)
+{
+    struct out_request rq;
+
+    init_rq(&rq, "GET", s->urls[s->next++], NULL);
+    s->in_send = true;
+    assert_int_equal(outbound_send(s->ob, &rq, seq_done, s, NULL), ERR_OK);
+    s->in_send = false;
+}
+
+/* Sequential requests on one loop reuse one keep-alive connection; done()
+ * never runs inside outbound_send(), even for an invalid URL (the last one). */
+static void
+outbound_async_keepalive_reuse(void **state)
+{
+    struct seq s = {.n = 6};
+    unsigned conns;
+    (void)state;
+
+    assert_int_equal(loop_new(&s.lp), ERR_OK);
+    assert_int_equal(outbound_new(s.lp, &pol_a, &s.ob), ERR_OK);
+    for (int i = 0; i < 5; i++)
+        fmt(s.urls[i], sizeof(s.urls[i]), "http://127.0.0.2:%d/echo", upstream_port(ua));
+    fmt(s.urls[5], sizeof(s.urls[5]), "http://127.1/");
+    conns = upstream_connections(ua);
+    seq_next(&s);
+    assert_int_equal(s.done, 0);
+    assert_int_equal(loop_run(s.lp), ERR_OK);
+    assert_int_equal(s.ok, 5);
+    assert_int_equal(s.done, 6);
+    assert_int_equal(s.last, OUT_FAIL_URL);
+    assert_false(s.done_inside_send);
+    assert_int_equal(upstream_connections(ua) - conns, 1);
+    outbound_free(s.ob);
+    loop_free(s.lp);
+}
+
+struct many {
+    struct loop *lp;
+    int done, ok, cancelled;
+};
+
+static void
+many_done(struct out_response *res, void *arg)
+{
+    struct many *m = arg;
+
+    m->done++;
+    if (res->fail == OUT_OK && res->status == 200)
+        m->ok++;
+    if (res->fail == OUT_FAIL_CANCELLED)
+        m->cancelled++;
+    if (m->done == 11)
+        loop_stop(m->lp);
+}
+
+/* Ten transfers in flight at once plus one cancelled; then outbound_free()
+ * cancels what is still running. */
+static void
+outbound_async_concurrent_cancel_free(void **state)
+{
+    struct many m = {0};
+    struct outbound *ob;
+    struct out_handle *h;
+    struct out_request rq;
+    char url[128];
+    (void)state;
+
+    assert_int_equal(loop_new(&m.lp), ERR_OK);
+    assert_int_equal(outbound_new(m.lp, &pol_a, &ob), ERR_OK);
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/slow?ms=100", upstream_port(ua));
+    for (int i = 0; i < 10; i++) {
+        init_rq(&rq, "GET", url, NULL);
+        assert_int_equal(outbound_send(ob, &rq, many_done, &m, NULL), ERR_OK);
+    }
+    fmt(url, sizeof(url), "http://127.0.0.2:%d/slow?ms=3000", upstream_port(ua));
+    init_rq(&rq, "GET", url, NULL);
+    assert_int_equal(outbound_send(ob, &rq, many_done, &m, &h), ERR_OK);
+    outbound_cancel(h);
+    assert_int_equal(m.done, 0);
+    assert_int_equal(loop_run(m.lp), ERR_OK);
+    assert_int_equal(m.ok, 10);
+    assert_int_equal(m.cancelled, 1);
+
+    init_rq(&rq, "GET", url, NULL);
+    assert_int_equal(outbound_send(ob, &rq, many_done, &m, NULL), ERR_OK);
+    outbound_free(ob); /* runs done() with OUT_FAIL_CANCELLED */
+    assert_int_equal(m.cancelled, 2);
+    loop_free(m.lp);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ssrf_a_blocked_at_connect),
+        cmocka_unit_test(ssrf_131_mixed_answers_never_reach_denied),
+        cmocka_unit_test(ssrf_refusal_logged_without_query),
+        cmocka_unit_test(ssrf_allowed_upstream_answers),
+        cmocka_unit_test(ssrf_connect_error_is_not_blocked),
+        cmocka_unit_test(ssrf_a9_redirect_targets_refused),
+        cmocka_unit_test(ssrf_144_cross_origin_drops_credentials),
+        cmocka_unit_test(ssrf_145_same_origin_keeps_credentials),
+        cmocka_unit_test(ssrf_146_redirect_limit),
+        cmocka_unit_test(ssrf_147_method_and_body_on_redirect),
+        cmocka_unit_test(parse_027_030_upstream_limits),
+        cmocka_unit_test(ssrf_150_151_env_proxy_ignored),
+        cmocka_unit_test(outbound_async_keepalive_reuse),
+        cmocka_unit_test(outbound_async_concurrent_cancel_free),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
