@@ -171,6 +171,8 @@ loop_kick(struct loop *lp)
     lp->kicked = true;
 }
 
+/* Sticky: a stop that lands before loop_run() starts still stops it (a
+ * SIGTERM right after start-up must not be lost). */
 void
 loop_stop(struct loop *lp)
 {
@@ -238,7 +240,6 @@ loop_run(struct loop *lp)
 {
     struct epoll_event evs[LOOP_MAX_EVENTS];
 
-    atomic_store(&lp->stop, false);
     while (!atomic_load(&lp->stop)) {
         int n = epoll_wait(lp->epfd, evs, LOOP_MAX_EVENTS, next_timeout(lp));
         if (n < 0) {
