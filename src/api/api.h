@@ -21,4 +21,9 @@ enum err h_conn_get(struct req *rq, struct resp *rs);
 enum err h_conn_update(struct req *rq, struct resp *rs);
 enum err h_conn_delete(struct req *rq, struct resp *rs);
 
+/* actions.c */
+enum err h_action_call(struct req *rq, struct resp *rs);
+enum err h_conn_test(struct req *rq, struct resp *rs);
+enum err h_tools(struct req *rq, struct resp *rs);
+
 #endif

@@ -11,6 +11,9 @@ const struct route api_routes[] = {
     {"GET", "/api/connections/{id}", h_conn_get, ROLE_MEMBER, 0},
     {"PATCH", "/api/connections/{id}", h_conn_update, ROLE_MEMBER, 0},
     {"DELETE", "/api/connections/{id}", h_conn_delete, ROLE_MEMBER, 0},
+    {"POST", "/api/connections/{id}/test", h_conn_test, ROLE_MEMBER, 0},
+    {"POST", "/api/actions/call", h_action_call, ROLE_MEMBER, 0},
+    {"GET", "/api/tools", h_tools, ROLE_MEMBER, 0},
 };
 
 const size_t api_nroutes = ARRAY_LEN(api_routes);

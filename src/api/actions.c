@@ -1,0 +1,105 @@
+/* POST /api/actions/call, POST /api/connections/{id}/test, GET /api/tools. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "engine/call.h"
+#include "core/banned.h"
+
+static void
+env_of(struct req *rq, struct call_env *env)
+{
+    env->st = rq->st;
+    env->vault = rq->app->vault;
+    env->ob = rq->ob;
+    env->limits = &rq->app->out_limits;
+}
+
+/* Runs on the worker thread when the upstream call ends. */
+static void
+on_call_done(struct call_result *res, void *arg)
+{
+    struct req *rq = arg;
+    struct resp *rs = rq->rs;
+
+    rs->status = res->http_status;
+    rs->content_type = "application/json";
+    buf_reset(&rs->raw);
+    if (buf_append(&rs->raw, res->json.data, res->json.len) != ERR_OK ||
+        buf_putc(&rs->raw, '\n') != ERR_OK) {
+        req_finish(rq, err_set(&rs->ei, ERR_INTERNAL, "answer_too_large", NULL,
+                               "the answer could not be buffered"));
+        return;
+    }
+    if (!res->upstream_ok)
+        atomic_fetch_add(&rq->app->metrics.calls_failed, 1);
+    req_finish(rq, ERR_OK);
+}
+
+static const char *const call_keys[] = {"actionIdentifier", "connectionId", "input", NULL};
+
+enum err
+h_action_call(struct req *rq, struct resp *rs)
+{
+    struct call_env env;
+    struct call_spec spec = {0};
+    const char *stage = "request";
+    const char *k;
+    json_t *v;
+    enum err e = req_json_object(rq, &rs->ei);
+
+    if (e != ERR_OK)
+        return e;
+    json_object_foreach(rq->json, k, v)
+    {
+        bool ok = false;
+        (void)v;
+        for (size_t i = 0; call_keys[i]; i++)
+            ok = ok || strcmp(call_keys[i], k) == 0;
+        if (!ok)
+            return err_set(&rs->ei, ERR_INVALID, "unknown_field", k,
+                           "is not a field of an action call (actionIdentifier, connectionId, "
+                           "input)");
+    }
+    spec.action = json_string_value(json_object_get(rq->json, "actionIdentifier"));
+    spec.connection_id = json_string_value(json_object_get(rq->json, "connectionId"));
+    spec.input = json_object_get(rq->json, "input");
+    if (json_object_get(rq->json, "connectionId") && spec.connection_id == NULL)
+        return err_set(&rs->ei, ERR_INVALID, "invalid_type", "connectionId", "must be a string");
+    if (req_draining(rq))
+        return err_set(&rs->ei, ERR_UNAVAILABLE, "shutting_down", NULL,
+                       "the server is shutting down; retry on another instance");
+    atomic_fetch_add(&rq->app->metrics.calls, 1);
+    env_of(rq, &env);
+    e = call_start(&env, &rq->who, &spec, on_call_done, rq, &stage, &rs->ei);
+    if (e == ERR_OK) {
+        req_suspend(rq);
+        return ERR_OK;
+    }
+    atomic_fetch_add(&rq->app->metrics.calls_failed, 1);
+    return resp_json(rs, err_http_status(e), call_error_body(stage, e, &rs->ei));
+}
+
+enum err
+h_conn_test(struct req *rq, struct resp *rs)
+{
+    struct call_env env;
+    enum err e;
+
+    env_of(rq, &env);
+    e = call_test_start(&env, &rq->who, req_param(rq, "id"), on_call_done, rq, &rs->ei);
+    if (e == ERR_OK)
+        req_suspend(rq);
+    return e;
+}
+
+enum err
+h_tools(struct req *rq, struct resp *rs)
+{
+    json_t *out = NULL;
+    enum err e = tools_list(rq->st, &rq->who, &out, &rs->ei);
+
+    if (e == ERR_OK)
+        resp_json(rs, 200, out);
+    return e;
+}
