@@ -16,6 +16,14 @@
 # a half-written module elsewhere never breaks them.
 
 MODE    ?= release
+V       ?= 0
+ifeq ($(V),0)
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2)
+else
+  Q :=
+  say = @true
+endif
 BUILD   ?= build
 CC      ?= cc
 
@@ -63,33 +71,37 @@ all: $(BIN)
 
 $(OUT)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 define MODULE_RULE
 $(call lib_of,$(1)): $(call objs_of,$(1))
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call MODULE_RULE,$(m))))
 
 $(BIN): $(OUT)/obj/main.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $(OUT)/obj/main.o -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OUT)/obj/main.o -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
 
 # tests/support/*.c: helpers shared by unit tests (a loopback HTTP upstream, temp dirs...).
 SUPPORT_OBJS := $(patsubst tests/support/%.c,$(OUT)/obj/tests-support/%.o,$(wildcard tests/support/*.c))
 SUPPORT_LIB  := $(OUT)/lib/libtestsupport.a
 $(OUT)/obj/tests-support/%.o: tests/support/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 $(SUPPORT_LIB): $(SUPPORT_OBJS) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $(SUPPORT_OBJS) && ranlib $@
+	$(Q)rm -f $@ && ar rcs $@ $(SUPPORT_OBJS) && ranlib $@
 
 # tests/unit/<mod>/test_x.c -> $(OUT)/tests/unit/<mod>/test_x, linked with lib<mod> and its deps
 define UNIT_RULE
 $(OUT)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(call libs_for,$(1)) $(SUPPORT_LIB)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $$@ $$< -Wl,--start-group $(call libs_for,$(1)) \
+	$(call say,TEST,$$<)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $$@ $$< -Wl,--start-group $(call libs_for,$(1)) \
 	  $(SUPPORT_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
 endef
 $(foreach m,$(patsubst tests/unit/%/,%,$(sort $(dir $(UNIT_SRCS)))),$(eval $(call UNIT_RULE,$(m))))
@@ -102,7 +114,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/tests/fuzz/%,$(FUZZ_SRCS))
 define FUZZ_RULE
 $(OUT)/tests/fuzz/$(1)/%: tests/fuzz/$(1)/%.c tests/fuzz/replay_main.c $(call libs_for,$(1))
 	@mkdir -p $$(dir $$@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $$@ $$< tests/fuzz/replay_main.c -Wl,--start-group \
+	$(call say,FUZZ,$$<)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $$@ $$< tests/fuzz/replay_main.c -Wl,--start-group \
 	  $(call libs_for,$(1)) -Wl,--end-group $(LDLIBS)
 endef
 $(foreach m,$(patsubst tests/fuzz/%/,%,$(sort $(dir $(FUZZ_SRCS)))),$(eval $(call FUZZ_RULE,$(m))))

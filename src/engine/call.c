@@ -307,7 +307,7 @@ resolve(const struct call_env *env, const struct principal *who, const struct ca
         struct conn *c, const json_t **op, struct errinfo *ei)
 {
     char slug[MAX_SLUG_LEN + 2];
-    const char *opname;
+    const char *opname = NULL;
     enum err e = split_action(spec->action, slug, sizeof(slug), &opname, ei);
 
     if (e != ERR_OK)
