@@ -1,0 +1,98 @@
+/* parse: spec text to a jansson value. UTF-8 is checked first; JSON nesting
+ * is measured by a flat scan before jansson (which recurses) sees it. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "openapi/internal.h"
+#include "openapi/yaml.h"
+
+#include "core/banned.h"
+
+static void
+line_col(const char *s, size_t pos, size_t *line, size_t *col)
+{
+    size_t l = 1, c = 1;
+
+    for (size_t i = 0; i < pos; i++) {
+        if (s[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+/* Fails when [ and { (outside strings) nest deeper than max. */
+static enum err
+json_depth_check(const char *s, size_t n, int max, struct errinfo *ei)
+{
+    int depth = 0;
+    bool str = false;
+    size_t line, col;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                str = false;
+        } else if (c == '"') {
+            str = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) {
+                line_col(s, i, &line, &col);
+                return err_set(ei, ERR_TOO_LARGE, "limit_exceeded", "max_depth",
+                               "JSON: nesting deeper than %d at line %zu column %zu", max, line,
+                               col);
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return ERR_OK;
+}
+
+static enum err
+parse_json(const char *s, size_t n, const struct openapi_opts *o, json_t **out, struct errinfo *ei)
+{
+    json_error_t je;
+    enum err e = json_depth_check(s, n, o->max_depth, ei);
+
+    if (e != ERR_OK)
+        return e;
+    *out = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
+    if (*out == NULL)
+        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "JSON: %s at line %d column %d",
+                       je.text, je.line, je.column);
+    return ERR_OK;
+}
+
+enum err
+oa_parse(const char *text, size_t len, const struct openapi_opts *o, json_t **out,
+         struct errinfo *ei)
+{
+    struct yaml_limits yl = {o->max_depth, o->max_aliases, OPENAPI_MAX_ALIAS_NODES};
+    size_t i = 0;
+
+    *out = NULL;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
+    if (!str_is_utf8(text, len))
+        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec is not valid UTF-8");
+    if (memchr(text, '\0', len) != NULL)
+        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec contains a NUL byte");
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+        i++;
+    if (i == len)
+        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec is empty");
+    if (text[i] == '{' || text[i] == '[')
+        return parse_json(text, len, o, out, ei);
+    return yaml_to_json(text, len, &yl, out, ei);
+}
