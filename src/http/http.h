@@ -105,6 +105,7 @@ struct req {
     int64_t start_us;
     int state;
     bool too_large;
+    size_t discarded;
     bool suspended;
     struct resp *rs;
     void *user;             /* handler's own state while suspended */

@@ -29,6 +29,10 @@
 
 enum req_state { RQ_NEW, RQ_BODY, RQ_SUSPENDED, RQ_DONE };
 
+/* Bytes of an over-limit chunked body read and dropped before the connection
+ * is closed without an answer. */
+#define BODY_DISCARD_MAX (4u * 1024 * 1024)
+
 struct worker {
     struct app *app;
     const struct server_config *cfg;
@@ -395,19 +399,29 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         return MHD_YES;
     }
     if (*upload_size > 0) {
+        if (rq->too_large) {
+            /* Over the limit without a declared length (chunked): discard,
+             * answer 413 at the end of the body; a client that keeps sending
+             * far past the limit is cut off. */
+            rq->discarded += *upload_size;
+            *upload_size = 0;
+            return rq->discarded > BODY_DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
         if (buf_append(&rq->body, upload, *upload_size) != ERR_OK) {
             rq->too_large = true;
-            rq->state = RQ_DONE;
-            rq->rs->status = 413;
+            rq->discarded = *upload_size;
+            buf_wipe_release(&rq->body);
             atomic_fetch_add(&w->app->metrics.body_too_large, 1);
-            err_set(&rq->rs->ei, ERR_TOO_LARGE, "body_too_large", NULL,
-                    "the request body is over the %zu-byte limit of this endpoint",
-                    rq->body.max);
-            *upload_size = 0;
-            return send_error(c, ERR_TOO_LARGE, &rq->rs->ei, true);
         }
         *upload_size = 0;
         return MHD_YES;
+    }
+    if (rq->too_large) {
+        rq->state = RQ_DONE;
+        rq->rs->status = 413;
+        err_set(&rq->rs->ei, ERR_TOO_LARGE, "body_too_large", NULL,
+                "the request body is over the %zu-byte limit of this endpoint", rq->body.max);
+        return send_error(c, ERR_TOO_LARGE, &rq->rs->ei, true);
     }
     if (rq->state == RQ_SUSPENDED) {
         /* resumed: req_finish filled the response */

@@ -1,0 +1,110 @@
+// The API server's own limits (issue 2, catalogue part F): each named, each a clear 4xx or a
+// closed connection, never a crash; the server keeps serving afterwards.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+
+import { cleanup, startServer } from './lib/server.mjs';
+
+let srv;
+
+before(async () => {
+  srv = await startServer({
+    args: ['--max-header-bytes', '4096', '--idle-timeout', '1', '--max-body', '1000', '--max-connections', '40', '--threads', '2'],
+  });
+});
+
+after(async () => {
+  await srv?.stop();
+  cleanup();
+});
+
+/** Sends raw bytes, returns everything the server answered until it closed (or timeout). */
+function raw(bytes, { timeout = 5000, keepOpenMs = 0 } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect(srv.port, '127.0.0.1');
+    let out = '';
+    const t0 = Date.now();
+    const timer = setTimeout(() => { s.destroy(); resolve({ out, closed: false, ms: Date.now() - t0 }); }, timeout);
+    s.on('data', (d) => { out += d.toString('latin1'); });
+    s.on('close', () => { clearTimeout(timer); resolve({ out, closed: true, ms: Date.now() - t0 }); });
+    s.on('error', () => {});
+    s.write(bytes);
+    if (keepOpenMs === 0) return;
+  });
+}
+
+test('HTTP-005: headers over --max-header-bytes get 431/414, not a crash', async () => {
+  const big = `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`;
+  const r = await raw(big);
+  assert.match(r.out, /^HTTP\/1\.1 (431|413|414|400)/, r.out.slice(0, 80));
+  const longUrl = `GET /${'a'.repeat(8000)} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const r2 = await raw(longUrl);
+  assert.match(r2.out, /^HTTP\/1\.1 (414|431|400)/, r2.out.slice(0, 80));
+  const ok = await fetch(`${srv.url}/healthz`);
+  assert.equal(ok.status, 200, 'still serving');
+});
+
+test('HTTP-007: body over --max-body is 413 (declared length and chunked)', async () => {
+  // With Expect: 100-continue the refusal comes before any body byte is sent.
+  const early = await raw('POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n');
+  assert.match(early.out, /^HTTP\/1\.1 413/, early.out.slice(0, 80));
+  assert.match(early.out, /body_too_large/);
+  // Without it the declared length is refused at once and the rest of the body is discarded
+  // (never buffered); a client that stops sending is closed at the idle timeout.
+  const declared = await raw('POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 5000\r\n\r\n' + 'x'.repeat(5000));
+  assert.match(declared.out, /^HTTP\/1\.1 413/);
+  let chunked = 'POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+  for (let i = 0; i < 3; i++) chunked += `400\r\n${'y'.repeat(1024)}\r\n`;
+  chunked += '0\r\n\r\n';
+  const ch = await raw(chunked);
+  assert.match(ch.out, /^HTTP\/1\.1 413/, ch.out.slice(0, 80));
+});
+
+test('HTTP-001/002: a slow client is closed at the idle timeout', async () => {
+  // headers that never finish
+  const r = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\n', { timeout: 6000 });
+  assert.equal(r.closed, true, 'closed by the server');
+  assert.ok(r.ms < 5000, `closed after ${r.ms} ms`);
+  // a body that never arrives
+  const b = await raw('POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{', { timeout: 6000 });
+  assert.equal(b.closed, true);
+  assert.ok(b.ms < 5000);
+});
+
+test('HTTP-006: conflicting framing is refused', async () => {
+  const r = await raw('POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello');
+  assert.match(r.out, /^HTTP\/1\.1 4\d\d/, r.out.slice(0, 80));
+  const ok = await fetch(`${srv.url}/healthz`);
+  assert.equal(ok.status, 200);
+});
+
+test('HTTP-004: at --max-connections new connections wait in the backlog and are served once slots free', async () => {
+  // 40 allowed (20 per worker). Hold 40 idle-but-active connections, then 10 more send a request:
+  // none of those is answered while the cap is reached; after the first 40 close, all 10 are.
+  const open = (payload) => new Promise((resolve) => {
+    const s = net.connect(srv.port, '127.0.0.1', () => { if (payload) s.write(payload); resolve(s); });
+    s.answer = '';
+    s.on('data', (d) => { s.answer += d.toString('latin1'); });
+    s.on('error', () => resolve(s));
+  });
+  const holders = [];
+  // a request whose body never completes keeps a connection busy (idle timeout is 1 s: keep feeding it)
+  for (let i = 0; i < 40; i++) holders.push(await open('POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n{'));
+  const feed = setInterval(() => { for (const h of holders) h.write(' '); }, 200);
+  await new Promise((r) => setTimeout(r, 300));
+  const waiting = [];
+  for (let i = 0; i < 10; i++) waiting.push(await open('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+  await new Promise((r) => setTimeout(r, 600));
+  const early = waiting.filter((s) => s.answer.startsWith('HTTP/1.1 200')).length;
+  clearInterval(feed);
+  for (const h of holders) h.destroy();
+  await new Promise((r) => setTimeout(r, 1500));
+  const late = waiting.filter((s) => s.answer.startsWith('HTTP/1.1 200')).length;
+  for (const s of waiting) s.destroy();
+  assert.equal(early, 0, 'no connection beyond the cap was served while it was reached');
+  assert.equal(late, 10, 'every waiting connection was served once slots freed');
+  assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+});
