@@ -50,7 +50,8 @@ else
 endif
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
-MODULES := $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/*.c))))
+# EXCLUDE="mod ..." leaves modules out (e.g. one that is mid-edit in a shared tree).
+MODULES := $(filter-out $(EXCLUDE),$(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/*.c)))))
 -include $(wildcard src/*/module.mk)
 
 objs_of = $(patsubst src/%.c,$(OUT)/obj/%.o,$(wildcard src/$(1)/*.c))

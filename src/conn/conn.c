@@ -45,7 +45,6 @@ conn_release(struct conn *c)
     json_decref(c->config);
     c->config = NULL;
     c->auth = NULL;
-    c->operations = NULL;
 }
 
 void
@@ -295,6 +294,8 @@ struct draft {
     char slugbuf[MAX_SLUG_LEN + 1];
     json_t *auth_pub;
     json_t *operations;
+    bool ops_changed;
+    const char *spec; /* source document (imports) */
     struct auth_values vals;
 };
 
@@ -369,7 +370,7 @@ draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
 static json_t *
 config_doc(const struct draft *d)
 {
-    json_t *c = json_pack("{s:O, s:O}", "auth", d->auth_pub, "operations", d->operations);
+    json_t *c = json_pack("{s:O}", "auth", d->auth_pub);
 
     if (d->description)
         json_object_set_new(c, "description", json_string(d->description));
@@ -379,13 +380,22 @@ config_doc(const struct draft *d)
 }
 
 static enum err
-check_test_op(const struct draft *d, struct errinfo *ei)
+check_test_op(struct store *st, const struct conn_row *r, const struct draft *d,
+              struct errinfo *ei)
 {
     json_t *op;
     size_t i;
 
     if (d->test_op == NULL || d->test_op[0] == '\0')
         return ERR_OK;
+    if (d->operations == NULL && r != NULL) { /* unchanged operations: ask the store */
+        char *def = NULL;
+        struct errinfo tmp;
+        enum err e = store_op_get(st, r->workspace_id, r->id, d->test_op, &def, &tmp);
+        free(def);
+        if (e != ERR_NOT_FOUND)
+            return e;
+    }
     json_array_foreach(d->operations, i, op)
     {
         if (strcmp(json_string_value(json_object_get(op, "name")), d->test_op) == 0)
@@ -395,10 +405,35 @@ check_test_op(const struct draft *d, struct errinfo *ei)
                    "names no operation of this connection");
 }
 
+/* The draft's operations as store rows (names borrowed, defs malloc'd). */
+static struct op_row *
+op_rows_of(const json_t *ops, size_t *n)
+{
+    struct op_row *v = xcalloc(json_array_size(ops) + 1, sizeof(*v));
+    json_t *op;
+    size_t i;
+
+    json_array_foreach(ops, i, op)
+    {
+        v[i].name = (char *)json_string_value(json_object_get(op, "name"));
+        v[i].def = json_dumps(op, JSON_COMPACT);
+    }
+    *n = json_array_size(ops);
+    return v;
+}
+
+static void
+op_rows_release(struct op_row *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].def);
+    free(v);
+}
+
 /* ---- views ---- */
 
 static json_t *
-view(const struct conn_row *r, char **fields, size_t nfields)
+view(const struct conn_row *r, char **fields, size_t nfields, json_t *ops)
 {
     json_t *cfg = json_loads(r->config ? r->config : "{}", 0, NULL);
     json_t *auth, *set = json_array(), *o;
@@ -415,14 +450,14 @@ view(const struct conn_row *r, char **fields, size_t nfields)
     json_object_set_new(auth, "secrets_set", set);
     iso8601_ms(r->created_at, created);
     iso8601_ms(r->updated_at, updated);
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:O, s:s, s:{s:s}, s:s, s:s, s:I}", "id",
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:s, s:{s:s}, s:s, s:s, s:I}", "id",
                   r->id, "name", r->name, "slug", r->slug, "service_type", r->service_type,
-                  "base_url", r->base_url, "auth", auth, "operations",
-                  json_object_get(cfg, "operations") ? json_object_get(cfg, "operations")
-                                                     : json_array(),
-                  "fulfillment", r->fulfillment, "owner", "name",
+                  "base_url", r->base_url, "auth", auth, "operations_count",
+                  (json_int_t)r->op_count, "fulfillment", r->fulfillment, "owner", "name",
                   r->owner_name ? r->owner_name : "", "created_at", created, "updated_at",
                   updated, "version", (json_int_t)r->version);
+    if (ops)
+        json_object_set(o, "operations", ops);
     if (json_object_get(cfg, "description"))
         json_object_set(o, "description", json_object_get(cfg, "description"));
     if (json_object_get(cfg, "test_operation"))
@@ -431,15 +466,32 @@ view(const struct conn_row *r, char **fields, size_t nfields)
     return o;
 }
 
+/* with_ops: the full operation list (GET of one connection); lists only
+ * carry operations_count. */
 static enum err
-view_of(struct store *st, const struct conn_row *r, json_t **out, struct errinfo *ei)
+view_of(struct store *st, const struct conn_row *r, bool with_ops, json_t **out,
+        struct errinfo *ei)
 {
     char **fields = NULL;
-    size_t n = 0;
+    size_t n = 0, nops = 0;
+    struct op_row *ops = NULL;
+    json_t *arr = NULL;
     enum err e = store_secret_fields(st, r->workspace_id, KIND, r->id, &fields, &n, ei);
 
+    if (e == ERR_OK && with_ops)
+        e = store_ops_list(st, r->workspace_id, r->id, &ops, &nops, ei);
+    if (e == ERR_OK && with_ops) {
+        arr = json_array();
+        for (size_t i = 0; i < nops; i++) {
+            json_t *op = json_loads(ops[i].def, 0, NULL);
+            if (op)
+                json_array_append_new(arr, op);
+        }
+    }
     if (e == ERR_OK)
-        *out = view(r, fields, n);
+        *out = view(r, fields, n, arr);
+    json_decref(arr);
+    op_rows_free(ops, nops);
     string_list_free(fields, n);
     return e;
 }
@@ -459,7 +511,7 @@ conn_create(struct store *st, const struct vault *v, const struct principal *p,
     *out = NULL;
     e = draft_from_create(body, &d, ei);
     if (e == ERR_OK)
-        e = check_test_op(&d, ei);
+        e = check_test_op(st, NULL, &d, ei);
     if (e == ERR_OK)
         e = check_required(d.auth_pub, &d.vals, NULL, 0, ei);
     if (e == ERR_OK)
@@ -480,13 +532,18 @@ conn_create(struct store *st, const struct vault *v, const struct principal *p,
     r.version = 1;
     r.owner_name = (char *)p->user_name;
     e = seal_values(v, p->workspace_id, r.id, &d.vals, &set, ei);
-    if (e == ERR_OK)
-        e = store_conn_insert(st, &r, &set, ei);
+    if (e == ERR_OK) {
+        size_t nops = 0;
+        struct op_row *ops = op_rows_of(d.operations, &nops);
+        e = store_conn_insert(st, &r, ops, nops, d.spec, &set, ei);
+        op_rows_release(ops, nops);
+        r.op_count = (int64_t)nops;
+    }
     if (e == ERR_OK) {
         char **fields = xcalloc(set.n ? set.n : 1, sizeof(char *));
         for (size_t i = 0; i < set.n; i++)
             fields[i] = set.v[i].field;
-        *out = view(&r, fields, set.n);
+        *out = view(&r, fields, set.n, d.operations);
         free(fields);
         log_kv(LOG_INFO, "connection.created", "s:id", r.id, "s:workspace", p->workspace_slug,
                "s:user", p->user_name, "s:slug", r.slug, "s:auth_type", r.auth_type, NULL);
@@ -507,7 +564,7 @@ conn_get_view(struct store *st, const struct principal *p, const char *id, json_
     enum err e = store_conn_get(st, p->workspace_id, id, &r, ei);
 
     if (e == ERR_OK)
-        e = view_of(st, &r, out, ei);
+        e = view_of(st, &r, true, out, ei);
     conn_row_release(&r);
     return e;
 }
@@ -523,7 +580,7 @@ conn_list_view(struct store *st, const struct principal *p, const struct conn_fi
 
     for (size_t i = 0; e == ERR_OK && i < n; i++) {
         json_t *o = NULL;
-        e = view_of(st, &rows[i], &o, ei);
+        e = view_of(st, &rows[i], false, &o, ei);
         if (e == ERR_OK)
             json_array_append_new(arr, o);
     }
@@ -595,10 +652,11 @@ draft_from_patch(const json_t *body, const struct conn_row *r, const json_t *cfg
     } else {
         d->auth_pub = json_incref(json_object_get(cfg, "auth"));
     }
-    if (json_object_get(body, "operations"))
+    if (json_object_get(body, "operations")) {
+        d->ops_changed = true;
         return check_operations(json_object_get(body, "operations"), &d->operations, ei);
-    d->operations = json_incref(json_object_get(cfg, "operations"));
-    return ERR_OK;
+    }
+    return ERR_OK; /* operations unchanged: d->operations stays NULL */
 }
 
 enum err
@@ -626,7 +684,7 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
     if (e == ERR_OK)
         e = draft_from_patch(body, &r, cfg, &d, ei);
     if (e == ERR_OK)
-        e = check_test_op(&d, ei);
+        e = check_test_op(st, &r, &d, ei);
     if (e == ERR_OK)
         e = store_secret_fields(st, p->workspace_id, KIND, r.id, &stored, &nstored, ei);
     if (e != ERR_OK)
@@ -647,8 +705,13 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
     nr.auth_type = (char *)json_string_value(json_object_get(d.auth_pub, "type"));
     ncfg = config_doc(&d);
     nr.config = json_dumps(ncfg, JSON_COMPACT);
-    e = store_conn_update(st, &nr, &set, (const char *const *)stored, type_changed ? 0 : nstored,
-                          ei);
+    {
+        size_t nops = 0;
+        struct op_row *ops = d.ops_changed ? op_rows_of(d.operations, &nops) : NULL;
+        e = store_conn_update(st, &nr, ops, nops, d.ops_changed, d.spec, &set,
+                              (const char *const *)stored, type_changed ? 0 : nstored, ei);
+        op_rows_release(ops, nops);
+    }
     free(nr.config);
     nr.config = NULL;
     if (e == ERR_OK) {
@@ -702,7 +765,6 @@ conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct
         return err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored connection is unreadable");
     }
     out->auth = json_object_get(out->config, "auth");
-    out->operations = json_object_get(out->config, "operations");
     return ERR_OK;
 }
 
@@ -729,17 +791,19 @@ conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
     return e;
 }
 
-const json_t *
-conn_operation(const struct conn *c, const char *name)
+enum err
+conn_operation(struct store *st, const struct conn *c, const char *name, json_t **op,
+               struct errinfo *ei)
 {
-    json_t *op;
-    size_t i;
+    char *def = NULL;
+    enum err e = store_op_get(st, c->row.workspace_id, c->row.id, name, &def, ei);
 
-    json_array_foreach(c->operations, i, op)
-    {
-        const char *n = json_string_value(json_object_get(op, "name"));
-        if (n && strcmp(n, name) == 0)
-            return op;
+    *op = NULL;
+    if (e == ERR_OK) {
+        *op = json_loads(def, 0, NULL);
+        if (*op == NULL)
+            e = err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored operation is unreadable");
     }
-    return NULL;
+    free(def);
+    return e;
 }

@@ -24,9 +24,8 @@
 /* A loaded connection, for the call engine. */
 struct conn {
     struct conn_row row;
-    json_t *config;     /* owned: {"auth": {...public...}, "operations": [...], ...} */
-    json_t *auth;       /* borrowed from config */
-    json_t *operations; /* borrowed from config */
+    json_t *config; /* owned: {"auth": {...public...}, "description"?, ...} */
+    json_t *auth;   /* borrowed from config */
 };
 void conn_release(struct conn *c);
 
@@ -48,8 +47,10 @@ enum err conn_load(struct store *st, int64_t ws, const char *id, const char *slu
 /* Opens the connection's credentials (the only decrypting path). */
 enum err conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
                            struct auth_values *out, struct errinfo *ei) WARN_UNUSED;
-/* The operation named name, borrowed from c, or NULL. */
-const json_t *conn_operation(const struct conn *c, const char *name);
+/* Loads the operation named name of c (*op: new reference); ERR_NOT_FOUND
+ * when c has none of that name. */
+enum err conn_operation(struct store *st, const struct conn *c, const char *name, json_t **op,
+                        struct errinfo *ei) WARN_UNUSED;
 
 /* Lower-case slug derived from a name ("GitHub API" -> "github_api"). */
 void conn_slug_from_name(const char *name, char *out, size_t outlen);

@@ -304,7 +304,7 @@ split_action(const char *action, char *slug, size_t slen, const char **op, struc
 
 static enum err
 resolve(const struct call_env *env, const struct principal *who, const struct call_spec *spec,
-        struct conn *c, const json_t **op, struct errinfo *ei)
+        struct conn *c, json_t **op, struct errinfo *ei)
 {
     char slug[MAX_SLUG_LEN + 2];
     const char *opname = NULL;
@@ -326,12 +326,12 @@ resolve(const struct call_env *env, const struct principal *who, const struct ca
     if (spec->connection_id && strcmp(c->row.slug, slug) != 0)
         return err_set(ei, ERR_INVALID, "connection_mismatch", "actionIdentifier",
                        "the connection's slug is %s, not %s", c->row.slug, slug);
-    *op = conn_operation(c, opname);
-    if (*op == NULL)
+    e = conn_operation(env->st, c, opname, op, ei);
+    if (e == ERR_NOT_FOUND)
         return err_set(ei, ERR_NOT_FOUND, "unknown_tool", "actionIdentifier",
                        "unknown tool %s: connection %s has no operation %s", spec->action,
                        c->row.slug, opname);
-    return ERR_OK;
+    return e;
 }
 
 enum err
@@ -339,7 +339,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
            call_done_cb done, void *arg, const char **stage_out, struct errinfo *ei)
 {
     struct conn c = {0};
-    const json_t *op = NULL;
+    json_t *op = NULL;
     json_t *empty = NULL, *body = NULL;
     const json_t *input = spec->input;
     struct out_request rq = {0};
@@ -378,6 +378,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
         ctx_free(ctx);
     json_decref(body);
     json_decref(empty);
+    json_decref(op);
     conn_release(&c);
     if (stage_out)
         *stage_out = stage;
@@ -455,7 +456,7 @@ call_test_start(const struct call_env *env, const struct principal *who, const c
     struct out_request rq = {0};
     struct url_info ui;
     json_t *body = NULL, *empty = json_object(), *probe = NULL;
-    const json_t *op = NULL;
+    json_t *op = NULL;
     const char *test_op, *stage;
     struct errinfo sei = {0};
     enum err e = conn_load(env->st, who->workspace_id, conn_id, NULL, &c, ei);
@@ -473,14 +474,14 @@ call_test_start(const struct call_env *env, const struct principal *who, const c
     test_op = json_string_value(json_object_get(c.config, "test_operation"));
     e = url_validate(c.row.base_url, "base_url", &ui, &sei);
     if (e == ERR_OK && test_op) {
-        op = conn_operation(&c, test_op);
-        if (op == NULL)
+        e = conn_operation(env->st, &c, test_op, &op, &sei);
+        if (e == ERR_NOT_FOUND)
             e = err_set(&sei, ERR_INVALID, "unknown_operation", "test_operation",
                         "test_operation %s is not an operation", test_op);
     }
     if (e == ERR_OK && op == NULL) {
         ctx->base_probe = true;
-        op = probe = json_pack("{s:s, s:s}", "method", "GET", "path", "/");
+        op = json_pack("{s:s, s:s}", "method", "GET", "path", "/");
     }
     if (e == ERR_OK)
         e = call_build(&c, op, empty, &rq, &body, &sei);
@@ -500,6 +501,7 @@ call_test_start(const struct call_env *env, const struct principal *who, const c
     json_decref(body);
     json_decref(empty);
     json_decref(probe);
+    json_decref(op);
     conn_release(&c);
     if (e != ERR_OK) {
         out_request_release(&rq);

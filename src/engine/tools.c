@@ -51,17 +51,22 @@ tools_list(struct store *st, const struct principal *who, json_t **out, struct e
         e = store_conn_list(st, who->workspace_id, &f, &rows, &n, ei);
         if (e != ERR_OK)
             break;
-        for (size_t i = 0; i < n; i++) {
-            json_t *cfg = json_loads(rows[i].config, 0, NULL), *op;
-            size_t j;
-            json_array_foreach(json_object_get(cfg, "operations"), j, op)
-                json_array_append_new(tools, tool_json(&rows[i], op));
-            json_decref(cfg);
+        for (size_t i = 0; e == ERR_OK && i < n; i++) {
+            struct op_row *ops = NULL;
+            size_t nops = 0;
+            e = store_ops_list(st, who->workspace_id, rows[i].id, &ops, &nops, ei);
+            for (size_t j = 0; e == ERR_OK && j < nops; j++) {
+                json_t *op = json_loads(ops[j].def, 0, NULL);
+                if (op)
+                    json_array_append_new(tools, tool_json(&rows[i], op));
+                json_decref(op);
+            }
+            op_rows_free(ops, nops);
         }
         if (n > 0)
             snprintf(cursor, sizeof(cursor), "%s", rows[n - 1].id);
         conn_rows_free(rows, n);
-        if (n < f.limit)
+        if (e != ERR_OK || n < f.limit)
             break;
     }
     if (e != ERR_OK) {

@@ -229,10 +229,11 @@ store_token_lookup(struct store *st, const unsigned char hash[32], struct princi
 }
 
 enum err
-store_conn_insert(struct store *st, const struct conn_row *row, const struct sealed_set *secrets,
+store_conn_insert(struct store *st, const struct conn_row *row, const struct op_row *ops,
+                  size_t nops, const char *spec, const struct sealed_set *secrets,
                   struct errinfo *ei)
 {
-    return st->ops->conn_insert(st, row, secrets, ei);
+    return st->ops->conn_insert(st, row, ops, nops, spec, secrets, ei);
 }
 
 enum err
@@ -257,10 +258,41 @@ store_conn_list(struct store *st, int64_t ws, const struct conn_filter *f, struc
 }
 
 enum err
-store_conn_update(struct store *st, const struct conn_row *row, const struct sealed_set *put,
+store_conn_update(struct store *st, const struct conn_row *row, const struct op_row *ops,
+                  size_t nops, bool replace_ops, const char *spec, const struct sealed_set *put,
                   const char *const *keep, size_t nkeep, struct errinfo *ei)
 {
-    return st->ops->conn_update(st, row, put, keep, nkeep, ei);
+    return st->ops->conn_update(st, row, ops, nops, replace_ops, spec, put, keep, nkeep, ei);
+}
+
+enum err
+store_op_get(struct store *st, int64_t ws, const char *conn_id, const char *name, char **def,
+             struct errinfo *ei)
+{
+    return st->ops->op_get(st, ws, conn_id, name, def, ei);
+}
+
+enum err
+store_ops_list(struct store *st, int64_t ws, const char *conn_id, struct op_row **out, size_t *n,
+               struct errinfo *ei)
+{
+    return st->ops->ops_list(st, ws, conn_id, out, n, ei);
+}
+
+enum err
+store_spec_get(struct store *st, int64_t ws, const char *conn_id, char **spec, struct errinfo *ei)
+{
+    return st->ops->spec_get(st, ws, conn_id, spec, ei);
+}
+
+void
+op_rows_free(struct op_row *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].def);
+    }
+    free(v);
 }
 
 enum err

@@ -63,7 +63,17 @@ struct conn_row {
     char *config; /* JSON text: everything non-secret (auth params, operations...) */
     int64_t created_at, updated_at;
     int64_t version; /* bumped on each update; updates compare it (optimistic lock) */
+    int64_t op_count; /* filled on reads */
 };
+
+/* One operation of a connection: its name and its definition as JSON text.
+ * Operations live in their own rows so that a call loads only the one it
+ * runs (an imported spec can have thousands, with large schemas). */
+struct op_row {
+    char *name;
+    char *def;
+};
+void op_rows_free(struct op_row *v, size_t n);
 void conn_row_release(struct conn_row *r);
 
 struct sealed {
@@ -145,8 +155,9 @@ enum err store_token_lookup(struct store *st, const unsigned char hash[32], stru
 /* ---- connections ---- */
 /* ERR_CONFLICT (field "slug") when the slug is taken in the workspace. The
  * row and its secrets are written in one transaction. */
-enum err store_conn_insert(struct store *st, const struct conn_row *row,
-                           const struct sealed_set *secrets, struct errinfo *ei) WARN_UNUSED;
+enum err store_conn_insert(struct store *st, const struct conn_row *row, const struct op_row *ops,
+                           size_t nops, const char *spec, const struct sealed_set *secrets,
+                           struct errinfo *ei) WARN_UNUSED;
 enum err store_conn_get(struct store *st, int64_t ws, const char *id, struct conn_row *out,
                         struct errinfo *ei) WARN_UNUSED;
 enum err store_conn_get_by_slug(struct store *st, int64_t ws, const char *slug,
@@ -155,12 +166,23 @@ enum err store_conn_list(struct store *st, int64_t ws, const struct conn_filter 
                          struct conn_row **rows, size_t *n, struct errinfo *ei) WARN_UNUSED;
 void conn_rows_free(struct conn_row *rows, size_t n);
 /* Updates row (matched by workspace, id and row->version; a changed version
- * is ERR_CONFLICT, code "concurrent_update"). Afterwards the connection's
- * secrets are: `put` (inserted or replaced) plus those of its current secrets
- * whose field is listed in keep. One transaction. */
-enum err store_conn_update(struct store *st, const struct conn_row *row,
+ * is ERR_CONFLICT, code "concurrent_update"). With replace_ops the operations
+ * become ops; spec (when not NULL) replaces the stored source document.
+ * Afterwards the connection's secrets are: `put` (inserted or replaced) plus
+ * those of its current secrets whose field is listed in keep. One transaction. */
+enum err store_conn_update(struct store *st, const struct conn_row *row, const struct op_row *ops,
+                           size_t nops, bool replace_ops, const char *spec,
                            const struct sealed_set *put, const char *const *keep, size_t nkeep,
                            struct errinfo *ei) WARN_UNUSED;
+/* One operation's definition (*def malloc'd), ERR_NOT_FOUND if none. */
+enum err store_op_get(struct store *st, int64_t ws, const char *conn_id, const char *name,
+                      char **def, struct errinfo *ei) WARN_UNUSED;
+/* All operations of a connection, in their saved order. */
+enum err store_ops_list(struct store *st, int64_t ws, const char *conn_id, struct op_row **out,
+                        size_t *n, struct errinfo *ei) WARN_UNUSED;
+/* The source document a connection was imported from (OpenAPI), or NULL. */
+enum err store_spec_get(struct store *st, int64_t ws, const char *conn_id, char **spec,
+                        struct errinfo *ei) WARN_UNUSED;
 /* Deletes the row and all its secrets (secure_delete overwrites them). */
 enum err store_conn_delete(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
     WARN_UNUSED;
@@ -198,14 +220,20 @@ struct store_ops {
                           int64_t *, struct errinfo *);
     enum err (*token_lookup)(struct store *, const unsigned char *, struct principal *,
                              struct errinfo *);
-    enum err (*conn_insert)(struct store *, const struct conn_row *, const struct sealed_set *,
-                            struct errinfo *);
+    enum err (*conn_insert)(struct store *, const struct conn_row *, const struct op_row *,
+                            size_t, const char *, const struct sealed_set *, struct errinfo *);
     enum err (*conn_get)(struct store *, int64_t, const char *, const char *, struct conn_row *,
                          struct errinfo *);
     enum err (*conn_list)(struct store *, int64_t, const struct conn_filter *, struct conn_row **,
                           size_t *, struct errinfo *);
-    enum err (*conn_update)(struct store *, const struct conn_row *, const struct sealed_set *,
+    enum err (*conn_update)(struct store *, const struct conn_row *, const struct op_row *,
+                            size_t, bool, const char *, const struct sealed_set *,
                             const char *const *, size_t, struct errinfo *);
+    enum err (*op_get)(struct store *, int64_t, const char *, const char *, char **,
+                       struct errinfo *);
+    enum err (*ops_list)(struct store *, int64_t, const char *, struct op_row **, size_t *,
+                         struct errinfo *);
+    enum err (*spec_get)(struct store *, int64_t, const char *, char **, struct errinfo *);
     enum err (*conn_delete)(struct store *, int64_t, const char *, struct errinfo *);
     enum err (*secrets_get)(struct store *, int64_t, const char *, const char *,
                             struct sealed_set *, struct errinfo *);
@@ -221,5 +249,14 @@ struct store_ops {
 
 /* Backends. */
 enum err store_sqlite_open(const char *path, struct store **out, struct errinfo *ei);
+
+#ifdef CONNHUB_TEST
+/* Test hook: runs "PRAGMA <pragma>" on st's own connection (per-connection
+ * settings such as synchronous, foreign_keys, secure_delete and busy_timeout
+ * cannot be read from another handle) and stores the integer result. pragma
+ * must be a bare identifier. ERR_INVALID otherwise; ERR_STORE when it yields
+ * no row. SQLite stores only. */
+enum err store_sqlite_pragma_int(struct store *st, const char *pragma, int *out) WARN_UNUSED;
+#endif
 
 #endif

@@ -70,6 +70,23 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL,"
     "  UNIQUE (workspace_id, kind, owner_id, field));"
     "CREATE INDEX secrets_by_key ON secrets (key_id);",
+    /* 2: operations in their own rows (a call loads one, not thousands), and
+     * the source document of imported connections. Existing rows move over. */
+    "CREATE TABLE connection_operations ("
+    "  connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  position INTEGER NOT NULL,"
+    "  def TEXT NOT NULL,"
+    "  PRIMARY KEY (connection_id, name));"
+    "INSERT INTO connection_operations (connection_id, workspace_id, name, position, def)"
+    "  SELECT c.id, c.workspace_id, json_extract(j.value, '$.name'), j.key, j.value"
+    "  FROM connections c, json_each(c.config, '$.operations') j;"
+    "UPDATE connections SET config = json_remove(config, '$.operations');"
+    "CREATE TABLE connection_specs ("
+    "  connection_id TEXT PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  spec TEXT NOT NULL);",
 };
 
 enum stmt_id {
@@ -95,12 +112,19 @@ enum stmt_id {
     S_SECRETS_SCAN,
     S_SECRET_CAS,
     S_SECRET_KEYS,
+    S_OP_INSERT,
+    S_OPS_DELETE,
+    S_OP_GET,
+    S_OPS_LIST,
+    S_SPEC_PUT,
+    S_SPEC_GET,
     S__COUNT
 };
 
 #define CONN_COLS                                                                                 \
     "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "    \
-    "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version"
+    "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version, "                 \
+    "(SELECT count(*) FROM connection_operations o WHERE o.connection_id = c.id)"
 
 static const char *const sql[S__COUNT] = {
     [S_USER_ADD] = "INSERT INTO users (name, platform_admin, created_at) VALUES (?1, ?2, ?3)",
@@ -150,6 +174,19 @@ static const char *const sql[S__COUNT] = {
     [S_SECRET_CAS] = "UPDATE secrets SET sealed = ?3, key_id = ?4, updated_at = ?5 "
                      "WHERE id = ?1 AND sealed = ?2",
     [S_SECRET_KEYS] = "SELECT key_id, count(*) FROM secrets GROUP BY key_id ORDER BY key_id",
+    [S_OP_INSERT] = "INSERT INTO connection_operations (connection_id, workspace_id, name, "
+                    "position, def) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_OPS_DELETE] = "DELETE FROM connection_operations WHERE workspace_id = ?1 "
+                     "AND connection_id = ?2",
+    [S_OP_GET] = "SELECT def FROM connection_operations WHERE workspace_id = ?1 "
+                 "AND connection_id = ?2 AND name = ?3",
+    [S_OPS_LIST] = "SELECT name, def FROM connection_operations WHERE workspace_id = ?1 "
+                   "AND connection_id = ?2 ORDER BY position",
+    [S_SPEC_PUT] = "INSERT INTO connection_specs (connection_id, workspace_id, spec) "
+                   "VALUES (?1, ?2, ?3) ON CONFLICT (connection_id) DO UPDATE SET "
+                   "spec = excluded.spec",
+    [S_SPEC_GET] = "SELECT spec FROM connection_specs WHERE workspace_id = ?1 "
+                   "AND connection_id = ?2",
 };
 
 struct sqlite_store {
@@ -363,6 +400,29 @@ fail:
     free(s);
     return e;
 }
+
+#ifdef CONNHUB_TEST
+enum err
+store_sqlite_pragma_int(struct store *st, const char *pragma, int *out)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    char text[80];
+    enum err e = ERR_STORE;
+
+    if (st == NULL || st->ops != &sqlite_ops || pragma == NULL || pragma[0] == '\0' ||
+        strlen(pragma) > 48 || strspn(pragma, "abcdefghijklmnopqrstuvwxyz_") != strlen(pragma))
+        return ERR_INVALID;
+    snprintf(text, sizeof(text), "PRAGMA %s", pragma);
+    if (sqlite3_prepare_v2(s->db, text, -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        *out = sqlite3_column_int(q, 0);
+        e = ERR_OK;
+    }
+    sqlite3_finalize(q);
+    return e;
+}
+#endif
 
 static void
 sq_close(struct store *st)
@@ -591,6 +651,49 @@ read_conn(sqlite3_stmt *q, struct conn_row *r)
     r->created_at = sqlite3_column_int64(q, 11);
     r->updated_at = sqlite3_column_int64(q, 12);
     r->version = sqlite3_column_int64(q, 13);
+    r->op_count = sqlite3_column_int64(q, 14);
+}
+
+/* Writes ops (replacing any) and the spec for connection r. */
+static enum err
+put_ops(struct sqlite_store *s, const struct conn_row *r, const struct op_row *ops, size_t n,
+        bool replace, const char *spec, struct errinfo *ei)
+{
+    sqlite3_stmt *q;
+    enum err e = ERR_OK;
+
+    if (replace) {
+        q = stmt(s, S_OPS_DELETE);
+        if (q == NULL)
+            return db_err(s, SQLITE_ERROR, ei);
+        sqlite3_bind_int64(q, 1, r->workspace_id);
+        bind_text(q, 2, r->id);
+        e = exec_stmt(s, q, ei);
+    }
+    for (size_t i = 0; replace && e == ERR_OK && i < n; i++) {
+        q = stmt(s, S_OP_INSERT);
+        if (q == NULL)
+            return db_err(s, SQLITE_ERROR, ei);
+        bind_text(q, 1, r->id);
+        sqlite3_bind_int64(q, 2, r->workspace_id);
+        bind_text(q, 3, ops[i].name);
+        sqlite3_bind_int64(q, 4, (int64_t)i);
+        bind_text(q, 5, ops[i].def);
+        e = exec_stmt(s, q, ei);
+        if (e == ERR_CONFLICT)
+            e = err_set(ei, ERR_INVALID, "duplicate_name", "operations",
+                        "two operations are named %s", ops[i].name);
+    }
+    if (e == ERR_OK && spec) {
+        q = stmt(s, S_SPEC_PUT);
+        if (q == NULL)
+            return db_err(s, SQLITE_ERROR, ei);
+        bind_text(q, 1, r->id);
+        sqlite3_bind_int64(q, 2, r->workspace_id);
+        bind_text(q, 3, spec);
+        e = exec_stmt(s, q, ei);
+    }
+    return e;
 }
 
 static enum err
@@ -620,8 +723,8 @@ put_secrets(struct sqlite_store *s, int64_t ws, const char *kind, const char *ow
 }
 
 static enum err
-sq_conn_insert(struct store *st, const struct conn_row *r, const struct sealed_set *secrets,
-               struct errinfo *ei)
+sq_conn_insert(struct store *st, const struct conn_row *r, const struct op_row *ops, size_t nops,
+               const char *spec, const struct sealed_set *secrets, struct errinfo *ei)
 {
     struct sqlite_store *s = SQ(st);
     sqlite3_stmt *q;
@@ -648,6 +751,8 @@ sq_conn_insert(struct store *st, const struct conn_row *r, const struct sealed_s
     if (e == ERR_CONFLICT)
         e = err_set(ei, ERR_CONFLICT, "slug_taken", "slug",
                     "a connection with slug %s already exists in this workspace", r->slug);
+    if (e == ERR_OK)
+        e = put_ops(s, r, ops, nops, true, spec, ei);
     if (e == ERR_OK)
         e = put_secrets(s, r->workspace_id, "connection", r->id, secrets, ei);
     return tx_end(s, e, ei);
@@ -730,7 +835,8 @@ static enum err sq_secret_fields(struct store *st, int64_t ws, const char *kind,
                                  const char *owner, char ***fields, size_t *n, struct errinfo *ei);
 
 static enum err
-sq_conn_update(struct store *st, const struct conn_row *r, const struct sealed_set *put,
+sq_conn_update(struct store *st, const struct conn_row *r, const struct op_row *ops, size_t nops,
+               bool replace_ops, const char *spec, const struct sealed_set *put,
                const char *const *keep, size_t nkeep, struct errinfo *ei)
 {
     struct sqlite_store *s = SQ(st);
@@ -763,6 +869,8 @@ sq_conn_update(struct store *st, const struct conn_row *r, const struct sealed_s
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
         e = err_set(ei, ERR_CONFLICT, "concurrent_update", NULL,
                     "the connection was changed or deleted by another request; reload and retry");
+    if (e == ERR_OK)
+        e = put_ops(s, r, ops, nops, replace_ops, spec, ei);
     if (e == ERR_OK)
         e = sq_secret_fields(st, r->workspace_id, "connection", r->id, &fields, &nf, ei);
     for (size_t i = 0; e == ERR_OK && i < nf; i++) {
@@ -955,6 +1063,81 @@ sq_secret_key_counts(struct store *st, struct key_count **out, size_t *n, struct
     return ERR_OK;
 }
 
+static enum err
+text_query(struct sqlite_store *s, enum stmt_id id, int64_t ws, const char *a, const char *b,
+           char **out, const char *what, struct errinfo *ei)
+{
+    sqlite3_stmt *q = stmt(s, id);
+    int rc;
+
+    *out = NULL;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, a);
+    if (b)
+        bind_text(q, 3, b);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *out = col_text(q, 0);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "not_found", NULL, "no such %s", what);
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_op_get(struct store *st, int64_t ws, const char *conn_id, const char *name, char **def,
+          struct errinfo *ei)
+{
+    return text_query(SQ(st), S_OP_GET, ws, conn_id, name, def, "operation", ei);
+}
+
+static enum err
+sq_spec_get(struct store *st, int64_t ws, const char *conn_id, char **spec, struct errinfo *ei)
+{
+    return text_query(SQ(st), S_SPEC_GET, ws, conn_id, NULL, spec, "spec", ei);
+}
+
+static enum err
+sq_ops_list(struct store *st, int64_t ws, const char *conn_id, struct op_row **out, size_t *n,
+            struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OPS_LIST);
+    struct op_row *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, conn_id);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = realloc(v, cap * sizeof(*v));
+            if (v == NULL)
+                abort();
+        }
+        v[cnt].name = col_text(q, 0);
+        v[cnt].def = col_text(q, 1);
+        cnt++;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        op_rows_free(v, cnt);
+        return db_err(s, rc, ei);
+    }
+    *out = v;
+    *n = cnt;
+    return ERR_OK;
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -977,4 +1160,7 @@ static const struct store_ops sqlite_ops = {
     .secrets_scan = sq_secrets_scan,
     .secret_cas = sq_secret_cas,
     .secret_key_counts = sq_secret_key_counts,
+    .op_get = sq_op_get,
+    .ops_list = sq_ops_list,
+    .spec_get = sq_spec_get,
 };
