@@ -26,4 +26,7 @@ enum err h_action_call(struct req *rq, struct resp *rs);
 enum err h_conn_test(struct req *rq, struct resp *rs);
 enum err h_tools(struct req *rq, struct resp *rs);
 
+/* openapi.c */
+enum err h_openapi_preview(struct req *rq, struct resp *rs);
+
 #endif

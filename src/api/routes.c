@@ -6,14 +6,15 @@ const struct route api_routes[] = {
     {"GET", "/healthz", h_healthz, ROLE_NONE, ROUTE_PUBLIC},
     {"GET", "/metrics", h_metrics, ROLE_NONE, ROUTE_PUBLIC},
     {"GET", "/api/me", h_me, ROLE_MEMBER, 0},
-    {"POST", "/api/connections", h_conn_create, ROLE_MEMBER, 0},
+    {"POST", "/api/connections", h_conn_create, ROLE_MEMBER, ROUTE_BIG_BODY},
     {"GET", "/api/connections", h_conn_list, ROLE_MEMBER, 0},
     {"GET", "/api/connections/{id}", h_conn_get, ROLE_MEMBER, 0},
-    {"PATCH", "/api/connections/{id}", h_conn_update, ROLE_MEMBER, 0},
+    {"PATCH", "/api/connections/{id}", h_conn_update, ROLE_MEMBER, ROUTE_BIG_BODY},
     {"DELETE", "/api/connections/{id}", h_conn_delete, ROLE_MEMBER, 0},
     {"POST", "/api/connections/{id}/test", h_conn_test, ROLE_MEMBER, 0},
     {"POST", "/api/actions/call", h_action_call, ROLE_MEMBER, 0},
     {"GET", "/api/tools", h_tools, ROLE_MEMBER, 0},
+    {"POST", "/api/openapi/preview", h_openapi_preview, ROLE_MEMBER, ROUTE_BIG_BODY},
 };
 
 const size_t api_nroutes = ARRAY_LEN(api_routes);

@@ -1,4 +1,5 @@
 #include "conn/conn.h"
+#include "conn/internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -15,14 +16,16 @@
 
 #define KIND "connection"
 
-static const char *const service_types[] = {"http", NULL};
-static const char *const later_service_types[] = {"openapi", "mcp", "gmail", "telegram", NULL};
+static const char *const service_types[] = {"http", "openapi", NULL};
+static const char *const later_service_types[] = {"mcp", "gmail", "telegram", NULL};
 static const char *const fulfillments[] = {"static", NULL};
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
-static const char *const writable[] = {"name",        "slug",       "service_type",
-                                       "base_url",    "auth",       "operations",
+static const char *const writable[] = {"name",        "slug",        "service_type",
+                                       "base_url",    "auth",        "operations",
                                        "fulfillment", "description", "test_operation",
-                                       NULL};
+                                       "spec",        "exclude_operations",
+                                       "rename_operations", NULL};
+static const char *const spec_keys[] = {"spec", "exclude_operations", "rename_operations", NULL};
 static const char *const read_only[] = {"id",         "owner",      "owner_id",   "workspace",
                                         "workspace_id", "created_at", "updated_at", "version",
                                         "key_id",     "created_by", NULL};
@@ -93,6 +96,16 @@ check_keys(const json_t *body, struct errinfo *ei)
     return ERR_OK;
 }
 
+/* Descriptions may span lines: CR, LF and TAB are fine there. */
+static bool
+has_ctl_but_space(const char *s)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\n' && *s != '\r' && *s != '\t') || *s == 0x7f)
+            return true;
+    return false;
+}
+
 static enum err
 text_field(const json_t *body, const char *key, size_t max, bool required, const char **out,
            struct errinfo *ei)
@@ -110,7 +123,8 @@ text_field(const json_t *body, const char *key, size_t max, bool required, const
     if (json_string_length(v) > max)
         return err_set(ei, ERR_INVALID, "too_long", key, "must be at most %zu characters", max);
     if (strlen(json_string_value(v)) != json_string_length(v) ||
-        str_has_ctl(json_string_value(v)))
+        (strcmp(key, "description") == 0 ? has_ctl_but_space(json_string_value(v))
+                                          : str_has_ctl(json_string_value(v))))
         return err_set(ei, ERR_INVALID, "invalid_characters", key,
                        "must not contain control characters");
     *out = json_string_value(v);
@@ -120,8 +134,9 @@ text_field(const json_t *body, const char *key, size_t max, bool required, const
 static enum err
 check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
 {
-    static const char *const keys[] = {"name",          "method", "path",   "description",
-                                       "input_schema",  "output_schema", "params", NULL};
+    static const char *const keys[] = {"name",         "method",        "path",
+                                       "description",  "input_schema",  "output_schema",
+                                       "params",       "operation_id",  NULL};
     const char *name, *method, *path, *desc, *k;
     char f[48];
     json_t *v;
@@ -296,6 +311,7 @@ struct draft {
     json_t *operations;
     bool ops_changed;
     const char *spec; /* source document (imports) */
+    struct spec_import imp;
     struct auth_values vals;
 };
 
@@ -304,6 +320,7 @@ draft_release(struct draft *d)
 {
     json_decref(d->auth_pub);
     json_decref(d->operations);
+    spec_import_release(&d->imp);
     auth_values_release(&d->vals);
 }
 
@@ -330,6 +347,41 @@ draft_common(const json_t *body, struct draft *d, struct errinfo *ei)
     return e;
 }
 
+/* Spec keys belong to openapi connections only. */
+static enum err
+check_spec_keys(const json_t *body, const char *service_type, struct errinfo *ei)
+{
+    for (size_t i = 0; spec_keys[i]; i++)
+        if (json_object_get(body, spec_keys[i]) && strcmp(service_type, "openapi") != 0)
+            return err_set(ei, ERR_INVALID, "unknown_field", spec_keys[i],
+                           "is only for service_type openapi");
+    if (strcmp(service_type, "openapi") == 0 && json_object_get(body, "operations"))
+        return err_set(ei, ERR_INVALID, "read_only_field", "operations",
+                       "an openapi connection's operations come from its spec: use "
+                       "exclude_operations and rename_operations");
+    return ERR_OK;
+}
+
+/* openapi: operations, base URL and default auth from the spec. */
+static enum err
+draft_import(const json_t *body, const json_t *prev_ops, struct draft *d, struct errinfo *ei)
+{
+    enum err e = conn_import_spec(body, prev_ops, &d->imp, ei);
+
+    if (e != ERR_OK)
+        return e;
+    d->spec = json_string_value(json_object_get(body, "spec"));
+    d->ops_changed = true;
+    if (d->base_url == NULL && prev_ops == NULL)
+        d->base_url = d->imp.base_url;
+    e = check_operations(d->imp.operations, &d->operations, ei);
+    if (e == ERR_OK && d->base_url) {
+        struct url_info ui;
+        e = url_validate(d->base_url, "base_url", &ui, ei);
+    }
+    return e;
+}
+
 static enum err
 draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
 {
@@ -349,11 +401,28 @@ draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
         e = check_enum(body, "service_type", service_types, later_service_types, "http",
                        &d->service_type, ei);
     if (e == ERR_OK)
-        e = text_field(body, "base_url", MAX_BASE_URL_LEN, true, &d->base_url, ei);
+        e = check_spec_keys(body, d->service_type, ei);
+    if (e == ERR_OK)
+        e = text_field(body, "base_url", MAX_BASE_URL_LEN,
+                       strcmp(d->service_type, "openapi") != 0, &d->base_url, ei);
     if (e == ERR_OK)
         e = check_enum(body, "fulfillment", fulfillments, NULL, "static", &d->fulfillment, ei);
     if (e == ERR_OK)
         e = draft_common(body, d, ei);
+    if (e == ERR_OK && strcmp(d->service_type, "openapi") == 0)
+        e = draft_import(body, NULL, d, ei);
+    if (e == ERR_OK && auth == NULL && d->imp.auth) {
+        const char *t = json_string_value(json_object_get(d->imp.auth, "type"));
+        if (t && auth_method_find(t) == NULL)
+            return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
+                           "the spec's security scheme is %s, which connhub cannot use yet: "
+                           "pass auth with one of: %s",
+                           t, auth_type_list());
+        /* only what an auth object holds: the spec's scheme label etc. stay out */
+        auth = none = json_pack("{s:s}", "type", t);
+        if (json_object_get(d->imp.auth, "name"))
+            json_object_set(none, "name", json_object_get(d->imp.auth, "name"));
+    }
     if (e == ERR_OK && auth == NULL)
         auth = none = json_pack("{s:s}", "type", "none");
     if (e == ERR_OK) {
@@ -362,8 +431,10 @@ draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
             err_field_prefix(ei, "auth");
     }
     json_decref(none);
-    if (e == ERR_OK)
+    if (e == ERR_OK && d->operations == NULL) {
+        d->ops_changed = true;
         e = check_operations(json_object_get(body, "operations"), &d->operations, ei);
+    }
     return e;
 }
 
@@ -544,6 +615,8 @@ conn_create(struct store *st, const struct vault *v, const struct principal *p,
         for (size_t i = 0; i < set.n; i++)
             fields[i] = set.v[i].field;
         *out = view(&r, fields, set.n, d.operations);
+        if (d.imp.warnings && json_array_size(d.imp.warnings) > 0)
+            json_object_set(*out, "import_warnings", d.imp.warnings);
         free(fields);
         log_kv(LOG_INFO, "connection.created", "s:id", r.id, "s:workspace", p->workspace_slug,
                "s:user", p->user_name, "s:slug", r.slug, "s:auth_type", r.auth_type, NULL);
@@ -605,12 +678,34 @@ may_change(const struct principal *p, const struct conn_row *r, struct errinfo *
 }
 
 /* Applies a PATCH body onto the stored connection (r, cfg) into d. */
+/* PATCH with a new spec: re-import, keeping the names of unchanged operations. */
 static enum err
-draft_from_patch(const json_t *body, const struct conn_row *r, const json_t *cfg, struct draft *d,
-                 struct errinfo *ei)
+reimport(struct store *st, const json_t *body, const struct conn_row *r, struct draft *d,
+         struct errinfo *ei)
+{
+    struct op_row *ops = NULL;
+    size_t n = 0;
+    json_t *prev = json_array();
+    enum err e = store_ops_list(st, r->workspace_id, r->id, &ops, &n, ei);
+
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        json_t *op = json_loads(ops[i].def, 0, NULL);
+        if (op)
+            json_array_append_new(prev, op);
+    }
+    op_rows_free(ops, n);
+    if (e == ERR_OK)
+        e = draft_import(body, prev, d, ei);
+    json_decref(prev);
+    return e;
+}
+
+static enum err
+draft_from_patch(struct store *st, const json_t *body, const struct conn_row *r, const json_t *cfg,
+                 struct draft *d, struct errinfo *ei)
 {
     json_t *auth = json_object_get(body, "auth");
-    const char *st;
+    const char *stype;
     enum err e = check_keys(body, ei);
 
     if (e == ERR_OK)
@@ -620,8 +715,8 @@ draft_from_patch(const json_t *body, const struct conn_row *r, const json_t *cfg
     if (e == ERR_OK)
         e = text_field(body, "base_url", MAX_BASE_URL_LEN, false, &d->base_url, ei);
     if (e == ERR_OK)
-        e = text_field(body, "service_type", 32, false, &st, ei);
-    if (e == ERR_OK && st && strcmp(st, r->service_type) != 0)
+        e = text_field(body, "service_type", 32, false, &stype, ei);
+    if (e == ERR_OK && stype && strcmp(stype, r->service_type) != 0)
         e = err_set(ei, ERR_INVALID, "immutable_field", "service_type",
                     "cannot be changed; create a new connection instead");
     if (e == ERR_OK && json_object_get(body, "fulfillment"))
@@ -652,6 +747,15 @@ draft_from_patch(const json_t *body, const struct conn_row *r, const json_t *cfg
     } else {
         d->auth_pub = json_incref(json_object_get(cfg, "auth"));
     }
+    e = check_spec_keys(body, r->service_type, ei);
+    if (e == ERR_OK && json_object_get(body, "spec"))
+        e = reimport(st, body, r, d, ei);
+    else if (e == ERR_OK && (json_object_get(body, "exclude_operations") ||
+                             json_object_get(body, "rename_operations")))
+        e = err_set(ei, ERR_INVALID, "missing_field", "spec",
+                    "send the spec again with exclude_operations or rename_operations");
+    if (e != ERR_OK || d->operations)
+        return e;
     if (json_object_get(body, "operations")) {
         d->ops_changed = true;
         return check_operations(json_object_get(body, "operations"), &d->operations, ei);
@@ -682,7 +786,7 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
             e = err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored connection is unreadable");
     }
     if (e == ERR_OK)
-        e = draft_from_patch(body, &r, cfg, &d, ei);
+        e = draft_from_patch(st, body, &r, cfg, &d, ei);
     if (e == ERR_OK)
         e = check_test_op(st, &r, &d, ei);
     if (e == ERR_OK)

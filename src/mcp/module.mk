@@ -1,1 +1,1 @@
-DEPS_mcp := core
+DEPS_mcp := core outbound

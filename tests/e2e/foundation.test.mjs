@@ -219,10 +219,13 @@ test('bad input gets a clear error naming the field, and nothing stored changes'
   }
 
   // PARSE-006 / HTTP-007: an oversize body is refused by its declared length, before it is read.
-  const big = JSON.stringify({ ...good, slug: 'big', description: 'x'.repeat(300 * 1024) });
-  const r413 = await raw(big);
-  assert.equal(r413.status, 413);
-  assert.equal(r413.json.error.code, 'body_too_large');
+  // (/api/connections takes imported specs, up to --max-spec-body; an action call is plain JSON.)
+  const big = JSON.stringify({ actionIdentifier: 'good.x', input: { pad: 'x'.repeat(300 * 1024) } });
+  const res413 = await fetch(`${srv.url}/api/actions/call`, {
+    method: 'POST', body: big, headers: { authorization: `Bearer ${tokens.alice}`, 'content-type': 'application/json' },
+  });
+  assert.equal(res413.status, 413);
+  assert.equal((await res413.json()).error.code, 'body_too_large');
 
   // unauthenticated and bad tokens
   assert.equal((await api(srv.url).get('/api/connections')).status, 401);

@@ -1,0 +1,1 @@
+DEPS_services := core crypto outbound
