@@ -161,7 +161,8 @@ lint:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'src/*.h')
 	cppcheck --enable=warning,portability,performance --error-exitcode=1 --inline-suppr \
 	  --suppress=missingIncludeSystem -q -Isrc src
-	clang-tidy -quiet $$(git ls-files 'src/*.c') -- $(BASE_CFLAGS)
+	git ls-files 'src/*.c' | xargs -P2 -I{} clang-tidy -quiet {} -- -std=c11 -D_GNU_SOURCE -Isrc \
+	  $(PKG_CFLAGS) 2>&1 | grep -E '(warning|error):' ; test $$? -eq 1
 
 clean:
 	rm -rf $(BUILD)

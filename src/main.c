@@ -21,7 +21,7 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
-    {"serve", cmd_serve}, {"user", cmd_user},   {"workspace", cmd_workspace},
+    {"serve", cmd_serve},   {"user", cmd_user},   {"workspace", cmd_workspace},
     {"member", cmd_member}, {"token", cmd_token}, {"rekey", cmd_rekey},
 };
 

@@ -19,15 +19,14 @@
 
 enum err admin_user_add(struct store *st, const char *name, bool platform_admin, int64_t *id,
                         struct errinfo *ei) WARN_UNUSED;
-enum err admin_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
-    WARN_UNUSED;
-enum err admin_member_add(struct store *st, const char *ws_slug, const char *user,
-                          const char *role, struct errinfo *ei) WARN_UNUSED;
+enum err admin_workspace_add(struct store *st, const char *slug, int64_t *id,
+                             struct errinfo *ei) WARN_UNUSED;
+enum err admin_member_add(struct store *st, const char *ws_slug, const char *user, const char *role,
+                          struct errinfo *ei) WARN_UNUSED;
 /* Creates a token for user in workspace (the user must be a member). The
  * token is written to out (TOKEN_MAX bytes); only its SHA-256 is stored. */
 enum err admin_token_create(struct store *st, const char *user, const char *ws_slug,
-                            const char *label, char out[TOKEN_MAX], struct errinfo *ei)
-    WARN_UNUSED;
+                            const char *label, char out[TOKEN_MAX], struct errinfo *ei) WARN_UNUSED;
 /* serve --dev on an empty database: user admin (platform admin), workspace
  * default, admin membership, and a token in out. *created is false (and
  * nothing is done) when the database already has users. */

@@ -84,8 +84,8 @@ admin_token_create(struct store *st, const char *user, const char *ws_slug, cons
         e = store_member_role(st, ws, u.id, &role, ei);
     if (e == ERR_NOT_FOUND && strcmp(ei->code, "not_a_member") == 0)
         return err_set(ei, ERR_INVALID, "not_a_member", "user",
-                       "%s is not a member of %s: run connhub member add %s %s --role member",
-                       user, ws_slug, ws_slug, user);
+                       "%s is not a member of %s: run connhub member add %s %s --role member", user,
+                       ws_slug, ws_slug, user);
     if (e != ERR_OK)
         return e;
     if (rand_bytes(raw, sizeof(raw)) != ERR_OK)
@@ -94,7 +94,7 @@ admin_token_create(struct store *st, const char *user, const char *ws_slug, cons
     while (n > 0 && b64[n - 1] == '=')
         b64[--n] = '\0';
     for (size_t i = 0; i < n; i++)
-        b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+        b64[i] = (char)(b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i]);
     snprintf(out, TOKEN_MAX, TOKEN_PREFIX "%s", b64);
     SHA256((const unsigned char *)out, strlen(out), hash);
     e = store_token_add(st, hash, u.id, ws, label, NULL, ei);
@@ -103,14 +103,14 @@ admin_token_create(struct store *st, const char *user, const char *ws_slug, cons
     if (e != ERR_OK)
         OPENSSL_cleanse(out, TOKEN_MAX);
     else
-        log_kv(LOG_INFO, "token.created", "s:user", user, "s:workspace", ws_slug, NULL);
+        log_kv(LOG_INFO, "token.created", "s:user", user, "s:workspace", ws_slug, LOG_END);
     return e;
 }
 
 enum err
 admin_dev_bootstrap(struct store *st, char out[TOKEN_MAX], bool *created, struct errinfo *ei)
 {
-    int64_t n = 0, uid, wsid;
+    int64_t n = 0, uid = 0, wsid = 0;
     enum err e;
 
     *created = false;

@@ -26,8 +26,8 @@ admin_key_check(struct store *st, const struct vault *v, struct errinfo *ei)
         bool have = vault_has_key(v, kc[i].key_id);
         snprintf(id, sizeof(id), "%08x", kc[i].key_id);
         log_kv(have ? LOG_INFO : LOG_ERROR, "vault.key_usage", "s:key_id", id, "I:secrets",
-               (long long)kc[i].count, "b:configured", have,
-               "b:primary", kc[i].key_id == vault_primary_id(v), NULL);
+               (long long)kc[i].count, "b:configured", have, "b:primary",
+               kc[i].key_id == vault_primary_id(v), LOG_END);
         if (!have) {
             missing += kc[i].count;
             if (mlen < sizeof(missing_ids) - 12)
@@ -66,13 +66,12 @@ reseal_one(struct store *st, const struct vault *v, const struct secret_row *r,
         e = vault_seal(v, &aad, s.p, s.len, &ct, &n, ei);
     secret_release(&s);
     if (e == ERR_OK)
-        e = store_secret_cas(st, r->id, r->data, r->len, vault_primary_id(v), ct, n, &swapped,
-                             ei);
+        e = store_secret_cas(st, r->id, r->data, r->len, vault_primary_id(v), ct, n, &swapped, ei);
     free(ct);
     if (e != ERR_OK) {
         stats->failed++;
-        log_kv(LOG_ERROR, "rekey.failed", "I:row", (long long)r->id, "s:kind", r->kind,
-               "s:field", r->field, "s:detail", ei->msg, NULL);
+        log_kv(LOG_ERROR, "rekey.failed", "I:row", (long long)r->id, "s:kind", r->kind, "s:field",
+               r->field, "s:detail", ei->msg, LOG_END);
         return ERR_OK; /* keep going: report at the end */
     }
     if (swapped)

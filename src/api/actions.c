@@ -50,8 +50,7 @@ h_action_call(struct req *rq, struct resp *rs)
 
     if (e != ERR_OK)
         return e;
-    json_object_foreach(rq->json, k, v)
-    {
+    json_object_foreach (rq->json, k, v) {
         bool ok = false;
         (void)v;
         for (size_t i = 0; call_keys[i]; i++)

@@ -61,8 +61,7 @@ enum err
 h_me(struct req *rq, struct resp *rs)
 {
     return resp_json(rs, 200,
-                     json_pack("{s:{s:s, s:b}, s:{s:s, s:s}}", "user", "name",
-                               rq->who.user_name, "platform_admin", rq->who.platform_admin,
-                               "workspace", "slug", rq->who.workspace_slug, "role",
-                               role_name(rq->who.role)));
+                     json_pack("{s:{s:s, s:b}, s:{s:s, s:s}}", "user", "name", rq->who.user_name,
+                               "platform_admin", rq->who.platform_admin, "workspace", "slug",
+                               rq->who.workspace_slug, "role", role_name(rq->who.role)));
 }

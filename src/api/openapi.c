@@ -27,10 +27,9 @@ on_fetched(struct out_response *res, void *arg)
     enum err e;
 
     if (res->fail != OUT_OK) {
-        req_finish(rq, err_set(&rq->rs->ei, res->fail == OUT_FAIL_BLOCKED ? ERR_FORBIDDEN
-                                                                          : ERR_UPSTREAM,
-                               res->fail == OUT_FAIL_BLOCKED ? "blocked_by_policy"
-                                                             : "fetch_failed",
+        req_finish(rq, err_set(&rq->rs->ei,
+                               res->fail == OUT_FAIL_BLOCKED ? ERR_FORBIDDEN : ERR_UPSTREAM,
+                               res->fail == OUT_FAIL_BLOCKED ? "blocked_by_policy" : "fetch_failed",
                                "url", "could not fetch the spec: %s", res->error));
         return;
     }
@@ -71,9 +70,8 @@ h_openapi_preview(struct req *rq, struct resp *rs)
     if (e == ERR_OK)
         e = out_request_init(&orq, "GET", url, &rs->ei);
     if (e == ERR_OK)
-        e = out_request_add_header(&orq, "Accept",
-                                   "application/json, application/yaml, text/yaml, */*", false,
-                                   &rs->ei);
+        e = out_request_add_header(
+            &orq, "Accept", "application/json, application/yaml, text/yaml, */*", false, &rs->ei);
     if (e != ERR_OK) {
         out_request_release(&orq);
         return e;

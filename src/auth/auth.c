@@ -55,7 +55,7 @@ is_token_char(char c)
 static bool
 is_token(const char *s)
 {
-    if (*s == '\0' || strlen(s) > MAX_HEADER_NAME_LEN)
+    if (s == NULL || *s == '\0' || strlen(s) > MAX_HEADER_NAME_LEN)
         return false;
     for (; *s; s++)
         if (!is_token_char(*s))
@@ -68,12 +68,12 @@ is_ident(const char *s)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-                              s[0] == '_'))
+    if (n == 0 || n > 64 ||
+        !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
         return false;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '_'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
             return false;
     return true;
 }
@@ -85,15 +85,13 @@ only_keys(const json_t *in, const char *const *allowed, struct errinfo *ei)
     const char *k;
     json_t *v;
 
-    json_object_foreach((json_t *)in, k, v)
-    {
+    json_object_foreach ((json_t *)in, k, v) {
         bool ok = false;
         (void)v;
         for (size_t i = 0; allowed[i]; i++)
             ok = ok || strcmp(allowed[i], k) == 0;
         if (!ok)
-            return err_set(ei, ERR_INVALID, "unknown_field", k,
-                           "is not a field of this auth type");
+            return err_set(ei, ERR_INVALID, "unknown_field", k, "is not a field of this auth type");
     }
     return ERR_OK;
 }
@@ -115,8 +113,7 @@ get_str(const json_t *in, const char *key, bool required, size_t max, const char
         return err_set(ei, ERR_INVALID, "invalid_type", key, "must be a string");
     if (json_string_length(v) > max)
         return err_set(ei, ERR_INVALID, "too_long", key, "must be at most %zu characters", max);
-    if (strlen(json_string_value(v)) != json_string_length(v) ||
-        str_has_ctl(json_string_value(v)))
+    if (strlen(json_string_value(v)) != json_string_length(v) || str_has_ctl(json_string_value(v)))
         return err_set(ei, ERR_INVALID, "invalid_characters", key,
                        "must not contain control characters");
     *out = json_string_value(v);
@@ -139,7 +136,7 @@ take_secrets(const json_t *src, const char *const *fields, size_t n, struct auth
         if (len == 0)
             continue; /* blank keeps the stored value */
         if (len > MAX_SECRET_LEN)
-            return err_set(ei, ERR_INVALID, "too_long", fields[i], "must be at most %u bytes",
+            return err_set(ei, ERR_INVALID, "too_long", fields[i], "must be at most %zu bytes",
                            MAX_SECRET_LEN);
         /* Header and URL injection: no CR, LF or NUL in any credential (SSRF-169). */
         if (memchr(json_string_value(v), '\r', len) || memchr(json_string_value(v), '\n', len) ||
@@ -175,8 +172,8 @@ no_fields(const json_t *pub, const char **out, size_t max)
 }
 
 static enum err
-none_inject(const json_t *pub, const struct auth_values *vals, struct out_request *rq,
-            json_t *body, struct errinfo *ei)
+none_inject(const json_t *pub, const struct auth_values *vals, struct out_request *rq, json_t *body,
+            struct errinfo *ei)
 {
     (void)pub;
     (void)vals;
@@ -446,10 +443,8 @@ custom_rules(const json_t *rules, const json_t *props, struct errinfo *ei)
         return err_set(ei, ERR_INVALID, "invalid_type", "inject",
                        "must be a non-empty array of {in, name, value} rules");
     if (json_array_size(rules) > MAX_INJECT_RULES)
-        return err_set(ei, ERR_INVALID, "too_many", "inject", "at most %d rules",
-                       MAX_INJECT_RULES);
-    json_array_foreach(rules, i, r)
-    {
+        return err_set(ei, ERR_INVALID, "too_many", "inject", "at most %d rules", MAX_INJECT_RULES);
+    json_array_foreach (rules, i, r) {
         static const char *const keys[] = {"in", "name", "value", NULL};
         const char *in, *name, *value;
         char f[48];
@@ -468,8 +463,9 @@ custom_rules(const json_t *rules, const json_t *props, struct errinfo *ei)
             err_field_prefix(ei, f);
             return e;
         }
-        if (strcmp(in, "header") && strcmp(in, "query") && strcmp(in, "cookie") &&
-            strcmp(in, "body"))
+        if (in == NULL || name == NULL || value == NULL ||
+            (strcmp(in, "header") != 0 && strcmp(in, "query") != 0 &&
+             strcmp(in, "cookie") != 0 && strcmp(in, "body") != 0))
             return err_set(ei, ERR_INVALID, "invalid_value", f,
                            "in must be one of: header, query, cookie, body");
         if ((strcmp(in, "header") == 0 || strcmp(in, "cookie") == 0) && !is_token(name))
@@ -498,8 +494,7 @@ custom_schema(const json_t *schema, struct errinfo *ei)
     if (json_object_size(props) > MAX_CUSTOM_FIELDS)
         return err_set(ei, ERR_INVALID, "too_many", "params_schema.properties",
                        "at most %d credential fields", MAX_CUSTOM_FIELDS);
-    json_object_foreach(props, k, v)
-    {
+    json_object_foreach (props, k, v) {
         if (!is_ident(k))
             return err_set(ei, ERR_INVALID, "invalid_name", "params_schema.properties",
                            "field names must be identifiers ([A-Za-z_][A-Za-z0-9_]*)");
@@ -510,8 +505,7 @@ custom_schema(const json_t *schema, struct errinfo *ei)
     if (req != NULL && !json_is_array(req))
         return err_set(ei, ERR_INVALID, "invalid_type", "params_schema.required",
                        "must be an array of field names");
-    json_array_foreach(req, i, v)
-    {
+    json_array_foreach (req, i, v) {
         if (!json_is_string(v) || json_object_get(props, json_string_value(v)) == NULL)
             return err_set(ei, ERR_INVALID, "invalid_value", "params_schema.required",
                            "lists a field that properties does not declare");
@@ -530,16 +524,14 @@ custom_parse(const json_t *in, json_t **pub, struct errinfo *ei)
     if (e == ERR_OK)
         e = custom_schema(schema, ei);
     if (e == ERR_OK)
-        e = custom_rules(json_object_get(in, "inject"), json_object_get(schema, "properties"),
-                         ei);
+        e = custom_rules(json_object_get(in, "inject"), json_object_get(schema, "properties"), ei);
     if (e == ERR_OK && values != NULL && !json_is_null(values) && !json_is_object(values))
         e = err_set(ei, ERR_INVALID, "invalid_type", "values",
                     "must be an object of credential values");
     if (e == ERR_OK && json_is_object(values)) {
         const char *k;
         json_t *v;
-        json_object_foreach(values, k, v)
-        {
+        json_object_foreach (values, k, v) {
             (void)v;
             if (json_object_get(json_object_get(schema, "properties"), k) == NULL)
                 return err_set(ei, ERR_INVALID, "unknown_field", "values",
@@ -560,8 +552,7 @@ custom_fields(const json_t *pub, const char **out, size_t max)
     json_t *v;
     size_t n = 0;
 
-    json_object_foreach(props, k, v)
-    {
+    json_object_foreach (props, k, v) {
         (void)v;
         if (n < max)
             out[n++] = k;
@@ -576,8 +567,7 @@ custom_required(const json_t *pub, const char **out, size_t max)
     json_t *v;
     size_t i, n = 0;
 
-    json_array_foreach(req, i, v)
-    {
+    json_array_foreach (req, i, v) {
         if (n < max && json_is_string(v))
             out[n++] = json_string_value(v);
     }
@@ -585,8 +575,7 @@ custom_required(const json_t *pub, const char **out, size_t max)
 }
 
 static enum err
-render_value(const char *tmpl, const struct auth_values *vals, struct buf *out,
-             struct errinfo *ei)
+render_value(const char *tmpl, const struct auth_values *vals, struct buf *out, struct errinfo *ei)
 {
     const char *p = tmpl;
     enum err e = ERR_OK;
@@ -618,8 +607,7 @@ custom_inject(const json_t *pub, const struct auth_values *vals, struct out_requ
     size_t i;
     enum err e = ERR_OK;
 
-    json_array_foreach(rules, i, r)
-    {
+    json_array_foreach (rules, i, r) {
         const char *in = json_string_value(json_object_get(r, "in"));
         const char *name = json_string_value(json_object_get(r, "name"));
         struct buf v;
@@ -678,8 +666,7 @@ auth_parse(const json_t *in, const json_t *prev_pub, json_t **pub, struct auth_v
     if (prev_pub && strcmp(json_string_value(json_object_get(prev_pub, "type")), type) == 0) {
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *)prev_pub, k, v)
-        {
+        json_object_foreach ((json_t *)prev_pub, k, v) {
             if (json_object_get(merged, k) == NULL)
                 json_object_set(merged, k, v);
         }
@@ -687,8 +674,8 @@ auth_parse(const json_t *in, const json_t *prev_pub, json_t **pub, struct auth_v
     json_object_set_new(merged, "type", json_string(type));
     e = m->parse_public(merged, pub, ei);
     if (e == ERR_OK) {
-        const json_t *src = strcmp(type, "custom") == 0 ? json_object_get(merged, "values")
-                                                        : merged;
+        const json_t *src =
+            strcmp(type, "custom") == 0 ? json_object_get(merged, "values") : merged;
         n = m->secret_fields(*pub, fields, AUTH_MAX_SECRETS);
         e = take_secrets(src, fields, n, vals, ei);
         if (e != ERR_OK && strcmp(type, "custom") == 0)
@@ -704,8 +691,8 @@ auth_parse(const json_t *in, const json_t *prev_pub, json_t **pub, struct auth_v
 }
 
 enum err
-auth_inject(const json_t *pub, const struct auth_values *vals, struct out_request *rq,
-            json_t *body, struct errinfo *ei)
+auth_inject(const json_t *pub, const struct auth_values *vals, struct out_request *rq, json_t *body,
+            struct errinfo *ei)
 {
     const struct auth_method *m = auth_method_find(json_string_value(json_object_get(pub, "type")));
     const char *req[AUTH_MAX_SECRETS];

@@ -34,8 +34,8 @@ struct auth_values {
     size_t n;
 };
 void auth_values_release(struct auth_values *v); /* wipes */
-enum err auth_values_add(struct auth_values *v, const char *name, const char *p, size_t len)
-    WARN_UNUSED;
+enum err auth_values_add(struct auth_values *v, const char *name, const char *p,
+                         size_t len) WARN_UNUSED;
 const struct secret *auth_values_get(const struct auth_values *v, const char *name);
 
 struct auth_method {

@@ -27,10 +27,10 @@ static int
 parse(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},         {"role", required_argument, NULL, 'r'},
-        {"user", required_argument, NULL, 'u'},       {"workspace", required_argument, NULL, 'w'},
-        {"label", required_argument, NULL, 'l'},      {"platform-admin", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},    {"role", required_argument, NULL, 'r'},
+        {"user", required_argument, NULL, 'u'},  {"workspace", required_argument, NULL, 'w'},
+        {"label", required_argument, NULL, 'l'}, {"platform-admin", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     int c;
 

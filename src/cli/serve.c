@@ -50,9 +50,26 @@ static const char serve_help[] =
     "  INTEGRATION_ENCRYPTION_KEY_PREVIOUS (older keys, comma-separated), APP_URL.\n";
 
 enum {
-    O_LISTEN = 256, O_DB, O_DEV, O_APP_URL, O_THREADS, O_ALLOW, O_LOG, O_MAX_BODY, O_MAX_SPEC,
-    O_MAX_HDR, O_MAX_CONN, O_MAX_IP, O_IDLE, O_DRAIN, O_OCONN, O_OTOTAL, O_OIDLE, O_OMAX,
-    O_OREDIR, O_HELP
+    O_LISTEN = 256,
+    O_DB,
+    O_DEV,
+    O_APP_URL,
+    O_THREADS,
+    O_ALLOW,
+    O_LOG,
+    O_MAX_BODY,
+    O_MAX_SPEC,
+    O_MAX_HDR,
+    O_MAX_CONN,
+    O_MAX_IP,
+    O_IDLE,
+    O_DRAIN,
+    O_OCONN,
+    O_OTOTAL,
+    O_OIDLE,
+    O_OMAX,
+    O_OREDIR,
+    O_HELP
 };
 
 struct serve_opts {
@@ -72,75 +89,144 @@ num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
     return true;
 }
 
+/* The limit flags: 0 when applied, 2 on a bad value, -1 when c is not one. */
+static int
+limit_opt(int c, const char *arg, struct app *app)
+{
+    uint64_t n;
+
+    switch (c) {
+    case O_MAX_BODY:
+        if (!num_opt("--max-body", arg, 1u << 30, &n))
+            return 2;
+        app->limits.max_body = n;
+        break;
+    case O_MAX_SPEC:
+        if (!num_opt("--max-spec-body", arg, 1u << 30, &n))
+            return 2;
+        app->limits.max_spec_body = n;
+        break;
+    case O_MAX_HDR:
+        if (!num_opt("--max-header-bytes", arg, 1u << 20, &n) || n < 1024)
+            return 2;
+        app->limits.max_header_bytes = n;
+        break;
+    case O_MAX_CONN:
+        if (!num_opt("--max-connections", arg, 1000000, &n) || n == 0)
+            return 2;
+        app->limits.max_connections = (unsigned)n;
+        break;
+    case O_MAX_IP:
+        if (!num_opt("--max-connections-per-ip", arg, 1000000, &n))
+            return 2;
+        app->limits.max_per_ip = (unsigned)n;
+        break;
+    case O_IDLE:
+        if (!num_opt("--idle-timeout", arg, 86400, &n))
+            return 2;
+        app->limits.idle_timeout_s = (unsigned)n;
+        break;
+    case O_DRAIN:
+        if (!num_opt("--drain-timeout", arg, 3600, &n))
+            return 2;
+        app->limits.drain_timeout_s = (unsigned)n;
+        break;
+    case O_OCONN:
+        if (!num_opt("--out-connect-timeout", arg, 600000, &n) || n == 0)
+            return 2;
+        app->out_limits.connect_timeout_ms = (uint32_t)n;
+        break;
+    case O_OTOTAL:
+        if (!num_opt("--out-timeout", arg, 3600000, &n) || n == 0)
+            return 2;
+        app->out_limits.total_timeout_ms = (uint32_t)n;
+        break;
+    case O_OIDLE:
+        if (!num_opt("--out-idle-timeout", arg, 3600000, &n) || n == 0)
+            return 2;
+        app->out_limits.idle_timeout_ms = (uint32_t)n;
+        break;
+    case O_OMAX:
+        if (!num_opt("--out-max-response", arg, 1u << 30, &n))
+            return 2;
+        app->out_limits.max_response = n;
+        break;
+    case O_OREDIR:
+        if (!num_opt("--out-max-redirects", arg, OUT_MAX_REDIRECTS, &n))
+            return 2;
+        app->out_limits.max_redirects = (int)n;
+        break;
+    default:
+        return -1;
+    }
+    return 0;
+}
+
 static int
 parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
 {
     static const struct option lo[] = {
-        {"listen", 1, NULL, O_LISTEN},       {"db", 1, NULL, O_DB},
-        {"dev", 0, NULL, O_DEV},             {"app-url", 1, NULL, O_APP_URL},
-        {"threads", 1, NULL, O_THREADS},     {"allow-private", 1, NULL, O_ALLOW},
-        {"log-level", 1, NULL, O_LOG},       {"max-body", 1, NULL, O_MAX_BODY},
-        {"max-spec-body", 1, NULL, O_MAX_SPEC}, {"max-header-bytes", 1, NULL, O_MAX_HDR},
-        {"max-connections", 1, NULL, O_MAX_CONN}, {"max-connections-per-ip", 1, NULL, O_MAX_IP},
-        {"idle-timeout", 1, NULL, O_IDLE},   {"drain-timeout", 1, NULL, O_DRAIN},
-        {"out-connect-timeout", 1, NULL, O_OCONN}, {"out-timeout", 1, NULL, O_OTOTAL},
-        {"out-idle-timeout", 1, NULL, O_OIDLE}, {"out-max-response", 1, NULL, O_OMAX},
-        {"out-max-redirects", 1, NULL, O_OREDIR}, {"help", 0, NULL, O_HELP},
+        {"listen", 1, NULL, O_LISTEN},
+        {"db", 1, NULL, O_DB},
+        {"dev", 0, NULL, O_DEV},
+        {"app-url", 1, NULL, O_APP_URL},
+        {"threads", 1, NULL, O_THREADS},
+        {"allow-private", 1, NULL, O_ALLOW},
+        {"log-level", 1, NULL, O_LOG},
+        {"max-body", 1, NULL, O_MAX_BODY},
+        {"max-spec-body", 1, NULL, O_MAX_SPEC},
+        {"max-header-bytes", 1, NULL, O_MAX_HDR},
+        {"max-connections", 1, NULL, O_MAX_CONN},
+        {"max-connections-per-ip", 1, NULL, O_MAX_IP},
+        {"idle-timeout", 1, NULL, O_IDLE},
+        {"drain-timeout", 1, NULL, O_DRAIN},
+        {"out-connect-timeout", 1, NULL, O_OCONN},
+        {"out-timeout", 1, NULL, O_OTOTAL},
+        {"out-idle-timeout", 1, NULL, O_OIDLE},
+        {"out-max-response", 1, NULL, O_OMAX},
+        {"out-max-redirects", 1, NULL, O_OREDIR},
+        {"help", 0, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    int c, rc;
     uint64_t n;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
-        case O_LISTEN: o->listen = optarg; break;
-        case O_DB: o->db = optarg; break;
-        case O_DEV: o->dev = true; break;
-        case O_APP_URL: o->app_url = optarg; break;
-        case O_ALLOW: o->allow = optarg; break;
-        case O_LOG: o->log_level = optarg; break;
+        case O_LISTEN:
+            o->listen = optarg;
+            break;
+        case O_DB:
+            o->db = optarg;
+            break;
+        case O_DEV:
+            o->dev = true;
+            break;
+        case O_APP_URL:
+            o->app_url = optarg;
+            break;
+        case O_ALLOW:
+            o->allow = optarg;
+            break;
+        case O_LOG:
+            o->log_level = optarg;
+            break;
         case O_THREADS:
-            if (!num_opt("--threads", optarg, 256, &n)) return 2;
-            o->threads = (unsigned)n; break;
-        case O_MAX_BODY:
-            if (!num_opt("--max-body", optarg, 1u << 30, &n)) return 2;
-            app->limits.max_body = n; break;
-        case O_MAX_SPEC:
-            if (!num_opt("--max-spec-body", optarg, 1u << 30, &n)) return 2;
-            app->limits.max_spec_body = n; break;
-        case O_MAX_HDR:
-            if (!num_opt("--max-header-bytes", optarg, 1u << 20, &n) || n < 1024) return 2;
-            app->limits.max_header_bytes = n; break;
-        case O_MAX_CONN:
-            if (!num_opt("--max-connections", optarg, 1000000, &n) || n == 0) return 2;
-            app->limits.max_connections = (unsigned)n; break;
-        case O_MAX_IP:
-            if (!num_opt("--max-connections-per-ip", optarg, 1000000, &n)) return 2;
-            app->limits.max_per_ip = (unsigned)n; break;
-        case O_IDLE:
-            if (!num_opt("--idle-timeout", optarg, 86400, &n)) return 2;
-            app->limits.idle_timeout_s = (unsigned)n; break;
-        case O_DRAIN:
-            if (!num_opt("--drain-timeout", optarg, 3600, &n)) return 2;
-            app->limits.drain_timeout_s = (unsigned)n; break;
-        case O_OCONN:
-            if (!num_opt("--out-connect-timeout", optarg, 600000, &n) || n == 0) return 2;
-            app->out_limits.connect_timeout_ms = (uint32_t)n; break;
-        case O_OTOTAL:
-            if (!num_opt("--out-timeout", optarg, 3600000, &n) || n == 0) return 2;
-            app->out_limits.total_timeout_ms = (uint32_t)n; break;
-        case O_OIDLE:
-            if (!num_opt("--out-idle-timeout", optarg, 3600000, &n) || n == 0) return 2;
-            app->out_limits.idle_timeout_ms = (uint32_t)n; break;
-        case O_OMAX:
-            if (!num_opt("--out-max-response", optarg, 1u << 30, &n)) return 2;
-            app->out_limits.max_response = n; break;
-        case O_OREDIR:
-            if (!num_opt("--out-max-redirects", optarg, OUT_MAX_REDIRECTS, &n)) return 2;
-            app->out_limits.max_redirects = (int)n; break;
-        case O_HELP: fputs(serve_help, stdout); return 1;
-        default: fputs(serve_help, stderr); return 2;
+            if (!num_opt("--threads", optarg, 256, &n))
+                return 2;
+            o->threads = (unsigned)n;
+            break;
+        case O_HELP:
+            fputs(serve_help, stdout);
+            return 1;
+        default:
+            rc = limit_opt(c, optarg, app);
+            if (rc == 0)
+                break;
+            if (rc < 0)
+                fputs(serve_help, stderr);
+            return 2;
         }
     }
     if (optind != argc) {
@@ -164,7 +250,7 @@ open_vault(const struct serve_opts *o, struct vault **v)
     }
     snprintf(path, sizeof(path), "%s/connhub.devkey", dir);
     if (vault_from_env(o->dev ? path : NULL, v, &created, &ei) != ERR_OK) {
-        log_kv(LOG_ERROR, "vault.refused", "s:field", ei.field, "s:detail", ei.msg, NULL);
+        log_kv(LOG_ERROR, "vault.refused", "s:field", ei.field, "s:detail", ei.msg, LOG_END);
         cli_fail("refusing to start", &ei);
         return 1;
     }
@@ -172,11 +258,11 @@ open_vault(const struct serve_opts *o, struct vault **v)
         log_kv(LOG_WARN, "vault.dev_key_created", "s:path", path, "s:detail",
                "DEVELOPMENT KEY: secrets are sealed with a key stored next to the database. "
                "Never use --dev in production; set INTEGRATION_ENCRYPTION_KEY instead.",
-               NULL);
+               LOG_END);
     else if (o->dev && getenv("INTEGRATION_ENCRYPTION_KEY") == NULL)
         log_kv(LOG_WARN, "vault.dev_key", "s:path", path, "s:detail",
-               "DEVELOPMENT KEY in use (serve --dev); not for production", NULL);
-    log_kv(LOG_INFO, "vault.ready", "i:keys", (int)vault_key_count(*v), NULL);
+               "DEVELOPMENT KEY in use (serve --dev); not for production", LOG_END);
+    log_kv(LOG_INFO, "vault.ready", "i:keys", (int)vault_key_count(*v), LOG_END);
     return 0;
 }
 
@@ -192,7 +278,7 @@ prepare_store(const struct serve_opts *o, const struct vault *v)
     if (cli_open_store(o->db, &st) != 0)
         return 1;
     if (admin_key_check(st, v, &ei) != ERR_OK) {
-        log_kv(LOG_ERROR, "vault.key_mismatch", "s:detail", ei.msg, NULL);
+        log_kv(LOG_ERROR, "vault.key_mismatch", "s:detail", ei.msg, LOG_END);
         cli_fail("refusing to start", &ei);
         rc = 1;
     } else if (o->dev && admin_dev_bootstrap(st, tok, &created, &ei) != ERR_OK) {
@@ -202,7 +288,7 @@ prepare_store(const struct serve_opts *o, const struct vault *v)
         log_kv(LOG_WARN, "dev.bootstrap", "s:user", "admin", "s:workspace", "default", "s:detail",
                "created user admin and workspace default; the API token is printed on stdout "
                "once",
-               NULL);
+               LOG_END);
         printf("dev token (user admin, workspace default): %s\n", tok);
         fflush(stdout);
         OPENSSL_cleanse(tok, sizeof(tok));
@@ -245,10 +331,10 @@ cmd_serve(int argc, char **argv)
     secret_heap_init(1 << 20);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     log_kv(LOG_INFO, "server.starting", "s:db", o.db, "s:listen", o.listen, "b:dev", o.dev,
-           "s:app_url", o.app_url ? o.app_url : "", NULL);
+           "s:app_url", o.app_url ? o.app_url : "", LOG_END);
     if (o.allow)
         log_kv(LOG_WARN, "ssrf.allow_private", "s:ranges", o.allow, "s:detail",
-               "outbound calls may reach these private addresses: for tests only", NULL);
+               "outbound calls may reach these private addresses: for tests only", LOG_END);
     if (open_vault(&o, &v) != 0)
         return 1;
     rc = prepare_store(&o, v);

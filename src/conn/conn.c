@@ -20,15 +20,23 @@ static const char *const service_types[] = {"http", "openapi", NULL};
 static const char *const later_service_types[] = {"mcp", "gmail", "telegram", NULL};
 static const char *const fulfillments[] = {"static", NULL};
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
-static const char *const writable[] = {"name",        "slug",        "service_type",
-                                       "base_url",    "auth",        "operations",
-                                       "fulfillment", "description", "test_operation",
-                                       "spec",        "exclude_operations",
-                                       "rename_operations", NULL};
+static const char *const writable[] = {"name",
+                                       "slug",
+                                       "service_type",
+                                       "base_url",
+                                       "auth",
+                                       "operations",
+                                       "fulfillment",
+                                       "description",
+                                       "test_operation",
+                                       "spec",
+                                       "exclude_operations",
+                                       "rename_operations",
+                                       NULL};
 static const char *const spec_keys[] = {"spec", "exclude_operations", "rename_operations", NULL};
-static const char *const read_only[] = {"id",         "owner",      "owner_id",   "workspace",
+static const char *const read_only[] = {"id",           "owner",      "owner_id",   "workspace",
                                         "workspace_id", "created_at", "updated_at", "version",
-                                        "key_id",     "created_by", NULL};
+                                        "key_id",       "created_by", NULL};
 
 static bool
 in_set(const char *s, const char *const *set)
@@ -85,8 +93,7 @@ check_keys(const json_t *body, struct errinfo *ei)
 
     if (!json_is_object(body))
         return err_set(ei, ERR_INVALID, "invalid_body", NULL, "the body must be a JSON object");
-    json_object_foreach((json_t *)body, k, v)
-    {
+    json_object_foreach ((json_t *)body, k, v) {
         (void)v;
         if (in_set(k, read_only))
             return err_set(ei, ERR_INVALID, "read_only_field", k, "is set by connhub");
@@ -124,7 +131,7 @@ text_field(const json_t *body, const char *key, size_t max, bool required, const
         return err_set(ei, ERR_INVALID, "too_long", key, "must be at most %zu characters", max);
     if (strlen(json_string_value(v)) != json_string_length(v) ||
         (strcmp(key, "description") == 0 ? has_ctl_but_space(json_string_value(v))
-                                          : str_has_ctl(json_string_value(v))))
+                                         : str_has_ctl(json_string_value(v))))
         return err_set(ei, ERR_INVALID, "invalid_characters", key,
                        "must not contain control characters");
     *out = json_string_value(v);
@@ -134,9 +141,9 @@ text_field(const json_t *body, const char *key, size_t max, bool required, const
 static enum err
 check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
 {
-    static const char *const keys[] = {"name",         "method",        "path",
-                                       "description",  "input_schema",  "output_schema",
-                                       "params",       "operation_id",  NULL};
+    static const char *const keys[] = {"name",        "method",       "path",
+                                       "description", "input_schema", "output_schema",
+                                       "params",      "operation_id", NULL};
     const char *name, *method, *path, *desc, *k;
     char f[48];
     json_t *v;
@@ -145,12 +152,10 @@ check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
     snprintf(f, sizeof(f), "operations[%zu]", i);
     if (!json_is_object(op))
         return err_set(ei, ERR_INVALID, "invalid_type", f, "must be an object");
-    json_object_foreach(op, k, v)
-    {
+    json_object_foreach (op, k, v) {
         (void)v;
         if (!in_set(k, keys))
-            return err_set(ei, ERR_INVALID, "unknown_field", f, "%s is not an operation field",
-                           k);
+            return err_set(ei, ERR_INVALID, "unknown_field", f, "%s is not an operation field", k);
     }
     e = text_field(op, "name", MAX_OPERATION_NAME_LEN, true, &name, ei);
     if (e == ERR_OK && !str_is_slug(name, MAX_OPERATION_NAME_LEN))
@@ -218,8 +223,7 @@ check_operations(const json_t *in, json_t **out, struct errinfo *ei)
                        "at most %d operations per connection", MAX_OPERATIONS);
     }
     ops = json_deep_copy(in);
-    json_array_foreach(ops, i, op)
-    {
+    json_array_foreach (ops, i, op) {
         e = check_operation(op, i, names, ei);
         if (e != ERR_OK)
             break;
@@ -403,8 +407,8 @@ draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
     if (e == ERR_OK)
         e = check_spec_keys(body, d->service_type, ei);
     if (e == ERR_OK)
-        e = text_field(body, "base_url", MAX_BASE_URL_LEN,
-                       strcmp(d->service_type, "openapi") != 0, &d->base_url, ei);
+        e = text_field(body, "base_url", MAX_BASE_URL_LEN, strcmp(d->service_type, "openapi") != 0,
+                       &d->base_url, ei);
     if (e == ERR_OK)
         e = check_enum(body, "fulfillment", fulfillments, NULL, "static", &d->fulfillment, ei);
     if (e == ERR_OK)
@@ -451,8 +455,7 @@ config_doc(const struct draft *d)
 }
 
 static enum err
-check_test_op(struct store *st, const struct conn_row *r, const struct draft *d,
-              struct errinfo *ei)
+check_test_op(struct store *st, const struct conn_row *r, const struct draft *d, struct errinfo *ei)
 {
     json_t *op;
     size_t i;
@@ -467,8 +470,7 @@ check_test_op(struct store *st, const struct conn_row *r, const struct draft *d,
         if (e != ERR_NOT_FOUND)
             return e;
     }
-    json_array_foreach(d->operations, i, op)
-    {
+    json_array_foreach (d->operations, i, op) {
         if (strcmp(json_string_value(json_object_get(op, "name")), d->test_op) == 0)
             return ERR_OK;
     }
@@ -484,8 +486,7 @@ op_rows_of(const json_t *ops, size_t *n)
     json_t *op;
     size_t i;
 
-    json_array_foreach(ops, i, op)
-    {
+    json_array_foreach (ops, i, op) {
         v[i].name = (char *)json_string_value(json_object_get(op, "name"));
         v[i].def = json_dumps(op, JSON_COMPACT);
     }
@@ -521,12 +522,12 @@ view(const struct conn_row *r, char **fields, size_t nfields, json_t *ops)
     json_object_set_new(auth, "secrets_set", set);
     iso8601_ms(r->created_at, created);
     iso8601_ms(r->updated_at, updated);
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:s, s:{s:s}, s:s, s:s, s:I}", "id",
-                  r->id, "name", r->name, "slug", r->slug, "service_type", r->service_type,
-                  "base_url", r->base_url, "auth", auth, "operations_count",
-                  (json_int_t)r->op_count, "fulfillment", r->fulfillment, "owner", "name",
-                  r->owner_name ? r->owner_name : "", "created_at", created, "updated_at",
-                  updated, "version", (json_int_t)r->version);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:s, s:{s:s}, s:s, s:s, s:I}", "id", r->id,
+                  "name", r->name, "slug", r->slug, "service_type", r->service_type, "base_url",
+                  r->base_url, "auth", auth, "operations_count", (json_int_t)r->op_count,
+                  "fulfillment", r->fulfillment, "owner", "name",
+                  r->owner_name ? r->owner_name : "", "created_at", created, "updated_at", updated,
+                  "version", (json_int_t)r->version);
     if (ops)
         json_object_set(o, "operations", ops);
     if (json_object_get(cfg, "description"))
@@ -540,8 +541,7 @@ view(const struct conn_row *r, char **fields, size_t nfields, json_t *ops)
 /* with_ops: the full operation list (GET of one connection); lists only
  * carry operations_count. */
 static enum err
-view_of(struct store *st, const struct conn_row *r, bool with_ops, json_t **out,
-        struct errinfo *ei)
+view_of(struct store *st, const struct conn_row *r, bool with_ops, json_t **out, struct errinfo *ei)
 {
     char **fields = NULL;
     size_t n = 0, nops = 0;
@@ -570,8 +570,8 @@ view_of(struct store *st, const struct conn_row *r, bool with_ops, json_t **out,
 /* ---- API entry points ---- */
 
 enum err
-conn_create(struct store *st, const struct vault *v, const struct principal *p,
-            const json_t *body, json_t **out, struct errinfo *ei)
+conn_create(struct store *st, const struct vault *v, const struct principal *p, const json_t *body,
+            json_t **out, struct errinfo *ei)
 {
     struct draft d = {0};
     struct conn_row r = {0};
@@ -619,7 +619,7 @@ conn_create(struct store *st, const struct vault *v, const struct principal *p,
             json_object_set(*out, "import_warnings", d.imp.warnings);
         free(fields);
         log_kv(LOG_INFO, "connection.created", "s:id", r.id, "s:workspace", p->workspace_slug,
-               "s:user", p->user_name, "s:slug", r.slug, "s:auth_type", r.auth_type, NULL);
+               "s:user", p->user_name, "s:slug", r.slug, "s:auth_type", r.auth_type, LOG_END);
     }
     free(r.config);
 out:
@@ -820,7 +820,7 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
     nr.config = NULL;
     if (e == ERR_OK) {
         log_kv(LOG_INFO, "connection.updated", "s:id", r.id, "s:workspace", p->workspace_slug,
-               "s:user", p->user_name, "i:secrets_changed", (int)set.n, NULL);
+               "s:user", p->user_name, "i:secrets_changed", (int)set.n, LOG_END);
         e = conn_get_view(st, p, r.id, out, ei);
     }
 out:
@@ -845,7 +845,7 @@ conn_delete(struct store *st, const struct principal *p, const char *id, struct 
         e = store_conn_delete(st, p->workspace_id, id, ei);
     if (e == ERR_OK)
         log_kv(LOG_INFO, "connection.deleted", "s:id", r.id, "s:workspace", p->workspace_slug,
-               "s:user", p->user_name, NULL);
+               "s:user", p->user_name, LOG_END);
     conn_row_release(&r);
     return e;
 }

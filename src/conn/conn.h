@@ -36,8 +36,8 @@ enum err conn_get_view(struct store *st, const struct principal *p, const char *
 enum err conn_list_view(struct store *st, const struct principal *p, const struct conn_filter *f,
                         json_t **out, struct errinfo *ei) WARN_UNUSED;
 enum err conn_update(struct store *st, const struct vault *v, const struct principal *p,
-                     const char *id, const json_t *body, json_t **out, struct errinfo *ei)
-    WARN_UNUSED;
+                     const char *id, const json_t *body, json_t **out,
+                     struct errinfo *ei) WARN_UNUSED;
 enum err conn_delete(struct store *st, const struct principal *p, const char *id,
                      struct errinfo *ei) WARN_UNUSED;
 

@@ -27,8 +27,9 @@ open_refs(json_t *schema, int depth)
     if (depth > 128)
         return;
     if (json_is_array(schema)) {
-        json_array_foreach(schema, i, v)
+        json_array_foreach (schema, i, v) {
             open_refs(v, depth + 1);
+        }
         return;
     }
     if (!json_is_object(schema))
@@ -41,8 +42,9 @@ open_refs(json_t *schema, int depth)
         json_object_set_new(schema, "description", json_string(desc));
         return;
     }
-    json_object_foreach(schema, k, v)
+    json_object_foreach (schema, k, v) {
         open_refs(v, depth + 1);
+    }
 }
 
 static json_t *
@@ -51,8 +53,7 @@ find_by_route(const json_t *ops, const char *method, const char *path)
     json_t *op;
     size_t i;
 
-    json_array_foreach(ops, i, op)
-    {
+    json_array_foreach (ops, i, op) {
         const char *m = json_string_value(json_object_get(op, "method"));
         const char *p = json_string_value(json_object_get(op, "path"));
         if (m && p && strcmp(m, method) == 0 && strcmp(p, path) == 0)
@@ -81,12 +82,11 @@ apply_edits(json_t *ops, const json_t *exclude, const json_t *rename, const json
         return err_set(ei, ERR_INVALID, "invalid_type", "rename_operations",
                        "must be an object {\"old_name\": \"new_name\"}");
     }
-    json_array_foreach(ops, i, op)
-    {
+    json_array_foreach (ops, i, op) {
         const char *name = json_string_value(json_object_get(op, "name"));
         bool drop = false;
         size_t j;
-        json_array_foreach(exclude, j, v)
+        json_array_foreach (exclude, j, v)
             drop = drop || (json_is_string(v) && strcmp(json_string_value(v), name) == 0);
         if (drop)
             continue;
@@ -101,16 +101,14 @@ apply_edits(json_t *ops, const json_t *exclude, const json_t *rename, const json
         json_object_del(op, "security");
         json_array_append(kept, op);
     }
-    json_object_foreach((json_t *)rename, k, v)
-    {
+    json_object_foreach ((json_t *)rename, k, v) {
         bool found = false;
         if (!json_is_string(v)) {
             json_decref(kept);
             return err_set(ei, ERR_INVALID, "invalid_type", "rename_operations",
                            "new names must be strings");
         }
-        json_array_foreach(kept, i, op)
-        {
+        json_array_foreach (kept, i, op) {
             if (strcmp(json_string_value(json_object_get(op, "name")), k) == 0) {
                 json_object_set(op, "name", v);
                 found = true;
@@ -156,8 +154,8 @@ conn_import_spec(const json_t *body, const json_t *prev_ops, struct spec_import 
     e = apply_edits(out->operations, json_object_get(body, "exclude_operations"),
                     json_object_get(body, "rename_operations"), prev_ops, ei);
     if (e == ERR_OK) {
-        out->base_url = xstrdup(base ? base
-                                     : json_string_value(json_object_get(proposal, "base_url")));
+        out->base_url =
+            xstrdup(base ? base : json_string_value(json_object_get(proposal, "base_url")));
         out->auth = json_incref(json_object_get(proposal, "auth"));
         out->warnings = json_incref(json_object_get(proposal, "warnings"));
     }

@@ -11,7 +11,7 @@ struct spec_import {
     json_t *operations; /* reviewed: excluded dropped, renames applied */
     json_t *auth;       /* the spec's default auth (public part), e.g. {"type":"bearer"} */
     json_t *warnings;
-    char *base_url;     /* the override, else the spec's */
+    char *base_url; /* the override, else the spec's */
 };
 
 /* Imports body.spec (with body.base_url, exclude_operations,

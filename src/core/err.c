@@ -29,8 +29,7 @@ static const struct {
 };
 
 enum err
-err_set(struct errinfo *ei, enum err e, const char *code, const char *field, const char *fmt,
-        ...)
+err_set(struct errinfo *ei, enum err e, const char *code, const char *field, const char *fmt, ...)
 {
     va_list ap;
 

@@ -23,6 +23,9 @@ bool log_parse_level(const char *s, enum log_level *out);
 void log_set_fd(int fd); /* default 2 (stderr); tests redirect */
 
 void log_kv(enum log_level lvl, const char *event, ...) __attribute__((sentinel));
+/* The end of a log_kv field list: a typed null pointer (a bare NULL may be an
+ * int 0 in varargs). */
+#define LOG_END ((const char *)NULL)
 
 /* Copies url into out without userinfo, query or fragment:
  * "https://u:p@h/x?key=1#f" -> "https://h/x". Always NUL-terminates. */

@@ -82,10 +82,10 @@ loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, void *arg)
         struct watcher **nwv;
         while (n <= fd)
             n *= 2;
-        nwv = realloc(lp->w, (size_t)n * sizeof(*nwv));
+        nwv = realloc(lp->w, (size_t)n * sizeof(struct watcher *));
         if (nwv == NULL)
             return ERR_NOMEM;
-        memset(nwv + lp->nw, 0, (size_t)(n - lp->nw) * sizeof(*nwv));
+        memset(nwv + lp->nw, 0, (size_t)(n - lp->nw) * sizeof(struct watcher *));
         lp->w = nwv;
         lp->nw = n;
     }

@@ -16,10 +16,10 @@ secret_heap_init(size_t size)
 
     if (setrlimit(RLIMIT_CORE, &rl) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         log_kv(LOG_WARN, "secret.no_dump_failed", "s:detail",
-               "could not disable core dumps; a crash could write secrets to disk", NULL);
+               "could not disable core dumps; a crash could write secrets to disk", LOG_END);
     if (size > 0 && CRYPTO_secure_malloc_init(size, 32) == 0)
         log_kv(LOG_WARN, "secret.secure_heap_unavailable", "s:detail",
-               "mlock refused; secrets use the ordinary heap (still wiped after use)", NULL);
+               "mlock refused; secrets use the ordinary heap (still wiped after use)", LOG_END);
 }
 
 enum err

@@ -13,7 +13,7 @@
 #include "core/err.h"
 
 struct secret {
-    char *p;    /* NUL-terminated for convenience; len excludes the NUL */
+    char *p; /* NUL-terminated for convenience; len excludes the NUL */
     size_t len;
 };
 

@@ -54,7 +54,7 @@ b64_any_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        tmp[m++] = c == '-' ? '+' : c == '_' ? '/' : c;
+        tmp[m++] = (char)(c == '-' ? '+' : c == '_' ? '/' : c);
     }
     while (m % 4 != 0)
         tmp[m++] = '=';
@@ -284,8 +284,8 @@ vault_seal(const struct vault *v, const struct vault_aad *aad, const void *pt, s
         EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)a.data, (int)a.len) != 1 ||
         EVP_EncryptUpdate(ctx, ct + VAULT_HEADER_LEN, &len, pt, (int)n) != 1 ||
         EVP_EncryptFinal_ex(ctx, ct + VAULT_HEADER_LEN + len, &fin) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAULT_TAG_LEN,
-                            ct + VAULT_HEADER_LEN + n) != 1) {
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAULT_TAG_LEN, ct + VAULT_HEADER_LEN + n) !=
+            1) {
         e = err_set(ei, ERR_CRYPTO, "seal_failed", NULL, "encryption failed");
         goto out;
     }
@@ -345,8 +345,8 @@ vault_open(const struct vault *v, const struct vault_aad *aad, const unsigned ch
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
         EVP_DecryptInit_ex(ctx, NULL, NULL, k->enc, ct + 5) != 1 ||
         EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)a.data, (int)a.len) != 1 ||
-        EVP_DecryptUpdate(ctx, (unsigned char *)out->p, &len, ct + VAULT_HEADER_LEN,
-                          (int)ptlen) != 1 ||
+        EVP_DecryptUpdate(ctx, (unsigned char *)out->p, &len, ct + VAULT_HEADER_LEN, (int)ptlen) !=
+            1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, VAULT_TAG_LEN,
                             (void *)(ct + VAULT_HEADER_LEN + ptlen)) != 1 ||
         EVP_DecryptFinal_ex(ctx, (unsigned char *)out->p + len, &fin) != 1) {

@@ -68,8 +68,7 @@ add_query_value(struct out_request *rq, const char *key, const json_t *v, struct
     if (json_is_array(v)) {
         size_t i;
         json_t *it;
-        json_array_foreach(v, i, it)
-        {
+        json_array_foreach (v, i, it) {
             e = add_query_value(rq, key, it, ei);
             if (e != ERR_OK)
                 return e;
@@ -142,12 +141,10 @@ place_rest(const json_t *op, const json_t *input, const json_t *used, struct out
         size_t i;
         json_t *p;
         buf_init(&cookies, 16384);
-        json_object_foreach((json_t *)input, k, v)
-        {
+        json_object_foreach ((json_t *)input, k, v) {
             bool known = json_object_get(used, k) != NULL;
             (void)v;
-            json_array_foreach(params, i, p)
-            {
+            json_array_foreach (params, i, p) {
                 const char *n = json_string_value(json_object_get(p, "name"));
                 known = known || (n && strcmp(n, k) == 0);
             }
@@ -159,8 +156,7 @@ place_rest(const json_t *op, const json_t *input, const json_t *used, struct out
                                "is not a parameter of this operation");
             }
         }
-        json_array_foreach(params, i, p)
-        {
+        json_array_foreach (params, i, p) {
             e = place_param(p, input, rq, &cookies, body, ei);
             if (e != ERR_OK)
                 break;
@@ -170,8 +166,7 @@ place_rest(const json_t *op, const json_t *input, const json_t *used, struct out
         buf_release(&cookies);
         return e;
     }
-    json_object_foreach((json_t *)input, k, v)
-    {
+    json_object_foreach ((json_t *)input, k, v) {
         if (json_object_get(used, k) != NULL)
             continue;
         if (to_body) {
@@ -245,10 +240,10 @@ on_done(struct out_response *res, void *arg)
     result_render(res, &ctx->vals, &r);
     if (res->fail != OUT_OK)
         log_kv(LOG_WARN, "call.failed", "s:tool", ctx->action, "s:connection", ctx->conn_id,
-               "s:stage", out_fail_name(res->fail), "s:detail", res->error, NULL);
+               "s:stage", out_fail_name(res->fail), "s:detail", res->error, LOG_END);
     else
         log_kv(LOG_INFO, "call.done", "s:tool", ctx->action, "s:connection", ctx->conn_id,
-               "I:status", (long long)res->status, "I:ms", (long long)res->duration_ms, NULL);
+               "I:status", (long long)res->status, "I:ms", (long long)res->duration_ms, LOG_END);
     ctx->done(&r, ctx->arg);
     call_result_release(&r);
     ctx_free(ctx);
@@ -256,8 +251,7 @@ on_done(struct out_response *res, void *arg)
 
 static enum err
 send_with_credential(const struct call_env *env, const struct conn *c, struct call_ctx *ctx,
-                     struct out_request *rq, json_t *body, const char **stage,
-                     struct errinfo *ei)
+                     struct out_request *rq, json_t *body, const char **stage, struct errinfo *ei)
 {
     enum err e;
 
@@ -315,8 +309,8 @@ resolve(const struct call_env *env, const struct principal *who, const struct ca
     e = conn_load(env->st, who->workspace_id, spec->connection_id,
                   spec->connection_id ? NULL : slug, c, ei);
     if (e == ERR_NOT_FOUND)
-        return err_set(ei, ERR_NOT_FOUND, spec->connection_id ? "connection_not_found"
-                                                              : "unknown_tool",
+        return err_set(ei, ERR_NOT_FOUND,
+                       spec->connection_id ? "connection_not_found" : "unknown_tool",
                        spec->connection_id ? "connectionId" : "actionIdentifier",
                        spec->connection_id ? "no such connection"
                                            : "unknown tool %s: no connection has slug %s",
@@ -372,7 +366,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     if (e != ERR_OK) {
         out_request_release(&rq);
         log_kv(LOG_INFO, "call.refused", "s:tool", spec->action ? spec->action : "", "s:stage",
-               stage, "s:code", ei->code, "s:field", ei->field, NULL);
+               stage, "s:code", ei->code, "s:field", ei->field, LOG_END);
     }
     if (ctx)
         ctx_free(ctx);
@@ -387,8 +381,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
 
 /* ---- connection tests ---- */
 
-static void
-step(json_t *steps, const char *name, bool ok, const char *fmt, ...) PRINTF_LIKE(4, 5);
+static void step(json_t *steps, const char *name, bool ok, const char *fmt, ...) PRINTF_LIKE(4, 5);
 
 static void
 step(json_t *steps, const char *name, bool ok, const char *fmt, ...)
@@ -399,16 +392,16 @@ step(json_t *steps, const char *name, bool ok, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    json_array_append_new(steps, json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok, "detail",
-                                           detail));
+    json_array_append_new(steps,
+                          json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok, "detail", detail));
 }
 
 static void
 test_finish(struct call_ctx *ctx, bool ok, int64_t ms)
 {
     struct call_result r = {0};
-    json_t *o = json_pack("{s:b, s:O, s:I}", "ok", ok, "steps", ctx->steps, "duration_ms",
-                          (json_int_t)ms);
+    json_t *o =
+        json_pack("{s:b, s:O, s:I}", "ok", ok, "steps", ctx->steps, "duration_ms", (json_int_t)ms);
     char *s = json_dumps(o, JSON_COMPACT);
 
     buf_init(&r.json, 1u << 20);
@@ -418,8 +411,8 @@ test_finish(struct call_ctx *ctx, bool ok, int64_t ms)
         r.http_status = 500;
     free(s);
     json_decref(o);
-    log_kv(ok ? LOG_INFO : LOG_WARN, "connection.tested", "s:connection", ctx->conn_id, "b:ok",
-           ok, NULL);
+    log_kv(ok ? LOG_INFO : LOG_WARN, "connection.tested", "s:connection", ctx->conn_id, "b:ok", ok,
+           LOG_END);
     ctx->done(&r, ctx->arg);
     call_result_release(&r);
     ctx_free(ctx);

@@ -43,9 +43,9 @@ struct call_spec {
 
 /* The outcome of a call, rendered for the API. */
 struct call_result {
-    int http_status;   /* of connhub's own answer: 200 when the upstream answered */
-    struct buf json;   /* the answer body (JSON text) */
-    bool upstream_ok;  /* 2xx upstream */
+    int http_status;  /* of connhub's own answer: 200 when the upstream answered */
+    struct buf json;  /* the answer body (JSON text) */
+    bool upstream_ok; /* 2xx upstream */
 };
 void call_result_release(struct call_result *r);
 
@@ -56,8 +56,8 @@ typedef void (*call_done_cb)(struct call_result *res, void *arg); /* res is borr
  * input, credential) nothing was sent: ei says what, with code and field, and
  * ei->code carries the stage. */
 enum err call_start(const struct call_env *env, const struct principal *who,
-                    const struct call_spec *spec, call_done_cb done, void *arg,
-                    const char **stage, struct errinfo *ei) WARN_UNUSED;
+                    const struct call_spec *spec, call_done_cb done, void *arg, const char **stage,
+                    struct errinfo *ei) WARN_UNUSED;
 
 /* Renders an upstream response as the call's answer (result.c). Every
  * occurrence of a credential value in the body or headers is replaced by
@@ -79,8 +79,8 @@ enum err call_build(const struct conn *c, const json_t *op, const json_t *input,
  * (the declared test operation with an empty input, else GET of base_url) and
  * reports each step: {"ok","steps":[{"name","ok","detail"}],"duration_ms"}. */
 enum err call_test_start(const struct call_env *env, const struct principal *who,
-                         const char *conn_id, call_done_cb done, void *arg, struct errinfo *ei)
-    WARN_UNUSED;
+                         const char *conn_id, call_done_cb done, void *arg,
+                         struct errinfo *ei) WARN_UNUSED;
 
 /* GET /api/tools: every connection's slug.operation tools with their input
  * schemas (function-calling shape), plus built-ins. New reference. */

@@ -23,9 +23,9 @@
 #define REDACTED "[REDACTED]"
 #define MIN_REDACT_LEN 4 /* shorter values would redact ordinary words */
 
-static const char *const hop_by_hop[] = {"connection", "keep-alive", "transfer-encoding",
-                                         "proxy-connection", "upgrade", "te", "trailer",
-                                         "content-length", "content-encoding", NULL};
+static const char *const hop_by_hop[] = {
+    "connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade",
+    "te",         "trailer",    "content-length",    "content-encoding", NULL};
 
 /* Replaces every occurrence of needle in b (in place, via a new buffer). */
 static void
@@ -41,8 +41,7 @@ redact_one(struct buf *b, const char *needle, size_t nlen)
     p = b->data;
     end = b->data + b->len;
     while ((hit = memmem(p, (size_t)(end - p), needle, nlen)) != NULL) {
-        if (buf_append(&out, p, (size_t)(hit - p)) != ERR_OK ||
-            buf_puts(&out, REDACTED) != ERR_OK)
+        if (buf_append(&out, p, (size_t)(hit - p)) != ERR_OK || buf_puts(&out, REDACTED) != ERR_OK)
             break;
         p = hit + nlen;
     }
@@ -221,8 +220,7 @@ render_failure(const struct out_response *res, struct call_result *out)
 }
 
 void
-result_render(struct out_response *res, const struct auth_values *secrets,
-              struct call_result *out)
+result_render(struct out_response *res, const struct auth_values *secrets, struct call_result *out)
 {
     json_t *h;
     char *hs;

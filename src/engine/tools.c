@@ -24,15 +24,16 @@ tool_json(const struct conn_row *r, const json_t *op)
     /* Function names of LLM APIs allow [A-Za-z0-9_-] only: slug__operation. */
     snprintf(fname, sizeof(fname), "%s__%s", r->slug, opname);
     if (desc == NULL) {
-        snprintf(dbuf, sizeof(dbuf), "%s %s on %s", json_string_value(json_object_get(op, "method")),
+        snprintf(dbuf, sizeof(dbuf), "%s %s on %s",
+                 json_string_value(json_object_get(op, "method")),
                  json_string_value(json_object_get(op, "path")), r->name);
         desc = dbuf;
     }
     params = schema ? json_incref(schema) : json_pack("{s:s}", "type", "object");
-    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s, s:O}}", "name", name,
-                     "source", "connection", "description", desc, "input_schema", params,
-                     "connection_id", r->id, "service_type", r->service_type, "function",
-                     "name", fname, "description", desc, "parameters", params);
+    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s, s:O}}", "name", name, "source",
+                     "connection", "description", desc, "input_schema", params, "connection_id",
+                     r->id, "service_type", r->service_type, "function", "name", fname,
+                     "description", desc, "parameters", params);
 }
 
 enum err

@@ -89,36 +89,36 @@ struct route {
 struct req {
     struct worker *w;
     struct app *app;
-    struct store *st;       /* this thread's store connection */
-    struct outbound *ob;    /* this thread's outbound client */
+    struct store *st;    /* this thread's store connection */
+    struct outbound *ob; /* this thread's outbound client */
     const char *method;
     char path[MAX_URL_PATH + 1];
     struct buf body;
-    json_t *json;           /* the parsed body (handlers borrow it), or NULL */
-    struct principal who;   /* valid when the route is not public */
+    json_t *json;         /* the parsed body (handlers borrow it), or NULL */
+    struct principal who; /* valid when the route is not public */
     const struct route *route;
     char param_name[REQ_MAX_PARAMS][32];
     char param_val[REQ_MAX_PARAMS][256];
     size_t nparams;
     /* internal state */
-    void *mhd;              /* struct MHD_Connection * */
+    void *mhd; /* struct MHD_Connection * */
     int64_t start_us;
     int state;
     bool too_large;
     size_t discarded;
     bool suspended;
     struct resp *rs;
-    void *user;             /* handler's own state while suspended */
+    void *user; /* handler's own state while suspended */
 };
 
 struct resp {
     int status;
-    json_t *json;           /* owned; dumped as the body */
-    struct buf raw;         /* or a raw body (e.g. spliced JSON, metrics text) */
+    json_t *json;   /* owned; dumped as the body */
+    struct buf raw; /* or a raw body (e.g. spliced JSON, metrics text) */
     const char *content_type;
     struct errinfo ei;
-    bool async;             /* the handler suspended; it will call req_finish() */
-    char location[512];     /* for redirects */
+    bool async;         /* the handler suspended; it will call req_finish() */
+    char location[512]; /* for redirects */
 };
 
 /* Handler helpers */
@@ -138,8 +138,8 @@ void req_finish(struct req *rq, enum err e);
 bool req_draining(const struct req *rq);
 
 struct server_config {
-    const char *listen;   /* "127.0.0.1:8080" */
-    unsigned threads;     /* 0 = number of CPUs */
+    const char *listen; /* "127.0.0.1:8080" */
+    unsigned threads;   /* 0 = number of CPUs */
     const struct route *routes;
     size_t nroutes;
 };

@@ -31,7 +31,7 @@ enum req_state { RQ_NEW, RQ_BODY, RQ_SUSPENDED, RQ_DONE };
 
 /* Bytes of an over-limit chunked body read and dropped before the connection
  * is closed without an answer. */
-#define BODY_DISCARD_MAX (4u * 1024 * 1024)
+#define BODY_DISCARD_MAX ((size_t)4 * 1024 * 1024)
 
 struct worker {
     struct app *app;
@@ -186,8 +186,7 @@ static enum MHD_Result
 send_body(struct MHD_Connection *c, int status, const char *ctype, char *body, size_t len,
           const char *location, bool close)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ok;
 
     if (r == NULL) {
@@ -216,9 +215,14 @@ send_json(struct MHD_Connection *c, int status, json_t *j, bool close)
     if (s == NULL)
         return MHD_NO;
     n = strlen(s);
-    s = realloc(s, n + 2);
-    if (s == NULL)
-        return MHD_NO;
+    {
+        char *grown = realloc(s, n + 2);
+        if (grown == NULL) {
+            free(s);
+            return MHD_NO;
+        }
+        s = grown;
+    }
     s[n++] = '\n';
     s[n] = '\0';
     return send_body(c, status, "application/json", s, n, NULL, close);
@@ -312,7 +316,7 @@ log_request(struct req *rq)
     log_kv(status >= 500 ? LOG_WARN : LOG_INFO, "http.request", "s:method", rq->method, "s:path",
            rq->path, "i:status", status, "f:ms", ms, "s:user",
            rq->who.user_id ? rq->who.user_name : "", "s:code",
-           rq->rs && rq->rs->ei.code[0] ? rq->rs->ei.code : "", NULL);
+           rq->rs && rq->rs->ei.code[0] ? rq->rs->ei.code : "", LOG_END);
 }
 
 static void
@@ -553,7 +557,7 @@ worker_main(void *arg)
     struct worker *w = arg;
 
     if (loop_run(w->lp) != ERR_OK)
-        log_kv(LOG_ERROR, "server.loop_failed", "i:worker", w->index, NULL);
+        log_kv(LOG_ERROR, "server.loop_failed", "i:worker", w->index, LOG_END);
     return NULL;
 }
 
@@ -621,7 +625,7 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    log_kv(LOG_DEBUG, "http.mhd", "s:detail", msg, NULL);
+    log_kv(LOG_DEBUG, "http.mhd", "s:detail", msg, LOG_END);
 }
 
 static int
@@ -632,18 +636,18 @@ worker_start(struct worker *w, struct app *app, const struct server_config *cfg,
     unsigned conn_limit = app->limits.max_connections / n;
 
     if (store_open(app->db_url, &w->st, &ei) != ERR_OK) {
-        log_kv(LOG_ERROR, "server.store_failed", "s:detail", ei.msg, NULL);
+        log_kv(LOG_ERROR, "server.store_failed", "s:detail", ei.msg, LOG_END);
         return -1;
     }
     if (loop_new(&w->lp) != ERR_OK || outbound_new(w->lp, &app->ssrf, &w->ob) != ERR_OK)
         return -1;
     w->d = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
-        w, MHD_OPTION_LISTEN_SOCKET, w->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, w,
+        MHD_OPTION_LISTEN_SOCKET, w->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, app->limits.max_header_bytes,
-        MHD_OPTION_CONNECTION_LIMIT, conn_limit ? conn_limit : 1, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        app->limits.max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, app->limits.idle_timeout_s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, conn_limit ? conn_limit : 1,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, app->limits.max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        app->limits.idle_timeout_s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
     if (w->d == NULL)
         return -1;
     w->listen_fd = -1; /* MHD owns it now */
@@ -698,7 +702,7 @@ drain(struct worker *ws, unsigned n, unsigned timeout_s)
             loop_wake(ws[i].lp);
     }
     while (!all_done && mono_ms() < deadline) {
-        struct timespec ts = {0, 20 * 1000 * 1000};
+        struct timespec ts = {0, 20000000L};
         all_done = true;
         for (unsigned i = 0; i < n; i++)
             all_done = all_done && atomic_load(&ws[i].in_flight) == 0;
@@ -706,7 +710,7 @@ drain(struct worker *ws, unsigned n, unsigned timeout_s)
             nanosleep(&ts, NULL);
     }
     if (!all_done)
-        log_kv(LOG_WARN, "server.drain_timeout", "i:seconds", (int)timeout_s, NULL);
+        log_kv(LOG_WARN, "server.drain_timeout", "i:seconds", (int)timeout_s, LOG_END);
     for (unsigned i = 0; i < n; i++) {
         if (!ws[i].started)
             continue;
@@ -727,7 +731,7 @@ server_run(struct app *app, const struct server_config *cfg)
 
     if (parse_listen(cfg->listen, host, sizeof(host), &port) != 0) {
         log_kv(LOG_ERROR, "server.bad_listen", "s:listen", cfg->listen, "s:detail",
-               "use ADDR:PORT, e.g. 127.0.0.1:8080", NULL);
+               "use ADDR:PORT, e.g. 127.0.0.1:8080", LOG_END);
         return 1;
     }
     if (n == 0) {
@@ -747,12 +751,12 @@ server_run(struct app *app, const struct server_config *cfg)
         ws[i].listen_fd = bind_listen(host, i == 0 ? port : actual, &actual);
         if (ws[i].listen_fd < 0) {
             log_kv(LOG_ERROR, "server.bind_failed", "s:listen", cfg->listen, "s:detail",
-                   ws[i].listen_fd == -2 ? "not a numeric IP address" : strerror(errno), NULL);
+                   ws[i].listen_fd == -2 ? "not a numeric IP address" : strerror(errno), LOG_END);
             rc = 1;
             break;
         }
         if (worker_start(&ws[i], app, cfg, n) != 0) {
-            log_kv(LOG_ERROR, "server.worker_failed", "i:worker", (int)i, NULL);
+            log_kv(LOG_ERROR, "server.worker_failed", "i:worker", (int)i, LOG_END);
             rc = 1;
         }
     }
@@ -761,16 +765,16 @@ server_run(struct app *app, const struct server_config *cfg)
         snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, actual);
         log_kv(LOG_INFO, "server.listening", "s:addr", addr, "i:workers", (int)n, "s:db",
                store_backend_name(ws[0].st), "I:max_body", (long long)app->limits.max_body,
-               "i:idle_timeout_s", (int)app->limits.idle_timeout_s, NULL);
+               "i:idle_timeout_s", (int)app->limits.idle_timeout_s, LOG_END);
         sig = wait_signal();
         log_kv(LOG_INFO, "server.stopping", "s:signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
-               "i:drain_timeout_s", (int)app->limits.drain_timeout_s, NULL);
+               "i:drain_timeout_s", (int)app->limits.drain_timeout_s, LOG_END);
     }
     drain(ws, n, rc == 0 ? app->limits.drain_timeout_s : 0);
     for (unsigned i = 0; i < n; i++)
         worker_release(&ws[i]);
     free(ws);
     if (rc == 0)
-        log_kv(LOG_INFO, "server.stopped", NULL);
+        log_kv(LOG_INFO, "server.stopped", LOG_END);
     return rc;
 }

@@ -437,7 +437,7 @@ fail_from_curl(struct out_handle *x, CURLcode rc)
 
     hop_origin(x, origin, sizeof(origin));
     if (x->hdr_too_large)
-        xfer_fail(x, OUT_FAIL_TOO_LARGE, "response headers from %s exceed %u bytes", origin,
+        xfer_fail(x, OUT_FAIL_TOO_LARGE, "response headers from %s exceed %zu bytes", origin,
                   OUT_MAX_HEADER_BYTES);
     else if (x->body_too_large)
         xfer_fail(x, OUT_FAIL_TOO_LARGE, "response body from %s exceeds %zu bytes (decoded)",

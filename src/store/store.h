@@ -62,7 +62,7 @@ struct conn_row {
     char *fulfillment;
     char *config; /* JSON text: everything non-secret (auth params, operations...) */
     int64_t created_at, updated_at;
-    int64_t version; /* bumped on each update; updates compare it (optimistic lock) */
+    int64_t version;  /* bumped on each update; updates compare it (optimistic lock) */
     int64_t op_count; /* filled on reads */
 };
 
@@ -88,8 +88,8 @@ struct sealed_set {
 };
 void sealed_set_release(struct sealed_set *s);
 /* Takes data (malloc'd) and copies field. */
-enum err sealed_set_add(struct sealed_set *s, const char *field, unsigned char *data, size_t len)
-    WARN_UNUSED;
+enum err sealed_set_add(struct sealed_set *s, const char *field, unsigned char *data,
+                        size_t len) WARN_UNUSED;
 const struct sealed *sealed_set_find(const struct sealed_set *s, const char *field);
 
 /* One row of the secrets table, for rekey. */
@@ -136,10 +136,10 @@ enum err store_user_add(struct store *st, const char *name, bool platform_admin,
 enum err store_user_get(struct store *st, const char *name, struct user_row *out,
                         struct errinfo *ei) WARN_UNUSED;
 enum err store_user_count(struct store *st, int64_t *n, struct errinfo *ei) WARN_UNUSED;
-enum err store_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
-    WARN_UNUSED;
-enum err store_workspace_get(struct store *st, const char *slug, int64_t *id, struct errinfo *ei)
-    WARN_UNUSED;
+enum err store_workspace_add(struct store *st, const char *slug, int64_t *id,
+                             struct errinfo *ei) WARN_UNUSED;
+enum err store_workspace_get(struct store *st, const char *slug, int64_t *id,
+                             struct errinfo *ei) WARN_UNUSED;
 enum err store_member_set(struct store *st, int64_t ws, int64_t user, enum role role,
                           struct errinfo *ei) WARN_UNUSED;
 enum err store_member_role(struct store *st, int64_t ws, int64_t user, enum role *out,
@@ -184,8 +184,8 @@ enum err store_ops_list(struct store *st, int64_t ws, const char *conn_id, struc
 enum err store_spec_get(struct store *st, int64_t ws, const char *conn_id, char **spec,
                         struct errinfo *ei) WARN_UNUSED;
 /* Deletes the row and all its secrets (secure_delete overwrites them). */
-enum err store_conn_delete(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
-    WARN_UNUSED;
+enum err store_conn_delete(struct store *st, int64_t ws, const char *id,
+                           struct errinfo *ei) WARN_UNUSED;
 
 /* ---- secrets ---- */
 enum err store_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner_id,
@@ -220,15 +220,15 @@ struct store_ops {
                           int64_t *, struct errinfo *);
     enum err (*token_lookup)(struct store *, const unsigned char *, struct principal *,
                              struct errinfo *);
-    enum err (*conn_insert)(struct store *, const struct conn_row *, const struct op_row *,
-                            size_t, const char *, const struct sealed_set *, struct errinfo *);
+    enum err (*conn_insert)(struct store *, const struct conn_row *, const struct op_row *, size_t,
+                            const char *, const struct sealed_set *, struct errinfo *);
     enum err (*conn_get)(struct store *, int64_t, const char *, const char *, struct conn_row *,
                          struct errinfo *);
     enum err (*conn_list)(struct store *, int64_t, const struct conn_filter *, struct conn_row **,
                           size_t *, struct errinfo *);
-    enum err (*conn_update)(struct store *, const struct conn_row *, const struct op_row *,
-                            size_t, bool, const char *, const struct sealed_set *,
-                            const char *const *, size_t, struct errinfo *);
+    enum err (*conn_update)(struct store *, const struct conn_row *, const struct op_row *, size_t,
+                            bool, const char *, const struct sealed_set *, const char *const *,
+                            size_t, struct errinfo *);
     enum err (*op_get)(struct store *, int64_t, const char *, const char *, char **,
                        struct errinfo *);
     enum err (*ops_list)(struct store *, int64_t, const char *, struct op_row **, size_t *,
@@ -243,8 +243,7 @@ struct store_ops {
                              struct errinfo *);
     enum err (*secret_cas)(struct store *, int64_t, const unsigned char *, size_t, uint32_t,
                            const unsigned char *, size_t, bool *, struct errinfo *);
-    enum err (*secret_key_counts)(struct store *, struct key_count **, size_t *,
-                                  struct errinfo *);
+    enum err (*secret_key_counts)(struct store *, struct key_count **, size_t *, struct errinfo *);
 };
 
 /* Backends. */

@@ -121,8 +121,8 @@ enum stmt_id {
     S__COUNT
 };
 
-#define CONN_COLS                                                                                 \
-    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "    \
+#define CONN_COLS                                                                                  \
+    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "      \
     "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version, "                 \
     "(SELECT count(*) FROM connection_operations o WHERE o.connection_id = c.id)"
 
@@ -205,10 +205,9 @@ db_err(struct sqlite_store *s, int rc, struct errinfo *ei)
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return err_set(ei, ERR_CONFLICT, "conflict", NULL, "already exists");
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-        return err_set(ei, ERR_UNAVAILABLE, "store_busy", NULL,
-                       "the database is busy; try again");
+        return err_set(ei, ERR_UNAVAILABLE, "store_busy", NULL, "the database is busy; try again");
     log_kv(LOG_ERROR, "store.sqlite_error", "i:code", ext, "s:detail", sqlite3_errmsg(s->db),
-           NULL);
+           LOG_END);
     if (rc == SQLITE_FULL)
         return err_set(ei, ERR_STORE, "store_full", NULL, "the database disk is full");
     return err_set(ei, ERR_STORE, "store_error", NULL, "database error");
@@ -217,11 +216,10 @@ db_err(struct sqlite_store *s, int rc, struct errinfo *ei)
 static sqlite3_stmt *
 stmt(struct sqlite_store *s, enum stmt_id id)
 {
-    if (s->st[id] == NULL &&
-        sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) !=
-            SQLITE_OK) {
+    if (s->st[id] == NULL && sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                                &s->st[id], NULL) != SQLITE_OK) {
         log_kv(LOG_ERROR, "store.prepare_failed", "i:stmt", (int)id, "s:detail",
-               sqlite3_errmsg(s->db), NULL);
+               sqlite3_errmsg(s->db), LOG_END);
         return NULL;
     }
     sqlite3_reset(s->st[id]);
@@ -315,8 +313,8 @@ migrate(struct sqlite_store *s, struct errinfo *ei)
     e = tx_begin(s, ei);
     if (e != ERR_OK)
         return e;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
-                           &q, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &q,
+                           NULL) != SQLITE_OK ||
         sqlite3_step(q) != SQLITE_ROW) {
         sqlite3_finalize(q);
         return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
@@ -339,7 +337,7 @@ migrate(struct sqlite_store *s, struct errinfo *ei)
         if (e == ERR_OK)
             e = exec_sql(s, rec, ei);
         if (e == ERR_OK)
-            log_kv(LOG_INFO, "store.migrated", "I:version", (long long)v, NULL);
+            log_kv(LOG_INFO, "store.migrated", "I:version", (long long)v, LOG_END);
     }
     return tx_end(s, e, ei);
 }
@@ -511,8 +509,8 @@ sq_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo
     sqlite3_bind_int64(q, 2, now_ms());
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        return err_set(ei, ERR_CONFLICT, "workspace_exists", "slug",
-                       "workspace %s already exists", slug);
+        return err_set(ei, ERR_CONFLICT, "workspace_exists", "slug", "workspace %s already exists",
+                       slug);
     if (e == ERR_OK && id)
         *id = sqlite3_last_insert_rowid(s->db);
     return e;
@@ -614,8 +612,7 @@ sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p
     if (rc == SQLITE_ROW) {
         p->token_id = sqlite3_column_int64(q, 0);
         p->user_id = sqlite3_column_int64(q, 1);
-        snprintf(p->user_name, sizeof(p->user_name), "%s",
-                 (const char *)sqlite3_column_text(q, 2));
+        snprintf(p->user_name, sizeof(p->user_name), "%s", (const char *)sqlite3_column_text(q, 2));
         p->platform_admin = sqlite3_column_int(q, 3) != 0;
         p->workspace_id = sqlite3_column_int64(q, 4);
         snprintf(p->workspace_slug, sizeof(p->workspace_slug), "%s",
@@ -627,8 +624,7 @@ sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_UNAUTHORIZED, "invalid_token", NULL,
-                       "the API token is not valid");
+        return err_set(ei, ERR_UNAUTHORIZED, "invalid_token", NULL, "the API token is not valid");
     return db_err(s, rc, ei);
 }
 
@@ -831,8 +827,8 @@ in_list(const char *f, const char *const *keep, size_t nkeep, const struct seale
     return put && sealed_set_find(put, f) != NULL;
 }
 
-static enum err sq_secret_fields(struct store *st, int64_t ws, const char *kind,
-                                 const char *owner, char ***fields, size_t *n, struct errinfo *ei);
+static enum err sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner,
+                                 char ***fields, size_t *n, struct errinfo *ei);
 
 static enum err
 sq_conn_update(struct store *st, const struct conn_row *r, const struct op_row *ops, size_t nops,
@@ -955,8 +951,8 @@ sq_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner
 }
 
 static enum err
-sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner,
-                 char ***fields, size_t *n, struct errinfo *ei)
+sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner, char ***fields,
+                 size_t *n, struct errinfo *ei)
 {
     struct sealed_set set = {0};
     enum err e = sq_secrets_get(st, ws, kind, owner, &set, ei);
@@ -974,8 +970,8 @@ sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *own
 }
 
 static enum err
-sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row **rows,
-                size_t *n, struct errinfo *ei)
+sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row **rows, size_t *n,
+                struct errinfo *ei)
 {
     struct sqlite_store *s = SQ(st);
     sqlite3_stmt *q = stmt(s, S_SECRETS_SCAN);
@@ -1010,9 +1006,8 @@ sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row
 }
 
 static enum err
-sq_secret_cas(struct store *st, int64_t id, const unsigned char *old, size_t oldlen,
-              uint32_t kid, const unsigned char *neu, size_t newlen, bool *swapped,
-              struct errinfo *ei)
+sq_secret_cas(struct store *st, int64_t id, const unsigned char *old, size_t oldlen, uint32_t kid,
+              const unsigned char *neu, size_t newlen, bool *swapped, struct errinfo *ei)
 {
     struct sqlite_store *s = SQ(st);
     sqlite3_stmt *q = stmt(s, S_SECRET_CAS);

@@ -47,16 +47,16 @@ test('HTTP-005: headers over --max-header-bytes get 431/414, not a crash', async
 
 test('HTTP-007: body over --max-body is 413 (declared length and chunked)', async () => {
   // With Expect: 100-continue the refusal comes before any body byte is sent.
-  const early = await raw('POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+  const early = await raw('POST /api/actions/call HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
     'Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n');
   assert.match(early.out, /^HTTP\/1\.1 413/, early.out.slice(0, 80));
   assert.match(early.out, /body_too_large/);
   // Without it the declared length is refused at once and the rest of the body is discarded
   // (never buffered); a client that stops sending is closed at the idle timeout.
-  const declared = await raw('POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+  const declared = await raw('POST /api/actions/call HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
     'Content-Length: 5000\r\n\r\n' + 'x'.repeat(5000));
   assert.match(declared.out, /^HTTP\/1\.1 413/);
-  let chunked = 'POST /api/connections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+  let chunked = 'POST /api/actions/call HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
   for (let i = 0; i < 3; i++) chunked += `400\r\n${'y'.repeat(1024)}\r\n`;
   chunked += '0\r\n\r\n';
   const ch = await raw(chunked);
