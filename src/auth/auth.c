@@ -120,6 +120,16 @@ get_str(const json_t *in, const char *key, bool required, size_t max, const char
     return ERR_OK;
 }
 
+/* Control bytes other than HTAB (which a header value may hold). */
+static bool
+has_ctl_but_tab(const char *s)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+            return true;
+    return false;
+}
+
 /* Picks the non-blank secret values the client sent for the given fields. */
 static enum err
 take_secrets(const json_t *src, const char *const *fields, size_t n, struct auth_values *vals,
@@ -138,11 +148,11 @@ take_secrets(const json_t *src, const char *const *fields, size_t n, struct auth
         if (len > MAX_SECRET_LEN)
             return err_set(ei, ERR_INVALID, "too_long", fields[i], "must be at most %zu bytes",
                            MAX_SECRET_LEN);
-        /* Header and URL injection: no CR, LF or NUL in any credential (SSRF-169). */
-        if (memchr(json_string_value(v), '\r', len) || memchr(json_string_value(v), '\n', len) ||
-            strlen(json_string_value(v)) != len)
+        /* Header and URL injection: no control bytes in any credential (SSRF-169);
+         * they could never be sent as a header value anyway. */
+        if (strlen(json_string_value(v)) != len || has_ctl_but_tab(json_string_value(v)))
             return err_set(ei, ERR_INVALID, "invalid_characters", fields[i],
-                           "must not contain CR, LF or NUL");
+                           "must not contain CR, LF, NUL or other control characters");
         if (auth_values_add(vals, fields[i], json_string_value(v), len) != ERR_OK)
             return err_set(ei, ERR_TOO_LARGE, "too_many_fields", fields[i], "too many fields");
     }
@@ -239,6 +249,9 @@ add_cookie(struct out_request *rq, const char *name, const char *value, struct e
 
     buf_init(&b, MAX_SECRET_LEN + MAX_HEADER_NAME_LEN + 2);
     e = buf_printf(&b, "%s=%s", name, value);
+    if (e == ERR_TOO_LARGE)
+        e = err_set(ei, e, "credential_too_large", "auth", "the %s cookie would be too large",
+                    name);
     if (e == ERR_OK)
         e = out_request_add_header(rq, "Cookie", b.data, true, ei);
     buf_wipe_release(&b);
@@ -464,8 +477,8 @@ custom_rules(const json_t *rules, const json_t *props, struct errinfo *ei)
             return e;
         }
         if (in == NULL || name == NULL || value == NULL ||
-            (strcmp(in, "header") != 0 && strcmp(in, "query") != 0 &&
-             strcmp(in, "cookie") != 0 && strcmp(in, "body") != 0))
+            (strcmp(in, "header") != 0 && strcmp(in, "query") != 0 && strcmp(in, "cookie") != 0 &&
+             strcmp(in, "body") != 0))
             return err_set(ei, ERR_INVALID, "invalid_value", f,
                            "in must be one of: header, query, cookie, body");
         if ((strcmp(in, "header") == 0 || strcmp(in, "cookie") == 0) && !is_token(name))
@@ -584,18 +597,26 @@ render_value(const char *tmpl, const struct auth_values *vals, struct buf *out, 
         const char *open = strstr(p, "{{"), *end;
         const struct secret *s;
         char name[80];
-        if (open == NULL)
-            return buf_puts(out, p);
+        if (open == NULL) {
+            e = buf_puts(out, p);
+            break;
+        }
         e = buf_append(out, p, (size_t)(open - p));
         end = strstr(open + 2, "}}");
-        if (e != ERR_OK || end == NULL || (size_t)(end - open - 2) >= sizeof(name))
-            return e != ERR_OK ? e : ERR_INVALID;
+        if (e != ERR_OK)
+            break;
+        if (end == NULL || (size_t)(end - open - 2) >= sizeof(name))
+            return err_set(ei, ERR_INVALID, "invalid_template", "auth.inject",
+                           "has an unterminated {{ placeholder");
         snprintf(name, sizeof(name), "%.*s", (int)(end - open - 2), open + 2);
         e = need(vals, name, &s, ei);
         if (e == ERR_OK)
             e = buf_append(out, s->p, s->len);
         p = end + 2;
     }
+    if (e == ERR_TOO_LARGE)
+        e = err_set(ei, e, "credential_too_large", "auth.inject",
+                    "an injected credential value would be over %zu bytes", out->max);
     return e;
 }
 

@@ -168,7 +168,7 @@ check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
     if (e == ERR_OK)
         e = text_field(op, "method", 8, true, &method, ei);
     if (e == ERR_OK) {
-        char up[8];
+        char up[9]; /* at most 8 characters + NUL */
         size_t n = strlen(method);
         for (size_t j = 0; j <= n; j++)
             up[j] = (char)toupper((unsigned char)method[j]);
@@ -467,8 +467,11 @@ check_test_op(struct store *st, const struct conn_row *r, const struct draft *d,
         struct errinfo tmp;
         enum err e = store_op_get(st, r->workspace_id, r->id, d->test_op, &def, &tmp);
         free(def);
-        if (e != ERR_NOT_FOUND)
+        if (e != ERR_NOT_FOUND) {
+            if (ei)
+                *ei = tmp;
             return e;
+        }
     }
     json_array_foreach (d->operations, i, op) {
         if (strcmp(json_string_value(json_object_get(op, "name")), d->test_op) == 0)

@@ -489,8 +489,10 @@ sq_user_count(struct store *st, int64_t *n, struct errinfo *ei)
     if (q == NULL)
         return db_err(s, SQLITE_ERROR, ei);
     rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW)
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(q);
         return db_err(s, rc, ei);
+    }
     *n = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
     return ERR_OK;
