@@ -220,6 +220,12 @@ outbound_new(struct loop *lp, const struct ssrf_policy *pol, struct outbound **o
     return ERR_OK;
 }
 
+struct loop *
+outbound_loop(const struct outbound *ob)
+{
+    return ob->lp;
+}
+
 void
 outbound_free(struct outbound *ob)
 {

@@ -172,7 +172,23 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
-/* CURLOPT_WRITEFUNCTION: decoded body bytes, counted against max_response. */
+static bool is_redirect(long status);
+
+/* Streaming: the body of a response that is not a redirect about to be
+ * followed. Sets res.status so that on_chunk sees it. */
+static bool
+stream_this_hop(struct out_handle *x)
+{
+    long status = 0;
+
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    x->res.status = status;
+    return !(is_redirect(status) && x->rq.limits.max_redirects > 0 &&
+             out_response_header(&x->res, "location") != NULL);
+}
+
+/* CURLOPT_WRITEFUNCTION: decoded body bytes, counted against max_response
+ * (or handed to rq.on_chunk when streaming). */
 static size_t
 on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
@@ -180,6 +196,18 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
     size_t len = size * nmemb;
 
     x->last_rx = mono_ms();
+    if (x->rq.on_chunk != NULL && stream_this_hop(x)) {
+        if (len > x->rq.limits.max_response - x->streamed) {
+            x->body_too_large = true;
+            return 0;
+        }
+        x->streamed += len;
+        if (x->rq.on_chunk(x->rq.chunk_arg, &x->res, p, len) != ERR_OK) {
+            x->stopped = true;
+            return 0;
+        }
+        return len;
+    }
     if (buf_append(&x->res.body, p, len) != ERR_OK) {
         x->body_too_large = true;
         return 0;
@@ -347,7 +375,8 @@ hop_start(struct out_handle *x)
     if (x->easy == NULL)
         x->easy = ob_easy_get(x->ob);
     x->hdr_bytes = 0;
-    x->blocked = x->body_too_large = x->hdr_too_large = false;
+    x->blocked = x->body_too_large = x->hdr_too_large = x->stopped = false;
+    x->streamed = 0;
     x->why[0] = '\0';
     buf_reset(&x->res.body);
     drop_response_headers(x);
@@ -436,7 +465,9 @@ fail_from_curl(struct out_handle *x, CURLcode rc)
     const char *what = curl_easy_strerror(rc);
 
     hop_origin(x, origin, sizeof(origin));
-    if (x->hdr_too_large)
+    if (x->stopped)
+        xfer_fail(x, OUT_FAIL_CANCELLED, "stopped by the receiver");
+    else if (x->hdr_too_large)
         xfer_fail(x, OUT_FAIL_TOO_LARGE, "response headers from %s exceed %zu bytes", origin,
                   OUT_MAX_HEADER_BYTES);
     else if (x->body_too_large)

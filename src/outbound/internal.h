@@ -32,6 +32,8 @@ struct out_handle {
     curl_off_t last_ul;     /* upload progress seen by on_progress */
     struct loop_timer idle; /* fires after limits.idle_timeout_ms without bytes */
     bool in_multi, queued, blocked, body_too_large, hdr_too_large, crossed;
+    bool stopped;                   /* on_chunk asked to stop */
+    size_t streamed;                /* bytes handed to on_chunk (counted against max_response) */
     char why[192];                  /* the SSRF refusal, without any URL */
     struct out_handle *prev, *next; /* ob->active */
     struct out_handle *qnext;       /* ob->queue: finished, done() pending */

@@ -48,6 +48,19 @@ struct out_header {
     bool credential; /* dropped on a cross-origin redirect */
 };
 
+struct out_response;
+
+/* Streaming (added for MCP/SSE): receives decoded body bytes of the final
+ * response as they arrive, instead of res.body. res is the response so far
+ * (status and headers of the final hop are set; body stays empty); data is
+ * NOT NUL-terminated. Return ERR_OK to go on; anything else stops the
+ * transfer: done() then runs with OUT_FAIL_CANCELLED and the error
+ * "stopped by the receiver". Runs inside a libcurl callback: it must not call
+ * outbound_send(), outbound_cancel() or outbound_free() (defer that work to a
+ * loop timer). */
+typedef enum err (*out_chunk_cb)(void *arg, const struct out_response *res, const char *data,
+                                 size_t len);
+
 struct out_request {
     char method[8]; /* "GET", "POST", ... */
     char *url;      /* absolute; already templated and percent-encoded */
@@ -57,7 +70,13 @@ struct out_request {
     size_t ncred_query;
     struct buf body; /* may be empty */
     struct out_limits limits;
-    bool stream; /* later (MCP/SSE): deliver body chunks as they come */
+    /* Streaming (optional): when on_chunk is set, the body of the final
+     * response (not of a redirect that is followed) goes to on_chunk(chunk_arg,
+     * ...) as it arrives and is not buffered. Every streamed byte still counts
+     * against limits.max_response (the total of an endless stream is bounded
+     * by it and by total_timeout_ms); idle_timeout_ms still applies. */
+    out_chunk_cb on_chunk;
+    void *chunk_arg;
 #ifdef CONNHUB_TEST
     /* Added (tests only): libcurl CURLOPT_RESOLVE entries "host:port:addr",
      * NULL-terminated, borrowed (must outlive the transfer). Lets tests prove
@@ -129,6 +148,8 @@ typedef void (*out_done_cb)(struct out_response *res, void *arg);
 
 enum err outbound_new(struct loop *lp, const struct ssrf_policy *pol,
                       struct outbound **out) WARN_UNUSED;
+/* Added: the loop ob runs on (for callers that arm their own timers). */
+struct loop *outbound_loop(const struct outbound *ob);
 /* Cancels every transfer in flight (their done() runs with OUT_FAIL_CANCELLED). */
 void outbound_free(struct outbound *ob);
 
