@@ -35,7 +35,7 @@ static const char serve_help[] =
     "  Limits (each refusal is a clear 4xx):\n"
     "  --max-body BYTES          JSON request bodies (default 262144)\n"
     "  --max-spec-body BYTES     OpenAPI import bodies (default 33554432)\n"
-    "  --max-header-bytes BYTES  request line + headers per connection (default 32768)\n"
+    "  --max-header-bytes BYTES  request line + headers per connection (default 16384)\n"
     "  --max-connections N       open client connections (default 10000)\n"
     "  --max-connections-per-ip N  (default 0: no per-IP cap)\n"
     "  --idle-timeout SECONDS    idle or slow client connections are closed (default 30)\n"

@@ -11,13 +11,13 @@
 /* ---- HTTP server (the API) ---- */
 #define MAX_REQUEST_BODY ((size_t)256 * 1024)        /* (flag --max-body) JSON bodies */
 #define MAX_SPEC_BODY ((size_t)32 * 1024 * 1024)     /* (flag --max-spec-body) OpenAPI import */
-#define MAX_REQUEST_HEADER_BYTES ((size_t)32 * 1024) /* (flag) headers + request line, per conn */
-#define MAX_CONNECTIONS 10000u                /* (flag --max-connections) */
-#define MAX_CONNECTIONS_PER_IP 0u             /* (flag) 0 = no per-IP cap */
-#define CONNECTION_IDLE_TIMEOUT_S 30u         /* (flag) idle keep-alive, slow headers/body */
-#define SHUTDOWN_DRAIN_TIMEOUT_S 30u          /* (flag) in-flight requests get this long */
-#define MAX_JSON_DEPTH 64                     /* nesting of any API JSON body */
-#define MAX_URL_PATH 2048                     /* request path length */
+#define MAX_REQUEST_HEADER_BYTES ((size_t)16 * 1024) /* (flag) headers + request line, per conn */
+#define MAX_CONNECTIONS 10000u                       /* (flag --max-connections) */
+#define MAX_CONNECTIONS_PER_IP 0u                    /* (flag) 0 = no per-IP cap */
+#define CONNECTION_IDLE_TIMEOUT_S 30u                /* (flag) idle keep-alive, slow headers/body */
+#define SHUTDOWN_DRAIN_TIMEOUT_S 30u                 /* (flag) in-flight requests get this long */
+#define MAX_JSON_DEPTH 64                            /* nesting of any API JSON body */
+#define MAX_URL_PATH 2048                            /* request path length */
 
 /* ---- connections ---- */
 #define MAX_NAME_LEN 200
@@ -43,11 +43,11 @@
 #define REKEY_BATCH 500
 
 /* ---- outbound (calls) ---- */
-#define OUT_CONNECT_TIMEOUT_MS 10000u        /* (flag) */
-#define OUT_TOTAL_TIMEOUT_MS 30000u          /* (flag) */
-#define OUT_IDLE_TIMEOUT_MS 15000u           /* (flag) no bytes for this long */
+#define OUT_CONNECT_TIMEOUT_MS 10000u               /* (flag) */
+#define OUT_TOTAL_TIMEOUT_MS 30000u                 /* (flag) */
+#define OUT_IDLE_TIMEOUT_MS 15000u                  /* (flag) no bytes for this long */
 #define OUT_MAX_RESPONSE ((size_t)10 * 1024 * 1024) /* (flag) decoded bytes */
-#define OUT_MAX_REDIRECTS 5                  /* (flag, at most 5) */
+#define OUT_MAX_REDIRECTS 5                         /* (flag, at most 5) */
 #define OUT_MAX_HEADER_BYTES ((size_t)64 * 1024)    /* all response headers */
 
 #endif

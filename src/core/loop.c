@@ -24,7 +24,9 @@ struct loop {
     int wakefd;
     struct watcher **w; /* indexed by fd */
     int nw;
-    struct loop_timer *timers; /* unsorted list: a loop has only a few timers */
+    struct loop_timer **heap; /* min-heap on deadline */
+    size_t nheap, aheap;
+    int64_t timers_now; /* while run_timers() runs: its "now" */
     loop_hook_cb hook;
     void *hook_arg;
     loop_hook_cb wake_cb;
@@ -61,6 +63,7 @@ loop_free(struct loop *lp)
     for (int i = 0; i < lp->nw; i++)
         free(lp->w[i]);
     free(lp->w);
+    free(lp->heap);
     if (lp->epfd >= 0)
         close(lp->epfd);
     if (lp->wakefd >= 0)
@@ -126,36 +129,91 @@ loop_unwatch(struct loop *lp, int fd)
     lp->w[fd]->cb = NULL;
 }
 
-void
-loop_timer_start(struct loop *lp, struct loop_timer *t, int64_t ms, loop_timer_cb cb, void *arg)
+static void
+heap_set(struct loop *lp, size_t i, struct loop_timer *t)
 {
-    t->deadline = mono_ms() + (ms < 0 ? 0 : ms);
-    if (t->deadline == 0)
-        t->deadline = 1;
-    t->cb = cb;
-    t->arg = arg;
-    if (!t->linked) {
-        t->next = lp->timers;
-        lp->timers = t;
-        t->linked = true;
+    lp->heap[i] = t;
+    t->heap_index = i + 1;
+}
+
+static void
+heap_up(struct loop *lp, size_t i)
+{
+    struct loop_timer *t = lp->heap[i];
+
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (lp->heap[parent]->deadline <= t->deadline)
+            break;
+        heap_set(lp, i, lp->heap[parent]);
+        i = parent;
     }
+    heap_set(lp, i, t);
+}
+
+static void
+heap_down(struct loop *lp, size_t i)
+{
+    struct loop_timer *t = lp->heap[i];
+
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        int64_t best = t->deadline;
+        if (l < lp->nheap && lp->heap[l]->deadline < best) {
+            m = l;
+            best = lp->heap[l]->deadline;
+        }
+        if (r < lp->nheap && lp->heap[r]->deadline < best)
+            m = r;
+        if (m == i)
+            break;
+        heap_set(lp, i, lp->heap[m]);
+        i = m;
+    }
+    heap_set(lp, i, t);
 }
 
 void
 loop_timer_stop(struct loop *lp, struct loop_timer *t)
 {
-    struct loop_timer **pp;
+    size_t i;
 
-    if (!t->linked)
+    if (t->heap_index == 0)
         return;
-    for (pp = &lp->timers; *pp; pp = &(*pp)->next) {
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    }
-    t->linked = false;
+    i = t->heap_index - 1;
+    t->heap_index = 0;
     t->deadline = 0;
+    lp->nheap--;
+    if (i == lp->nheap)
+        return;
+    heap_set(lp, i, lp->heap[lp->nheap]);
+    heap_down(lp, i);
+    heap_up(lp, lp->heap[i]->heap_index - 1);
+}
+
+void
+loop_timer_start(struct loop *lp, struct loop_timer *t, int64_t ms, loop_timer_cb cb, void *arg)
+{
+    loop_timer_stop(lp, t);
+    if (lp->nheap == lp->aheap) {
+        size_t n = lp->aheap ? lp->aheap * 2 : 64;
+        struct loop_timer **h = realloc(lp->heap, n * sizeof(struct loop_timer *));
+        if (h == NULL)
+            abort(); /* a lost timer would hang a transfer: fail loudly */
+        lp->heap = h;
+        lp->aheap = n;
+    }
+    t->deadline = mono_ms() + (ms < 0 ? 0 : ms);
+    /* Armed from a timer callback: due on the next pass at the earliest, so
+     * a timer that re-arms itself with 0 ms cannot spin in run_timers. */
+    if (lp->timers_now && t->deadline <= lp->timers_now)
+        t->deadline = lp->timers_now + 1;
+    if (t->deadline == 0)
+        t->deadline = 1;
+    t->cb = cb;
+    t->arg = arg;
+    heap_set(lp, lp->nheap++, t);
+    heap_up(lp, lp->nheap - 1);
 }
 
 void
@@ -198,41 +256,32 @@ loop_set_wake_cb(struct loop *lp, loop_hook_cb cb, void *arg)
 static int
 next_timeout(struct loop *lp)
 {
-    int64_t now, min = -1;
+    int64_t d;
 
     if (lp->kicked)
         return 0;
-    now = mono_ms();
-    for (struct loop_timer *t = lp->timers; t; t = t->next) {
-        int64_t d = t->deadline - now;
-        if (d < 0)
-            d = 0;
-        if (min < 0 || d < min)
-            min = d;
-    }
-    if (min > 60000 || min < 0)
-        min = 60000;
-    return (int)min;
+    if (lp->nheap == 0)
+        return 60000;
+    d = lp->heap[0]->deadline - mono_ms();
+    if (d < 0)
+        d = 0;
+    return d > 60000 ? 60000 : (int)d;
 }
 
 static void
 run_timers(struct loop *lp)
 {
     int64_t now = mono_ms();
-    bool again = true;
 
-    /* Fire one due timer at a time: a callback may stop or start others. */
-    while (again) {
-        again = false;
-        for (struct loop_timer *t = lp->timers; t; t = t->next) {
-            if (t->deadline <= now) {
-                loop_timer_stop(lp, t);
-                t->cb(lp, t->arg);
-                again = true;
-                break;
-            }
-        }
+    /* One due timer at a time, always the earliest: a callback may stop or
+     * start others. */
+    lp->timers_now = now;
+    while (lp->nheap > 0 && lp->heap[0]->deadline <= now) {
+        struct loop_timer *t = lp->heap[0];
+        loop_timer_stop(lp, t);
+        t->cb(lp, t->arg);
     }
+    lp->timers_now = 0;
 }
 
 enum err

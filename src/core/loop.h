@@ -22,13 +22,14 @@ typedef void (*loop_fd_cb)(struct loop *lp, int fd, uint32_t events, void *arg);
 typedef void (*loop_timer_cb)(struct loop *lp, void *arg);
 typedef void (*loop_hook_cb)(struct loop *lp, void *arg);
 
-/* A one-shot timer. Re-arm from its callback if needed. */
+/* A one-shot timer. Re-arm from its callback if needed. Timers sit in a
+ * binary min-heap (thousands of transfers each have one: start, stop and
+ * the next deadline are O(log n) / O(1)). */
 struct loop_timer {
     int64_t deadline; /* mono_ms(); 0 = not armed */
     loop_timer_cb cb;
     void *arg;
-    struct loop_timer *next;
-    bool linked;
+    size_t heap_index; /* position in the heap + 1; 0 = not armed */
 };
 
 enum err loop_new(struct loop **out) WARN_UNUSED;

@@ -241,8 +241,8 @@ on_done(struct out_response *res, void *arg)
     if (res->fail != OUT_OK)
         log_kv(LOG_WARN, "call.failed", "s:tool", ctx->action, "s:connection", ctx->conn_id,
                "s:stage", out_fail_name(res->fail), "s:detail", res->error, LOG_END);
-    else
-        log_kv(LOG_INFO, "call.done", "s:tool", ctx->action, "s:connection", ctx->conn_id,
+    else /* the access log line (http.request) already records each call */
+        log_kv(LOG_DEBUG, "call.done", "s:tool", ctx->action, "s:connection", ctx->conn_id,
                "I:status", (long long)res->status, "I:ms", (long long)res->duration_ms, LOG_END);
     ctx->done(&r, ctx->arg);
     call_result_release(&r);

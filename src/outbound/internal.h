@@ -10,8 +10,10 @@
 
 #include "outbound/outbound.h"
 
-#define OB_EASY_POOL 64     /* idle easy handles kept for reuse */
-#define OB_MAXCONNECTS 1024 /* CURLMOPT_MAXCONNECTS: keep-alive pool */
+#define OB_EASY_POOL 64 /* idle easy handles kept for reuse */
+#define OB_MAXCONNECTS                                                                             \
+    20000 /* CURLMOPT_MAXCONNECTS: keep-alive pool (above the calls a worker holds at once, else   \
+             libcurl closes and scans on every completion) */
 
 /* One transfer: the request, its current hop, and the response being built. */
 struct out_handle {

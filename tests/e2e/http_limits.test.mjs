@@ -82,10 +82,13 @@ test('HTTP-006: conflicting framing is refused', async () => {
 });
 
 test('HTTP-004: at --max-connections new connections wait in the backlog and are served once slots free', async () => {
-  // 40 allowed (20 per worker). Hold 40 idle-but-active connections, then 10 more send a request:
+  // One worker, so the cap is exact (with N workers each takes max/N, and the kernel spreads
+  // connections over their sockets by hash).
+  const one = await startServer({ args: ['--max-connections', '40', '--threads', '1', '--idle-timeout', '1', '--max-body', '1000'] });
+  // Hold 40 idle-but-active connections, then 10 more send a request:
   // none of those is answered while the cap is reached; after the first 40 close, all 10 are.
   const open = (payload) => new Promise((resolve) => {
-    const s = net.connect(srv.port, '127.0.0.1', () => { if (payload) s.write(payload); resolve(s); });
+    const s = net.connect(one.port, '127.0.0.1', () => { if (payload) s.write(payload); resolve(s); });
     s.answer = '';
     s.on('data', (d) => { s.answer += d.toString('latin1'); });
     s.on('error', () => resolve(s));
@@ -106,5 +109,6 @@ test('HTTP-004: at --max-connections new connections wait in the backlog and are
   for (const s of waiting) s.destroy();
   assert.equal(early, 0, 'no connection beyond the cap was served while it was reached');
   assert.equal(late, 10, 'every waiting connection was served once slots freed');
-  assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${one.url}/healthz`)).status, 200);
+  assert.equal(await one.stop(), 0);
 });
