@@ -13,6 +13,7 @@ env_of(struct req *rq, struct call_env *env)
     env->vault = rq->app->vault;
     env->ob = rq->ob;
     env->limits = &rq->app->out_limits;
+    env->mcp = rq->mcp;
 }
 
 /* Runs on the worker thread when the upstream call ends. */

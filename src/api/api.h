@@ -20,6 +20,8 @@ enum err h_conn_list(struct req *rq, struct resp *rs);
 enum err h_conn_get(struct req *rq, struct resp *rs);
 enum err h_conn_update(struct req *rq, struct resp *rs);
 enum err h_conn_delete(struct req *rq, struct resp *rs);
+enum err h_conn_refresh_tools(struct req *rq, struct resp *rs);
+enum err h_mcp_discover(struct req *rq, struct resp *rs);
 
 /* actions.c */
 enum err h_action_call(struct req *rq, struct resp *rs);

@@ -1,17 +1,76 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "conn/conn.h"
+#include "conn/conn_mcp.h"
 #include "core/limits.h"
 #include "core/util.h"
 #include "core/banned.h"
+
+/* The end of an asynchronous connection job (MCP discovery), on this worker. */
+static void
+finish_async(enum err e, json_t *out, const struct errinfo *ei, void *arg, int status)
+{
+    struct req *rq = arg;
+
+    if (e == ERR_OK)
+        resp_json(rq->rs, status, json_incref(out));
+    else
+        rq->rs->ei = *ei;
+    req_finish(rq, e);
+}
+
+static void
+on_created(enum err e, json_t *out, const struct errinfo *ei, void *arg)
+{
+    finish_async(e, out, ei, arg, 201);
+}
+
+static void
+on_done_200(enum err e, json_t *out, const struct errinfo *ei, void *arg)
+{
+    finish_async(e, out, ei, arg, 200);
+}
+
+enum err
+h_conn_refresh_tools(struct req *rq, struct resp *rs)
+{
+    enum err e = conn_mcp_refresh(rq->st, rq->app->vault, rq->ob, &rq->who, req_param(rq, "id"),
+                                  on_done_200, rq, &rs->ei);
+
+    if (e == ERR_OK)
+        req_suspend(rq);
+    return e;
+}
+
+enum err
+h_mcp_discover(struct req *rq, struct resp *rs)
+{
+    enum err e = req_json_object(rq, &rs->ei);
+
+    if (e == ERR_OK)
+        e = conn_mcp_discover(rq->ob, rq->json, on_done_200, rq, &rs->ei);
+    if (e == ERR_OK)
+        req_suspend(rq);
+    return e;
+}
 
 enum err
 h_conn_create(struct req *rq, struct resp *rs)
 {
     json_t *out = NULL;
     enum err e = req_json_object(rq, &rs->ei);
+    const char *type =
+        e == ERR_OK ? json_string_value(json_object_get(rq->json, "service_type")) : NULL;
 
+    if (type && strcmp(type, "mcp") == 0) {
+        e = conn_mcp_create(rq->st, rq->app->vault, rq->ob, &rq->who, rq->json, on_created, rq,
+                            &rs->ei);
+        if (e == ERR_OK)
+            req_suspend(rq);
+        return e;
+    }
     if (e == ERR_OK)
         e = conn_create(rq->st, rq->app->vault, &rq->who, rq->json, &out, &rs->ei);
     if (e == ERR_OK)

@@ -1,1 +1,1 @@
-DEPS_api := core crypto store auth outbound engine conn openapi http
+DEPS_api := core crypto store auth outbound engine conn openapi mcp http

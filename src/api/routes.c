@@ -12,6 +12,8 @@ const struct route api_routes[] = {
     {"PATCH", "/api/connections/{id}", h_conn_update, ROLE_MEMBER, ROUTE_BIG_BODY},
     {"DELETE", "/api/connections/{id}", h_conn_delete, ROLE_MEMBER, 0},
     {"POST", "/api/connections/{id}/test", h_conn_test, ROLE_MEMBER, 0},
+    {"POST", "/api/connections/{id}/refresh-tools", h_conn_refresh_tools, ROLE_MEMBER, 0},
+    {"POST", "/api/mcp/discover", h_mcp_discover, ROLE_MEMBER, 0},
     {"POST", "/api/actions/call", h_action_call, ROLE_MEMBER, 0},
     {"GET", "/api/tools", h_tools, ROLE_MEMBER, 0},
     {"POST", "/api/openapi/preview", h_openapi_preview, ROLE_MEMBER, ROUTE_BIG_BODY},

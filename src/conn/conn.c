@@ -11,13 +11,14 @@
 #include "core/util.h"
 #include "engine/schema.h"
 #include "engine/template.h"
+#include "mcp/client.h"
 #include "outbound/ssrf.h"
 #include "core/banned.h"
 
 #define KIND "connection"
 
-static const char *const service_types[] = {"http", "openapi", NULL};
-static const char *const later_service_types[] = {"mcp", "gmail", "telegram", NULL};
+static const char *const service_types[] = {"http", "openapi", "mcp", NULL};
+static const char *const later_service_types[] = {"gmail", "telegram", NULL};
 static const char *const fulfillments[] = {"static", NULL};
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
 static const char *const writable[] = {"name",
@@ -32,7 +33,11 @@ static const char *const writable[] = {"name",
                                        "spec",
                                        "exclude_operations",
                                        "rename_operations",
+                                       "transport",
+                                       "timeout_ms",
                                        NULL};
+static const char *const mcp_keys[] = {"transport", "timeout_ms", NULL};
+static const char *const mcp_auth_types[] = {"none", "bearer", "api_key_header", NULL};
 static const char *const spec_keys[] = {"spec", "exclude_operations", "rename_operations", NULL};
 static const char *const read_only[] = {"id",           "owner",      "owner_id",   "workspace",
                                         "workspace_id", "created_at", "updated_at", "version",
@@ -307,20 +312,8 @@ check_required(const json_t *pub, const struct auth_values *vals, char **kept, s
     return ERR_OK;
 }
 
-/* The public fields plus the config document. */
-struct draft {
-    const char *name, *slug, *service_type, *base_url, *fulfillment, *description, *test_op;
-    char slugbuf[MAX_SLUG_LEN + 1];
-    json_t *auth_pub;
-    json_t *operations;
-    bool ops_changed;
-    const char *spec; /* source document (imports) */
-    struct spec_import imp;
-    struct auth_values vals;
-};
-
-static void
-draft_release(struct draft *d)
+void
+conn_draft_release(struct conn_draft *d)
 {
     json_decref(d->auth_pub);
     json_decref(d->operations);
@@ -329,7 +322,7 @@ draft_release(struct draft *d)
 }
 
 static enum err
-draft_common(const json_t *body, struct draft *d, struct errinfo *ei)
+draft_common(const json_t *body, struct conn_draft *d, struct errinfo *ei)
 {
     struct url_info ui;
     enum err e;
@@ -351,6 +344,40 @@ draft_common(const json_t *body, struct draft *d, struct errinfo *ei)
     return e;
 }
 
+/* transport and timeout_ms: mcp connections only, checked and kept in d. */
+static enum err
+check_mcp_keys(const json_t *body, const char *service_type, struct conn_draft *d,
+               struct errinfo *ei)
+{
+    json_t *t = json_object_get(body, "timeout_ms");
+    enum mcp_transport tr;
+
+    for (size_t i = 0; mcp_keys[i]; i++)
+        if (json_object_get(body, mcp_keys[i]) && strcmp(service_type, "mcp") != 0)
+            return err_set(ei, ERR_INVALID, "unknown_field", mcp_keys[i],
+                           "is only for service_type mcp");
+    if (strcmp(service_type, "mcp") != 0)
+        return ERR_OK;
+    if (json_object_get(body, "operations"))
+        return err_set(ei, ERR_INVALID, "read_only_field", "operations",
+                       "an mcp connection's operations are the server's tools (discovered)");
+    if (json_object_get(body, "transport")) {
+        d->transport = json_string_value(json_object_get(body, "transport"));
+        if (d->transport == NULL || !mcp_transport_parse(d->transport, &tr))
+            return err_set(ei, ERR_INVALID, "invalid_value", "transport",
+                           "must be one of: auto, streamable_http, sse");
+    }
+    if (t) {
+        if (!json_is_integer(t) || json_integer_value(t) < 1000 ||
+            json_integer_value(t) > (json_int_t)MCP_MAX_TIMEOUT_MS)
+            return err_set(ei, ERR_INVALID, "invalid_value", "timeout_ms",
+                           "must be a whole number of milliseconds from 1000 to %u",
+                           MCP_MAX_TIMEOUT_MS);
+        d->timeout_ms = json_integer_value(t);
+    }
+    return ERR_OK;
+}
+
 /* Spec keys belong to openapi connections only. */
 static enum err
 check_spec_keys(const json_t *body, const char *service_type, struct errinfo *ei)
@@ -368,7 +395,7 @@ check_spec_keys(const json_t *body, const char *service_type, struct errinfo *ei
 
 /* openapi: operations, base URL and default auth from the spec. */
 static enum err
-draft_import(const json_t *body, const json_t *prev_ops, struct draft *d, struct errinfo *ei)
+draft_import(const json_t *body, const json_t *prev_ops, struct conn_draft *d, struct errinfo *ei)
 {
     enum err e = conn_import_spec(body, prev_ops, &d->imp, ei);
 
@@ -387,7 +414,7 @@ draft_import(const json_t *body, const json_t *prev_ops, struct draft *d, struct
 }
 
 static enum err
-draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
+draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
 {
     json_t *auth = json_object_get(body, "auth");
     json_t *none = NULL;
@@ -406,6 +433,8 @@ draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
                        &d->service_type, ei);
     if (e == ERR_OK)
         e = check_spec_keys(body, d->service_type, ei);
+    if (e == ERR_OK)
+        e = check_mcp_keys(body, d->service_type, d, ei);
     if (e == ERR_OK)
         e = text_field(body, "base_url", MAX_BASE_URL_LEN, strcmp(d->service_type, "openapi") != 0,
                        &d->base_url, ei);
@@ -435,6 +464,12 @@ draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
             err_field_prefix(ei, "auth");
     }
     json_decref(none);
+    if (e == ERR_OK && strcmp(d->service_type, "mcp") == 0) {
+        if (!in_set(json_string_value(json_object_get(d->auth_pub, "type")), mcp_auth_types))
+            return err_set(ei, ERR_INVALID, "invalid_value", "auth.type",
+                           "an mcp connection's auth is one of: none, bearer, api_key_header");
+        return ERR_OK; /* operations come from discovery */
+    }
     if (e == ERR_OK && d->operations == NULL) {
         d->ops_changed = true;
         e = check_operations(json_object_get(body, "operations"), &d->operations, ei);
@@ -443,7 +478,7 @@ draft_from_create(const json_t *body, struct draft *d, struct errinfo *ei)
 }
 
 static json_t *
-config_doc(const struct draft *d)
+config_doc(const struct conn_draft *d)
 {
     json_t *c = json_pack("{s:O}", "auth", d->auth_pub);
 
@@ -451,11 +486,16 @@ config_doc(const struct draft *d)
         json_object_set_new(c, "description", json_string(d->description));
     if (d->test_op)
         json_object_set_new(c, "test_operation", json_string(d->test_op));
+    if (d->transport)
+        json_object_set_new(c, "transport", json_string(d->transport));
+    if (d->timeout_ms)
+        json_object_set_new(c, "timeout_ms", json_integer(d->timeout_ms));
     return c;
 }
 
 static enum err
-check_test_op(struct store *st, const struct conn_row *r, const struct draft *d, struct errinfo *ei)
+check_test_op(struct store *st, const struct conn_row *r, const struct conn_draft *d,
+              struct errinfo *ei)
 {
     json_t *op;
     size_t i;
@@ -573,43 +613,50 @@ view_of(struct store *st, const struct conn_row *r, bool with_ops, json_t **out,
 /* ---- API entry points ---- */
 
 enum err
-conn_create(struct store *st, const struct vault *v, const struct principal *p, const json_t *body,
-            json_t **out, struct errinfo *ei)
+conn_draft_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
 {
-    struct draft d = {0};
+    enum err e = draft_from_create(body, d, ei);
+
+    if (e == ERR_OK)
+        e = check_test_op(NULL, NULL, d, ei);
+    if (e == ERR_OK)
+        e = check_required(d->auth_pub, &d->vals, NULL, 0, ei);
+    return e;
+}
+
+enum err
+conn_draft_save(struct store *st, const struct vault *v, const struct principal *p,
+                struct conn_draft *d, json_t **out, struct errinfo *ei)
+{
     struct conn_row r = {0};
     struct sealed_set set = {0};
     json_t *cfg = NULL;
     enum err e;
 
     *out = NULL;
-    e = draft_from_create(body, &d, ei);
-    if (e == ERR_OK)
-        e = check_test_op(st, NULL, &d, ei);
-    if (e == ERR_OK)
-        e = check_required(d.auth_pub, &d.vals, NULL, 0, ei);
-    if (e == ERR_OK)
-        e = id_new("conn", r.id);
+    if (d->operations == NULL)
+        d->operations = json_array();
+    e = id_new("conn", r.id);
     if (e != ERR_OK)
-        goto out;
+        return e;
     r.workspace_id = p->workspace_id;
     r.owner_id = p->user_id;
-    r.name = (char *)d.name;
-    r.slug = (char *)d.slug;
-    r.service_type = (char *)d.service_type;
-    r.auth_type = (char *)json_string_value(json_object_get(d.auth_pub, "type"));
-    r.base_url = (char *)d.base_url;
-    r.fulfillment = (char *)d.fulfillment;
-    cfg = config_doc(&d);
+    r.name = (char *)d->name;
+    r.slug = (char *)d->slug;
+    r.service_type = (char *)d->service_type;
+    r.auth_type = (char *)json_string_value(json_object_get(d->auth_pub, "type"));
+    r.base_url = (char *)d->base_url;
+    r.fulfillment = (char *)d->fulfillment;
+    cfg = config_doc(d);
     r.config = json_dumps(cfg, JSON_COMPACT);
     r.created_at = r.updated_at = now_ms();
     r.version = 1;
     r.owner_name = (char *)p->user_name;
-    e = seal_values(v, p->workspace_id, r.id, &d.vals, &set, ei);
+    e = seal_values(v, p->workspace_id, r.id, &d->vals, &set, ei);
     if (e == ERR_OK) {
         size_t nops = 0;
-        struct op_row *ops = op_rows_of(d.operations, &nops);
-        e = store_conn_insert(st, &r, ops, nops, d.spec, &set, ei);
+        struct op_row *ops = op_rows_of(d->operations, &nops);
+        e = store_conn_insert(st, &r, ops, nops, d->spec, &set, ei);
         op_rows_release(ops, nops);
         r.op_count = (int64_t)nops;
     }
@@ -617,18 +664,33 @@ conn_create(struct store *st, const struct vault *v, const struct principal *p, 
         char **fields = xcalloc(set.n ? set.n : 1, sizeof(char *));
         for (size_t i = 0; i < set.n; i++)
             fields[i] = set.v[i].field;
-        *out = view(&r, fields, set.n, d.operations);
-        if (d.imp.warnings && json_array_size(d.imp.warnings) > 0)
-            json_object_set(*out, "import_warnings", d.imp.warnings);
+        *out = view(&r, fields, set.n, d->operations);
+        if (d->imp.warnings && json_array_size(d->imp.warnings) > 0)
+            json_object_set(*out, "import_warnings", d->imp.warnings);
         free(fields);
         log_kv(LOG_INFO, "connection.created", "s:id", r.id, "s:workspace", p->workspace_slug,
                "s:user", p->user_name, "s:slug", r.slug, "s:auth_type", r.auth_type, LOG_END);
     }
     free(r.config);
-out:
     json_decref(cfg);
     sealed_set_release(&set);
-    draft_release(&d);
+    return e;
+}
+
+enum err
+conn_create(struct store *st, const struct vault *v, const struct principal *p, const json_t *body,
+            json_t **out, struct errinfo *ei)
+{
+    struct conn_draft d = {0};
+    enum err e = conn_draft_create(body, &d, ei);
+
+    *out = NULL;
+    if (e == ERR_OK && strcmp(d.service_type, "mcp") == 0)
+        e = err_set(ei, ERR_INTERNAL, "async_required", NULL,
+                    "mcp connections are created through conn_mcp_create");
+    if (e == ERR_OK)
+        e = conn_draft_save(st, v, p, &d, out, ei);
+    conn_draft_release(&d);
     return e;
 }
 
@@ -671,8 +733,8 @@ conn_list_view(struct store *st, const struct principal *p, const struct conn_fi
     return e;
 }
 
-static enum err
-may_change(const struct principal *p, const struct conn_row *r, struct errinfo *ei)
+enum err
+conn_may_change(const struct principal *p, const struct conn_row *r, struct errinfo *ei)
 {
     if (p->role == ROLE_ADMIN || r->owner_id == p->user_id)
         return ERR_OK;
@@ -683,7 +745,7 @@ may_change(const struct principal *p, const struct conn_row *r, struct errinfo *
 /* Applies a PATCH body onto the stored connection (r, cfg) into d. */
 /* PATCH with a new spec: re-import, keeping the names of unchanged operations. */
 static enum err
-reimport(struct store *st, const json_t *body, const struct conn_row *r, struct draft *d,
+reimport(struct store *st, const json_t *body, const struct conn_row *r, struct conn_draft *d,
          struct errinfo *ei)
 {
     struct op_row *ops = NULL;
@@ -705,7 +767,7 @@ reimport(struct store *st, const json_t *body, const struct conn_row *r, struct 
 
 static enum err
 draft_from_patch(struct store *st, const json_t *body, const struct conn_row *r, const json_t *cfg,
-                 struct draft *d, struct errinfo *ei)
+                 struct conn_draft *d, struct errinfo *ei)
 {
     json_t *auth = json_object_get(body, "auth");
     const char *stype;
@@ -751,6 +813,12 @@ draft_from_patch(struct store *st, const json_t *body, const struct conn_row *r,
         d->auth_pub = json_incref(json_object_get(cfg, "auth"));
     }
     e = check_spec_keys(body, r->service_type, ei);
+    if (e == ERR_OK)
+        e = check_mcp_keys(body, r->service_type, d, ei);
+    if (e == ERR_OK && d->transport == NULL)
+        d->transport = json_string_value(json_object_get(cfg, "transport"));
+    if (e == ERR_OK && d->timeout_ms == 0)
+        d->timeout_ms = json_integer_value(json_object_get(cfg, "timeout_ms"));
     if (e == ERR_OK && json_object_get(body, "spec"))
         e = reimport(st, body, r, d, ei);
     else if (e == ERR_OK && (json_object_get(body, "exclude_operations") ||
@@ -771,7 +839,7 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
             const json_t *body, json_t **out, struct errinfo *ei)
 {
     struct conn_row r = {0}, nr;
-    struct draft d = {0};
+    struct conn_draft d = {0};
     struct sealed_set set = {0};
     char **stored = NULL;
     size_t nstored = 0;
@@ -782,7 +850,7 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
     *out = NULL;
     e = store_conn_get(st, p->workspace_id, id, &r, ei);
     if (e == ERR_OK)
-        e = may_change(p, &r, ei);
+        e = conn_may_change(p, &r, ei);
     if (e == ERR_OK) {
         cfg = json_loads(r.config, 0, NULL);
         if (cfg == NULL)
@@ -831,7 +899,7 @@ out:
     json_decref(cfg);
     json_decref(ncfg);
     sealed_set_release(&set);
-    draft_release(&d);
+    conn_draft_release(&d);
     conn_row_release(&r);
     return e;
 }
@@ -843,7 +911,7 @@ conn_delete(struct store *st, const struct principal *p, const char *id, struct 
     enum err e = store_conn_get(st, p->workspace_id, id, &r, ei);
 
     if (e == ERR_OK)
-        e = may_change(p, &r, ei);
+        e = conn_may_change(p, &r, ei);
     if (e == ERR_OK)
         e = store_conn_delete(st, p->workspace_id, id, ei);
     if (e == ERR_OK)

@@ -4,7 +4,11 @@
 
 #include <jansson.h>
 
+#include "auth/auth.h"
 #include "core/err.h"
+#include "core/limits.h"
+#include "crypto/vault.h"
+#include "store/store.h"
 
 /* What an OpenAPI spec contributes to a connection. */
 struct spec_import {
@@ -20,5 +24,31 @@ struct spec_import {
 enum err conn_import_spec(const json_t *body, const json_t *prev_ops, struct spec_import *out,
                           struct errinfo *ei);
 void spec_import_release(struct spec_import *s);
+
+/* A connection being created or changed: the public fields (borrowed from
+ * the request body) plus what validation produced. */
+struct conn_draft {
+    const char *name, *slug, *service_type, *base_url, *fulfillment, *description, *test_op;
+    char slugbuf[MAX_SLUG_LEN + 1];
+    json_t *auth_pub;
+    json_t *operations;
+    bool ops_changed;
+    const char *spec; /* source document (imports) */
+    struct spec_import imp;
+    const char *transport; /* mcp */
+    json_int_t timeout_ms; /* mcp; 0 = default */
+    struct auth_values vals;
+};
+void conn_draft_release(struct conn_draft *d);
+
+/* ERR_FORBIDDEN unless p owns r or is a workspace admin. */
+enum err conn_may_change(const struct principal *p, const struct conn_row *r, struct errinfo *ei);
+
+/* Validates a create body into d (operations of an mcp connection come later,
+ * from discovery). */
+enum err conn_draft_create(const json_t *body, struct conn_draft *d, struct errinfo *ei);
+/* Seals the secrets and inserts the connection; *out is its view. */
+enum err conn_draft_save(struct store *st, const struct vault *v, const struct principal *p,
+                         struct conn_draft *d, json_t **out, struct errinfo *ei);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "auth/auth.h"
 #include "conn/conn.h"
+#include "conn/conn_mcp.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -18,6 +19,7 @@
 struct call_ctx {
     call_done_cb done;
     void *arg;
+    int64_t start_ms;
     struct auth_values vals; /* kept (wiped at the end) to redact echoes */
     char action[160];
     char conn_id[ID_MAX];
@@ -281,6 +283,95 @@ send_with_credential(const struct call_env *env, const struct conn *c, struct ca
     return outbound_send(env->ob, rq, on_done, ctx, NULL);
 }
 
+/* ---- MCP tools ---- */
+
+static void
+on_mcp_done(enum err e, json_t *res, const struct errinfo *mei, void *arg)
+{
+    struct call_ctx *ctx = arg;
+    struct call_result r = {0};
+    int64_t ms = mono_ms() - ctx->start_ms;
+    json_t *o;
+    char *s;
+
+    buf_init(&r.json, MCP_MAX_MESSAGE * 2);
+    if (e == ERR_OK) {
+        bool is_error = json_is_true(json_object_get(res, "isError"));
+        o = json_pack("{s:b, s:b, s:O, s:I}", "ok", !is_error, "isError", is_error, "content",
+                      json_object_get(res, "content") ? json_object_get(res, "content")
+                                                      : json_null(),
+                      "duration_ms", (json_int_t)ms);
+        if (json_object_get(res, "structuredContent"))
+            json_object_set(o, "structuredContent", json_object_get(res, "structuredContent"));
+        r.http_status = 200;
+        r.upstream_ok = !is_error;
+    } else {
+        const char *stage =
+            e == ERR_TIMEOUT     ? "timeout"
+            : e == ERR_FORBIDDEN ? "blocked"
+            : strcmp(mei->code, "mcp_error") == 0 || strcmp(mei->code, "mcp_unauthorized") == 0
+                ? "upstream"
+                : "connect";
+        o = call_error_body(stage, e, mei);
+        json_object_set_new(o, "duration_ms", json_integer(ms));
+        r.http_status = err_http_status(e) == 500 ? 502 : err_http_status(e);
+        log_kv(LOG_WARN, "call.failed", "s:tool", ctx->action, "s:connection", ctx->conn_id,
+               "s:stage", stage, "s:code", mei->code, LOG_END);
+    }
+    s = json_dumps(o, JSON_COMPACT);
+    if (s == NULL || buf_puts(&r.json, s) != ERR_OK) {
+        buf_reset(&r.json);
+        r.http_status = 502;
+        if (buf_puts(&r.json, "{\"ok\":false,\"error\":{\"stage\":\"result\",\"code\":"
+                              "\"response_too_large\",\"message\":\"the tool's answer is too "
+                              "large\"}}") != ERR_OK)
+            r.http_status = 500;
+    }
+    free(s);
+    json_decref(o);
+    json_decref(res);
+    result_redact(&r.json, &ctx->vals);
+    ctx->done(&r, ctx->arg);
+    call_result_release(&r);
+    ctx_free(ctx);
+}
+
+static enum err
+mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, const json_t *input,
+          call_done_cb done, void *arg, const char **stage, struct errinfo *ei)
+{
+    struct call_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    struct out_request hdrs = {0};
+    struct mcp_target t;
+    char key[ID_MAX + 32];
+    enum err e;
+
+    ctx->done = done;
+    ctx->arg = arg;
+    ctx->start_ms = mono_ms();
+    snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c->row.id);
+    snprintf(ctx->action, sizeof(ctx->action), "%s.%s", c->row.slug,
+             json_string_value(json_object_get(op, "name")));
+    *stage = "credential";
+    e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
+    if (e == ERR_OK)
+        e = conn_mcp_target(c->row.base_url,
+                            json_string_value(json_object_get(c->config, "transport")),
+                            json_integer_value(json_object_get(c->config, "timeout_ms")), c->auth,
+                            &ctx->vals, &hdrs, &t, ei);
+    if (e == ERR_OK) {
+        *stage = "send";
+        snprintf(key, sizeof(key), "%lld:%s", (long long)c->row.workspace_id, c->row.id);
+        e = mcp_call_tool(env->ob, env->mcp, key, &t,
+                          json_string_value(json_object_get(op, "mcp_tool")), input, on_mcp_done,
+                          ctx, ei);
+    }
+    out_request_release(&hdrs);
+    if (e != ERR_OK)
+        ctx_free(ctx);
+    return e;
+}
+
 /* "slug.operation" -> slug, op. */
 static enum err
 split_action(const char *action, char *slug, size_t slen, const char **op, struct errinfo *ei)
@@ -351,6 +442,10 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     }
     if (e == ERR_OK && json_object_get(op, "input_schema"))
         e = schema_validate(json_object_get(op, "input_schema"), input, "input", ei);
+    if (e == ERR_OK && json_object_get(op, "mcp_tool")) {
+        e = mcp_start(env, &c, op, input, done, arg, &stage, ei);
+        goto out;
+    }
     if (e == ERR_OK)
         e = call_build(&c, op, input, &rq, &body, ei);
     if (e == ERR_OK) {
@@ -363,6 +458,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
         if (e == ERR_OK)
             ctx = NULL; /* owned by the transfer now; rq too */
     }
+out:
     if (e != ERR_OK) {
         out_request_release(&rq);
         log_kv(LOG_INFO, "call.refused", "s:tool", spec->action ? spec->action : "", "s:stage",

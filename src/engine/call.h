@@ -28,11 +28,13 @@
 #include "outbound/outbound.h"
 #include "store/store.h"
 
+struct mcp_session_cache;
 struct call_env {
     struct store *st;
     const struct vault *vault;
     struct outbound *ob;
     const struct out_limits *limits;
+    struct mcp_session_cache *mcp; /* this worker's MCP sessions */
 };
 
 struct call_spec {
@@ -65,6 +67,8 @@ enum err call_start(const struct call_env *env, const struct principal *who,
 struct auth_values;
 void result_render(struct out_response *res, const struct auth_values *secrets,
                    struct call_result *out);
+/* Replaces every secret value (and the basic-auth form) in b by [REDACTED]. */
+void result_redact(struct buf *b, const struct auth_values *secrets);
 
 /* An error answer body {"ok":false,"error":{"stage","code","message","field"?}}. */
 json_t *call_error_body(const char *stage, enum err e, const struct errinfo *ei);

@@ -1,1 +1,1 @@
-DEPS_engine := core crypto store auth outbound conn openapi
+DEPS_engine := core crypto store auth outbound conn openapi mcp

@@ -54,8 +54,8 @@ redact_one(struct buf *b, const char *needle, size_t nlen)
     *b = out;
 }
 
-static void
-redact_all(struct buf *b, const struct auth_values *sec)
+void
+result_redact(struct buf *b, const struct auth_values *sec)
 {
     const struct secret *u = auth_values_get(sec, "username");
     const struct secret *pw = auth_values_get(sec, "password");
@@ -104,7 +104,7 @@ headers_json(const struct out_response *res, const struct auth_values *sec)
             buf_release(&v);
             continue;
         }
-        redact_all(&v, sec);
+        result_redact(&v, sec);
         prev = json_object_get(h, name);
         if (prev && json_is_string(prev)) {
             struct buf j;
@@ -231,7 +231,7 @@ result_render(struct out_response *res, const struct auth_values *secrets, struc
         render_failure(res, out);
         return;
     }
-    redact_all(&res->body, secrets);
+    result_redact(&res->body, secrets);
     h = headers_json(res, secrets);
     hs = json_dumps(h, JSON_COMPACT);
     json_decref(h);

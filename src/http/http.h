@@ -66,6 +66,7 @@ struct app {
 };
 
 struct worker; /* opaque: one per thread */
+struct mcp_session_cache;
 
 enum route_flags {
     ROUTE_PUBLIC = 1,   /* no token needed */
@@ -89,8 +90,9 @@ struct route {
 struct req {
     struct worker *w;
     struct app *app;
-    struct store *st;    /* this thread's store connection */
-    struct outbound *ob; /* this thread's outbound client */
+    struct store *st;              /* this thread's store connection */
+    struct outbound *ob;           /* this thread's outbound client */
+    struct mcp_session_cache *mcp; /* this thread's MCP sessions */
     const char *method;
     char path[MAX_URL_PATH + 1];
     struct buf body;

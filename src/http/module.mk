@@ -1,1 +1,1 @@
-DEPS_http := core crypto store outbound
+DEPS_http := core crypto store outbound mcp

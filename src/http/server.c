@@ -25,6 +25,7 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "http/http.h"
+#include "mcp/client.h"
 #include "core/banned.h"
 
 enum req_state { RQ_NEW, RQ_BODY, RQ_SUSPENDED, RQ_DONE };
@@ -42,6 +43,7 @@ struct worker {
     struct MHD_Daemon *d;
     struct store *st;
     struct outbound *ob;
+    struct mcp_session_cache *mcp;
     struct loop_timer mhd_timer;
     pthread_t thread;
     bool started;
@@ -340,6 +342,7 @@ req_new(struct worker *w, struct MHD_Connection *c, const char *url, const char 
     rq->app = w->app;
     rq->st = w->st;
     rq->ob = w->ob;
+    rq->mcp = w->mcp;
     rq->mhd = c;
     rq->method = method;
     rq->start_us = now_us();
@@ -641,6 +644,7 @@ worker_start(struct worker *w, struct app *app, const struct server_config *cfg,
     }
     if (loop_new(&w->lp) != ERR_OK || outbound_new(w->lp, &app->ssrf, &w->ob) != ERR_OK)
         return -1;
+    w->mcp = mcp_session_cache_new();
     w->d = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, w,
         MHD_OPTION_LISTEN_SOCKET, w->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
@@ -670,6 +674,7 @@ worker_release(struct worker *w)
     /* Cancelling transfers resumes their suspended connections, which MHD
      * requires before it stops. */
     outbound_free(w->ob);
+    mcp_session_cache_free(w->mcp);
     if (w->d)
         MHD_stop_daemon(w->d);
     loop_free(w->lp);

@@ -98,7 +98,9 @@ struct mcp_op {
     /* the response being waited for */
     int64_t want_id;
     bool have_resp;
-    json_t *resp_root; /* keeps resp's borrowed pointers alive */
+    int64_t answered_id; /* the last request whose response arrived (kept even once
+                          * consumed: the transfer may end after the step ran) */
+    json_t *resp_root;   /* keeps resp's borrowed pointers alive */
     struct jsonrpc_msg resp;
     bool notify_done; /* the initialized / DELETE POST finished */
     bool expired, fallback, fell_back, reinit_done;

@@ -84,6 +84,7 @@ keep_response(struct mcp_op *op, const struct jsonrpc_batch *b, const struct jso
     op->resp.kind = JSONRPC_RESPONSE;
     op->resp.id = op->want_id;
     op->have_resp = true;
+    op->answered_id = op->want_id;
     op_kick(op);
 }
 
@@ -332,7 +333,9 @@ post_outcome(struct mcp_op *op, struct post *p, const struct out_response *res)
         op->notify_done = true;
         return;
     }
-    if (op->failed || (waited && op->have_resp))
+    /* Answered already, even if the step consumed it before this transfer
+     * ended (its last bytes and its end can come in different reads). */
+    if (op->failed || (waited && (op->have_resp || op->answered_id == p->id)))
         return;
     if (res->fail != OUT_OK) {
         op_fail_transport(op, res);
