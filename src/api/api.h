@@ -28,6 +28,12 @@ enum err h_action_call(struct req *rq, struct resp *rs);
 enum err h_conn_test(struct req *rq, struct resp *rs);
 enum err h_tools(struct req *rq, struct resp *rs);
 
+/* services.c */
+enum err h_svc_list(struct req *rq, struct resp *rs);
+enum err h_svc_admin_put(struct req *rq, struct resp *rs);
+enum err h_svc_admin_delete(struct req *rq, struct resp *rs);
+enum err h_svc_ws_put(struct req *rq, struct resp *rs);
+enum err h_svc_ws_delete(struct req *rq, struct resp *rs);
 /* openapi.c */
 enum err h_openapi_preview(struct req *rq, struct resp *rs);
 

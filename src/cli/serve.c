@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
+#include "services/registry.h"
 #include "core/banned.h"
 
 static const char serve_help[] =
@@ -31,6 +32,9 @@ static const char serve_help[] =
     "  --allow-private CIDR,...  let outbound calls reach these private ranges (TESTS ONLY;\n"
     "                            logged as a warning at start and on every use)\n"
     "  --log-level LEVEL         debug, info, warn, error (default info; also $CONNHUB_LOG_LEVEL)\n"
+    "  --service-base-url ID=URL  where a service's API is (openai, anthropic, gemini, brave,\n"
+    "                            telegram, gmail, google_oauth); repeatable; for tests and "
+    "proxies\n"
     "\n"
     "  Limits (each refusal is a clear 4xx):\n"
     "  --max-body BYTES          JSON request bodies (default 262144)\n"
@@ -69,6 +73,7 @@ enum {
     O_OIDLE,
     O_OMAX,
     O_OREDIR,
+    O_SVC_BASE,
     O_HELP
 };
 
@@ -185,6 +190,7 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
         {"out-idle-timeout", 1, NULL, O_OIDLE},
         {"out-max-response", 1, NULL, O_OMAX},
         {"out-max-redirects", 1, NULL, O_OREDIR},
+        {"service-base-url", 1, NULL, O_SVC_BASE},
         {"help", 0, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -217,6 +223,14 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
                 return 2;
             o->threads = (unsigned)n;
             break;
+        case O_SVC_BASE: {
+            struct errinfo sei = {0};
+            if (services_base_url_flag(optarg, &sei) != ERR_OK) {
+                fprintf(stderr, "connhub serve: --service-base-url: %s\n", sei.msg);
+                return 2;
+            }
+            break;
+        }
         case O_HELP:
             fputs(serve_help, stdout);
             return 1;

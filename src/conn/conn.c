@@ -12,13 +12,15 @@
 #include "engine/schema.h"
 #include "engine/template.h"
 #include "mcp/client.h"
+#include "services/registry.h"
+#include "services/telegram.h"
 #include "outbound/ssrf.h"
 #include "core/banned.h"
 
 #define KIND "connection"
 
-static const char *const service_types[] = {"http", "openapi", "mcp", NULL};
-static const char *const later_service_types[] = {"gmail", "telegram", NULL};
+static const char *const service_types[] = {"http", "openapi", "mcp", "telegram", NULL};
+static const char *const later_service_types[] = {"gmail", NULL};
 static const char *const fulfillments[] = {"static", NULL};
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
 static const char *const writable[] = {"name",
@@ -344,6 +346,35 @@ draft_common(const json_t *body, struct conn_draft *d, struct errinfo *ei)
     return e;
 }
 
+/* telegram: a bot token (auth bearer, checked for shape) and the Bot API tools. */
+static enum err
+telegram_draft(struct conn_draft *d, struct errinfo *ei)
+{
+    const struct secret *tok = auth_values_get(&d->vals, "token");
+    enum err e;
+
+    if (strcmp(json_string_value(json_object_get(d->auth_pub, "type")), "bearer") != 0)
+        return err_set(ei, ERR_INVALID, "invalid_value", "auth.type",
+                       "a telegram connection's auth is {\"type\": \"bearer\", \"token\": "
+                       "\"<bot token>\"}");
+    if (tok) {
+        e = telegram_token_check(tok, ei);
+        if (e != ERR_OK) { /* a malformed token is bad input here */
+            snprintf(ei->field, sizeof(ei->field), "auth.token");
+            return ERR_INVALID;
+        }
+    }
+    d->operations = json_array();
+    for (size_t i = 0; i < telegram_tool_count(); i++) {
+        const struct svc_tool *t = telegram_tool_at(i);
+        json_t *op = json_pack("{s:s, s:s, s:s, s:o}", "name", t->name, "telegram_tool", t->name,
+                               "description", t->description, "input_schema", svc_tool_schema(t));
+        json_array_append_new(d->operations, op);
+    }
+    d->ops_changed = true;
+    return ERR_OK;
+}
+
 /* transport and timeout_ms: mcp connections only, checked and kept in d. */
 static enum err
 check_mcp_keys(const json_t *body, const char *service_type, struct conn_draft *d,
@@ -436,8 +467,18 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
     if (e == ERR_OK)
         e = check_mcp_keys(body, d->service_type, d, ei);
     if (e == ERR_OK)
-        e = text_field(body, "base_url", MAX_BASE_URL_LEN, strcmp(d->service_type, "openapi") != 0,
+        e = text_field(body, "base_url", MAX_BASE_URL_LEN,
+                       strcmp(d->service_type, "openapi") != 0 &&
+                           strcmp(d->service_type, "telegram") != 0,
                        &d->base_url, ei);
+    if (e == ERR_OK && strcmp(d->service_type, "telegram") == 0) {
+        if (json_object_get(body, "operations"))
+            return err_set(ei, ERR_INVALID, "read_only_field", "operations",
+                           "a telegram connection's tools are send_message, send_photo and "
+                           "get_updates");
+        if (d->base_url == NULL)
+            d->base_url = service_base_url("telegram");
+    }
     if (e == ERR_OK)
         e = check_enum(body, "fulfillment", fulfillments, NULL, "static", &d->fulfillment, ei);
     if (e == ERR_OK)
@@ -464,6 +505,8 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
             err_field_prefix(ei, "auth");
     }
     json_decref(none);
+    if (e == ERR_OK && strcmp(d->service_type, "telegram") == 0)
+        return telegram_draft(d, ei);
     if (e == ERR_OK && strcmp(d->service_type, "mcp") == 0) {
         if (!in_set(json_string_value(json_object_get(d->auth_pub, "type")), mcp_auth_types))
             return err_set(ei, ERR_INVALID, "invalid_value", "auth.type",

@@ -1,1 +1,1 @@
-DEPS_conn := core crypto store auth outbound engine openapi mcp
+DEPS_conn := core crypto store auth outbound engine openapi mcp services

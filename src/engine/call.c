@@ -8,6 +8,10 @@
 #include "auth/auth.h"
 #include "conn/conn.h"
 #include "conn/conn_mcp.h"
+#include "creds/creds.h"
+#include "services/builtins.h"
+#include "services/registry.h"
+#include "services/telegram.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -283,6 +287,103 @@ send_with_credential(const struct call_env *env, const struct conn *c, struct ca
     return outbound_send(env->ob, rq, on_done, ctx, NULL);
 }
 
+/* ---- built-in tools and service-builder operations ---- */
+
+/* Sends rq (built by a service builder) with the engine's limits; a builder
+ * that turned redirects off keeps them off. */
+static enum err
+send_built(const struct call_env *env, struct call_ctx *ctx, struct out_request *rq)
+{
+    int redirects = rq->limits.max_redirects;
+
+    rq->limits = *env->limits;
+    if (redirects < rq->limits.max_redirects)
+        rq->limits.max_redirects = redirects;
+    return outbound_send(env->ob, rq, on_done, ctx, NULL);
+}
+
+static enum err
+builtin_start(const struct call_env *env, const struct principal *who, const struct svc_tool *bt,
+              const json_t *input, call_done_cb done, void *arg, const char **stage,
+              struct errinfo *ei)
+{
+    struct call_ctx *ctx;
+    struct out_request rq = {0};
+    struct secret key = {0};
+    json_t *schema = svc_tool_schema(bt);
+    enum err e;
+
+    *stage = "input";
+    e = schema ? schema_validate(schema, input, "input", ei) : ERR_NOMEM;
+    json_decref(schema);
+    if (e != ERR_OK)
+        return e;
+    *stage = "credential";
+    e = creds_open(env->st, env->vault, who->workspace_id, bt->service, &key, ei);
+    if (e != ERR_OK)
+        return e;
+    ctx = xcalloc(1, sizeof(*ctx));
+    ctx->done = done;
+    ctx->arg = arg;
+    snprintf(ctx->action, sizeof(ctx->action), "%s", bt->name);
+    snprintf(ctx->conn_id, sizeof(ctx->conn_id), "builtin");
+    e = auth_values_add(&ctx->vals, "key", key.p, key.len); /* to redact echoes */
+    *stage = "build";
+    if (e == ERR_OK)
+        e = bt->build(input, &key, service_base_url(bt->service), &rq, ei);
+    secret_release(&key);
+    if (e == ERR_OK) {
+        *stage = "send";
+        e = send_built(env, ctx, &rq);
+        if (e == ERR_OK)
+            return ERR_OK; /* ctx and rq belong to the transfer */
+    }
+    out_request_release(&rq);
+    ctx_free(ctx);
+    return e;
+}
+
+/* A telegram connection's tool: the bot token goes in the URL path. */
+static enum err
+telegram_start(const struct call_env *env, const struct conn *c, const json_t *op,
+               const json_t *input, call_done_cb done, void *arg, const char **stage,
+               struct errinfo *ei)
+{
+    const struct svc_tool *tt =
+        telegram_tool_find(json_string_value(json_object_get(op, "telegram_tool")));
+    struct call_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    struct out_request rq = {0};
+    const struct secret *tok;
+    enum err e = ERR_OK;
+
+    ctx->done = done;
+    ctx->arg = arg;
+    snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c->row.id);
+    snprintf(ctx->action, sizeof(ctx->action), "%s.%s", c->row.slug,
+             json_string_value(json_object_get(op, "name")));
+    if (tt == NULL)
+        e = err_set(ei, ERR_INTERNAL, "unknown_tool", "operation", "unknown telegram tool");
+    *stage = "credential";
+    if (e == ERR_OK)
+        e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
+    tok = e == ERR_OK ? auth_values_get(&ctx->vals, "token") : NULL;
+    if (e == ERR_OK && tok == NULL)
+        e = err_set(ei, ERR_UNPROCESSABLE, "credential_missing", "auth.token",
+                    "the connection has no bot token set");
+    *stage = e == ERR_OK ? "build" : *stage;
+    if (e == ERR_OK)
+        e = tt->build(input, tok, c->row.base_url, &rq, ei);
+    if (e == ERR_OK) {
+        *stage = "send";
+        e = send_built(env, ctx, &rq);
+        if (e == ERR_OK)
+            return ERR_OK;
+    }
+    out_request_release(&rq);
+    ctx_free(ctx);
+    return e;
+}
+
 /* ---- MCP tools ---- */
 
 static void
@@ -432,6 +533,17 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     const char *stage = "resolve";
     enum err e;
 
+    /* built-in tools first, then slug.operation */
+    if (spec->action && builtin_find(spec->action) && spec->connection_id == NULL) {
+        if (input == NULL)
+            input = empty = json_object();
+        e = json_is_object(input)
+                ? builtin_start(env, who, builtin_find(spec->action), input, done, arg, &stage, ei)
+                : err_set(ei, ERR_INVALID, "invalid_input", "input", "must be a JSON object");
+        if (e != ERR_OK && strcmp(stage, "resolve") == 0)
+            stage = "input";
+        goto out;
+    }
     e = resolve(env, who, spec, &c, &op, ei);
     if (e == ERR_OK) {
         stage = "input";
@@ -442,6 +554,10 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     }
     if (e == ERR_OK && json_object_get(op, "input_schema"))
         e = schema_validate(json_object_get(op, "input_schema"), input, "input", ei);
+    if (e == ERR_OK && json_object_get(op, "telegram_tool")) {
+        e = telegram_start(env, &c, op, input, done, arg, &stage, ei);
+        goto out;
+    }
     if (e == ERR_OK && json_object_get(op, "mcp_tool")) {
         e = mcp_start(env, &c, op, input, done, arg, &stage, ei);
         goto out;

@@ -135,7 +135,8 @@ obj_cmp(const json_t *a, const json_t *b)
     keys = calloc(n ? n : 1, sizeof(*keys));
     if (keys == NULL)
         return a < b ? -1 : 1; /* out of memory: unequal */
-    json_object_foreach((json_t *)a, k, v) keys[i++] = k;
+    json_object_foreach ((json_t *)a, k, v)
+        keys[i++] = k;
     qsort(keys, n, sizeof(*keys), key_cmp);
     for (i = 0; i < n && c == 0; i++) {
         const json_t *bv = json_object_get(b, keys[i]);
@@ -908,8 +909,7 @@ v_object(struct vctx *c, const json_t *s, const json_t *v, int depth, struct err
         return fail(c, ei, "must have at least %lld properties", count_val(s, "minProperties"));
     if (!count_ok(s, "maxProperties", n, false))
         return fail(c, ei, "must have at most %lld properties", count_val(s, "maxProperties"));
-    json_object_foreach((json_t *)v, key, val)
-    {
+    json_object_foreach ((json_t *)v, key, val) {
         const json_t *sub = json_is_object(props) ? json_object_get(props, key) : NULL;
         size_t old = path_key(&c->path, key);
         bool known = sub != NULL;
@@ -918,8 +918,7 @@ v_object(struct vctx *c, const json_t *s, const json_t *v, int depth, struct err
         if (e == ERR_OK && json_is_object(pp)) {
             const char *pat;
             const json_t *psub;
-            json_object_foreach((json_t *)pp, pat, psub)
-            {
+            json_object_foreach ((json_t *)pp, pat, psub) {
                 if (e != ERR_OK || pattern_match(pat, key, strlen(key)) != 1)
                     continue;
                 known = true;
@@ -1164,8 +1163,7 @@ check_map(struct cctx *c, const char *key, const json_t *m, int depth, struct er
     if (!json_is_object(m))
         return cfail(c, ei, key, "must be an object");
     old = path_key(&c->path, key);
-    json_object_foreach((json_t *)m, k, sub)
-    {
+    json_object_foreach ((json_t *)m, k, sub) {
         e = check_sub(c, k, sub, depth, ei);
         if (e != ERR_OK)
             break;

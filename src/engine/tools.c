@@ -7,6 +7,7 @@
 #include "conn/conn.h"
 #include "core/limits.h"
 #include "engine/call.h"
+#include "services/builtins.h"
 #include "core/banned.h"
 
 static json_t *
@@ -40,7 +41,7 @@ enum err
 tools_list(struct store *st, const struct principal *who, json_t **out, struct errinfo *ei)
 {
     struct conn_filter f = {0};
-    json_t *tools = json_array();
+    json_t *tools = builtins_list_json(); /* built-ins first: they win on a name clash */
     char cursor[ID_MAX] = "";
     enum err e = ERR_OK;
 

@@ -285,6 +285,20 @@ store_spec_get(struct store *st, int64_t ws, const char *conn_id, char **spec, s
     return st->ops->spec_get(st, ws, conn_id, spec, ei);
 }
 
+enum err
+store_secret_put(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                 const char *field, const unsigned char *data, size_t len, struct errinfo *ei)
+{
+    return st->ops->secret_put(st, ws, kind, owner_id, field, data, len, ei);
+}
+
+enum err
+store_secret_delete(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                    const char *field, bool *deleted, struct errinfo *ei)
+{
+    return st->ops->secret_delete(st, ws, kind, owner_id, field, deleted, ei);
+}
+
 void
 op_rows_free(struct op_row *v, size_t n)
 {

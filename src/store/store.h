@@ -194,6 +194,14 @@ enum err store_secrets_get(struct store *st, int64_t ws, const char *kind, const
 enum err store_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner_id,
                              char ***fields, size_t *n, struct errinfo *ei) WARN_UNUSED;
 void string_list_free(char **v, size_t n);
+/* Sets (inserts or replaces) one sealed value, for owners other than
+ * connections (service keys, OAuth providers...). */
+enum err store_secret_put(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                          const char *field, const unsigned char *data, size_t len,
+                          struct errinfo *ei) WARN_UNUSED;
+/* Deletes one sealed value; *deleted says whether there was one. */
+enum err store_secret_delete(struct store *st, int64_t ws, const char *kind, const char *owner_id,
+                             const char *field, bool *deleted, struct errinfo *ei) WARN_UNUSED;
 /* Rows with id > after_id, in id order, at most limit. */
 enum err store_secrets_scan(struct store *st, int64_t after_id, size_t limit,
                             struct secret_row **rows, size_t *n, struct errinfo *ei) WARN_UNUSED;
@@ -234,6 +242,10 @@ struct store_ops {
     enum err (*ops_list)(struct store *, int64_t, const char *, struct op_row **, size_t *,
                          struct errinfo *);
     enum err (*spec_get)(struct store *, int64_t, const char *, char **, struct errinfo *);
+    enum err (*secret_put)(struct store *, int64_t, const char *, const char *, const char *,
+                           const unsigned char *, size_t, struct errinfo *);
+    enum err (*secret_delete)(struct store *, int64_t, const char *, const char *, const char *,
+                              bool *, struct errinfo *);
     enum err (*conn_delete)(struct store *, int64_t, const char *, struct errinfo *);
     enum err (*secrets_get)(struct store *, int64_t, const char *, const char *,
                             struct sealed_set *, struct errinfo *);

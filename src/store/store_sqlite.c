@@ -1135,6 +1135,39 @@ sq_ops_list(struct store *st, int64_t ws, const char *conn_id, struct op_row **o
     return ERR_OK;
 }
 
+static enum err
+sq_secret_put(struct store *st, int64_t ws, const char *kind, const char *owner,
+              const char *field, const unsigned char *data, size_t len, struct errinfo *ei)
+{
+    struct sealed_set set = {0};
+    struct sealed one = {(char *)field, (unsigned char *)data, len};
+
+    set.v = &one;
+    set.n = 1;
+    return put_secrets(SQ(st), ws, kind, owner, &set, ei);
+}
+
+static enum err
+sq_secret_delete(struct store *st, int64_t ws, const char *kind, const char *owner,
+                 const char *field, bool *deleted, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SECRET_DEL_FIELD);
+    enum err e;
+
+    *deleted = false;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, kind);
+    bind_text(q, 3, owner);
+    bind_text(q, 4, field);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK)
+        *deleted = sqlite3_changes(s->db) > 0;
+    return e;
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1160,4 +1193,6 @@ static const struct store_ops sqlite_ops = {
     .op_get = sq_op_get,
     .ops_list = sq_ops_list,
     .spec_get = sq_spec_get,
+    .secret_put = sq_secret_put,
+    .secret_delete = sq_secret_delete,
 };

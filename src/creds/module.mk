@@ -1,0 +1,1 @@
+DEPS_creds := core crypto store services outbound
