@@ -614,8 +614,10 @@ view(const struct conn_row *r, char **fields, size_t nfields, json_t *ops)
                   "fulfillment", r->fulfillment, "owner", "name",
                   r->owner_name ? r->owner_name : "", "created_at", created, "updated_at", updated,
                   "version", (json_int_t)r->version);
-    if (ops)
+    if (ops) {
         json_object_set(o, "operations", ops);
+        json_object_set_new(o, "operations_count", json_integer((json_int_t)json_array_size(ops)));
+    }
     if (json_object_get(cfg, "description"))
         json_object_set(o, "description", json_object_get(cfg, "description"));
     if (json_object_get(cfg, "test_operation"))

@@ -63,7 +63,7 @@ struct conn_row {
     char *config; /* JSON text: everything non-secret (auth params, operations...) */
     int64_t created_at, updated_at;
     int64_t version;  /* bumped on each update; updates compare it (optimistic lock) */
-    int64_t op_count; /* filled on reads */
+    int64_t op_count; /* filled by lists; -1 on single reads (the call path skips counting) */
 };
 
 /* One operation of a connection: its name and its definition as JSON text.

@@ -121,10 +121,14 @@ enum stmt_id {
     S__COUNT
 };
 
-#define CONN_COLS                                                                                  \
-    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "      \
-    "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version, "                 \
-    "(SELECT count(*) FROM connection_operations o WHERE o.connection_id = c.id)"
+#define CONN_COLS_BASE                                                                            \
+    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "    \
+    "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version, "
+/* Lists count each connection's operations; a single read (the call path)
+ * does not: -1 there means "not counted". */
+#define CONN_COLS                                                                                 \
+    CONN_COLS_BASE "(SELECT count(*) FROM connection_operations o WHERE o.connection_id = c.id)"
+#define CONN_COLS_ONE CONN_COLS_BASE "-1"
 
 static const char *const sql[S__COUNT] = {
     [S_USER_ADD] = "INSERT INTO users (name, platform_admin, created_at) VALUES (?1, ?2, ?3)",
@@ -145,9 +149,9 @@ static const char *const sql[S__COUNT] = {
     [S_CONN_INSERT] = "INSERT INTO connections (id, workspace_id, owner_id, name, slug, "
                       "service_type, auth_type, base_url, fulfillment, config, created_at, "
                       "updated_at, version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,1)",
-    [S_CONN_GET_ID] = "SELECT " CONN_COLS " FROM connections c JOIN users u ON u.id = c.owner_id "
+    [S_CONN_GET_ID] = "SELECT " CONN_COLS_ONE " FROM connections c JOIN users u ON u.id = c.owner_id "
                       "WHERE c.workspace_id = ?1 AND c.id = ?2",
-    [S_CONN_GET_SLUG] = "SELECT " CONN_COLS " FROM connections c JOIN users u "
+    [S_CONN_GET_SLUG] = "SELECT " CONN_COLS_ONE " FROM connections c JOIN users u "
                         "ON u.id = c.owner_id WHERE c.workspace_id = ?1 AND c.slug = ?2",
     [S_CONN_LIST] = "SELECT " CONN_COLS " FROM connections c JOIN users u ON u.id = c.owner_id "
                     "WHERE c.workspace_id = ?1 AND (?2 IS NULL OR c.service_type = ?2) "

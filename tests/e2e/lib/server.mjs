@@ -30,8 +30,14 @@ export function tempDir(prefix = 'connhub-e2e-') {
   return d;
 }
 
-/** Removes every folder made by tempDir(). */
+const liveServers = new Set();
+
+/** Kills every server startServer() started that is still running (a failed assertion must not
+ * leave one behind: its open pipes would keep the test runner waiting forever), then removes
+ * every folder made by tempDir(). */
 export function cleanup() {
+  for (const p of liveServers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  liveServers.clear();
   for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
@@ -113,6 +119,8 @@ export async function startServer({
   }
 
   const proc = spawn(bin, argv, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  liveServers.add(proc);
+  proc.on('exit', () => liveServers.delete(proc));
   const stdout = [];
   const stderr = [];
   const logs = []; // parsed JSON log lines from stderr

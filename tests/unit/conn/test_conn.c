@@ -270,7 +270,7 @@ static const struct vcase create_cases[] = {
     {"spec", "\"openapi: 3.0.0\"", ERR_INVALID, "unknown_field", "spec"},
     {"exclude_operations", "[]", ERR_INVALID, "unknown_field", "exclude_operations"},
     {"service_type", "\"gmail\"", ERR_INVALID, "not_supported_yet", "service_type"},
-    {"service_type", "\"mcp\"", ERR_INVALID, "not_supported_yet", "service_type"},
+    {"service_type", "\"gmail\"", ERR_INVALID, "not_supported_yet", "service_type"},
     {"service_type", "\"ftp\"", ERR_INVALID, "invalid_value", "service_type"},
     {"service_type", "1", ERR_INVALID, "invalid_type", "service_type"},
     {"base_url", NULL, ERR_INVALID, "missing_field", "base_url"},
