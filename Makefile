@@ -153,6 +153,7 @@ fuzz:
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@bench/run
+	@node bench/openapi.mjs
 
 fmt:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c')

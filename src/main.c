@@ -15,14 +15,20 @@ static const char usage[] =
     "  member add WS USER     add a user to a workspace with --role admin|member\n"
     "  token create           create an API token (--user NAME --workspace SLUG)\n"
     "  rekey                  re-seal every secret under the current key\n"
+    "  openapi-import FILE    what a spec becomes (offline; timing and memory)\n"
     "  version                print the version\n";
 
 static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
-    {"serve", cmd_serve},   {"user", cmd_user},   {"workspace", cmd_workspace},
-    {"member", cmd_member}, {"token", cmd_token}, {"rekey", cmd_rekey},
+    {"serve", cmd_serve},
+    {"user", cmd_user},
+    {"workspace", cmd_workspace},
+    {"member", cmd_member},
+    {"token", cmd_token},
+    {"rekey", cmd_rekey},
+    {"openapi-import", cmd_openapi},
 };
 
 int
