@@ -307,7 +307,7 @@ test('serve --dev creates a 0600 key file, an admin and a token, once', async ()
 
 test('every command answers --help; the CLI refuses bad input clearly', () => {
   for (const cmd of [['--help'], ['serve', '--help'], ['user', '--help'], ['workspace', '--help'],
-    ['member', '--help'], ['token', '--help'], ['rekey', '--help']]) {
+    ['member', '--help'], ['token', '--help'], ['rekey', '--help'], ['openapi-import', '--help']]) {
     const r = runCli(cmd);
     assert.equal(r.code, 0, `${cmd.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, /usage: connhub/);
@@ -327,4 +327,10 @@ test('every command answers --help; the CLI refuses bad input clearly', () => {
   assert.match(r.stderr, /--max-body/);
   r = runCli(['frobnicate']);
   assert.equal(r.code, 2);
+  const corpus = process.env.CONNHUB_OPENAPI_CORPUS || path.resolve('../shared/openapi-corpus');
+  r = runCli(['openapi-import', path.join(corpus, 'petstore.swagger20.yaml')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).operations, 20);
+  r = runCli(['openapi-import', '/nonexistent.json']);
+  assert.equal(r.code, 1);
 });
