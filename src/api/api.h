@@ -34,6 +34,11 @@ enum err h_svc_admin_put(struct req *rq, struct resp *rs);
 enum err h_svc_admin_delete(struct req *rq, struct resp *rs);
 enum err h_svc_ws_put(struct req *rq, struct resp *rs);
 enum err h_svc_ws_delete(struct req *rq, struct resp *rs);
+/* oauth.c */
+enum err h_oauth_providers(struct req *rq, struct resp *rs);
+enum err h_oauth_provider_put(struct req *rq, struct resp *rs);
+enum err h_oauth_start(struct req *rq, struct resp *rs);
+enum err h_oauth_callback(struct req *rq, struct resp *rs);
 /* openapi.c */
 enum err h_openapi_preview(struct req *rq, struct resp *rs);
 

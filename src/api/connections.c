@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "conn/conn.h"
 #include "conn/conn_mcp.h"
+#include "conn/conn_oauth.h"
 #include "core/limits.h"
 #include "core/util.h"
 #include "core/banned.h"
@@ -128,7 +129,18 @@ h_conn_update(struct req *rq, struct resp *rs)
 enum err
 h_conn_delete(struct req *rq, struct resp *rs)
 {
-    enum err e = conn_delete(rq->st, &rq->who, req_param(rq, "id"), &rs->ei);
+    struct conn c = {0};
+    enum err e = conn_load(rq->st, rq->who.workspace_id, req_param(rq, "id"), NULL, &c, &rs->ei);
+
+    /* OAuth2: revoke at the provider (best effort, RFC 7009); the local
+     * credentials go whatever it answers. The request holds its own copy. */
+    if (e == ERR_OK)
+        e = conn_may_change(&rq->who, &c.row, &rs->ei);
+    if (e == ERR_OK && strcmp(c.row.auth_type, "oauth2") == 0)
+        conn_oauth_revoke(rq->st, rq->app->vault, rq->ob, &c);
+    conn_release(&c);
+    if (e == ERR_OK)
+        e = conn_delete(rq->st, &rq->who, req_param(rq, "id"), &rs->ei);
 
     if (e == ERR_OK)
         resp_json(rs, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", req_param(rq, "id")));

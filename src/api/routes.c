@@ -22,6 +22,10 @@ const struct route api_routes[] = {
     {"GET", "/api/workspace/service-credentials", h_svc_list, ROLE_ADMIN, 0},
     {"PUT", "/api/workspace/service-credentials/{service}", h_svc_ws_put, ROLE_ADMIN, 0},
     {"DELETE", "/api/workspace/service-credentials/{service}", h_svc_ws_delete, ROLE_ADMIN, 0},
+    {"GET", "/api/admin/oauth-providers", h_oauth_providers, ROLE_MEMBER, 0},
+    {"PUT", "/api/admin/oauth-providers/{provider}", h_oauth_provider_put, ROLE_MEMBER, 0},
+    {"GET", "/api/auth/connect/{provider}/start", h_oauth_start, ROLE_MEMBER, 0},
+    {"GET", "/api/auth/connect/{provider}/callback", h_oauth_callback, ROLE_NONE, ROUTE_PUBLIC},
     {"POST", "/api/openapi/preview", h_openapi_preview, ROLE_MEMBER, ROUTE_BIG_BODY},
 };
 

@@ -392,6 +392,55 @@ basic_inject(const json_t *pub, const struct auth_values *vals, struct out_reque
     return e;
 }
 
+/* ---- oauth2: tokens come from the connect flow, not from the client ---- */
+
+static enum err
+oauth2_parse(const json_t *in, json_t **pub, struct errinfo *ei)
+{
+    static const char *const keys[] = {"type", "provider", "tiers", NULL};
+    json_t *tiers = json_object_get(in, "tiers"), *t;
+    const char *provider;
+    size_t i;
+    enum err e = only_keys(in, keys, ei);
+
+    if (e == ERR_OK)
+        e = get_str(in, "provider", true, 64, &provider, ei);
+    if (e == ERR_OK && !is_ident(provider))
+        e = err_set(ei, ERR_INVALID, "invalid_value", "provider", "is not a provider id");
+    if (e == ERR_OK && tiers && !json_is_array(tiers))
+        e = err_set(ei, ERR_INVALID, "invalid_type", "tiers", "must be an array of tier names");
+    json_array_foreach (tiers, i, t) {
+        if (e == ERR_OK && (!json_is_string(t) || !is_ident(json_string_value(t))))
+            e = err_set(ei, ERR_INVALID, "invalid_value", "tiers", "holds a bad tier name");
+    }
+    if (e == ERR_OK)
+        *pub = json_pack("{s:s, s:s, s:O}", "type", "oauth2", "provider", provider, "tiers",
+                         tiers ? tiers : json_array());
+    return e;
+}
+
+static enum err
+oauth2_inject(const json_t *pub, const struct auth_values *vals, struct out_request *rq,
+              json_t *body, struct errinfo *ei)
+{
+    const struct secret *tok = auth_values_get(vals, "access_token");
+    struct buf b;
+    enum err e;
+
+    (void)body;
+    if (tok == NULL)
+        return err_set(ei, ERR_UNPROCESSABLE, "not_connected", "auth",
+                       "the connection has no OAuth access token: connect it through "
+                       "/api/auth/connect/%s/start",
+                       json_string_value(json_object_get(pub, "provider")));
+    buf_init(&b, MAX_SECRET_LEN + 16);
+    e = buf_printf(&b, "Bearer %s", tok->p);
+    if (e == ERR_OK)
+        e = out_request_add_header(rq, "Authorization", b.data, true, ei);
+    buf_wipe_release(&b);
+    return e;
+}
+
 /* ---- custom: fields from params_schema, placed by inject rules ---- */
 
 static enum err custom_parse(const json_t *in, json_t **pub, struct errinfo *ei);
@@ -408,6 +457,7 @@ static const struct auth_method methods[] = {
     {"bearer", bearer_parse, token_field, token_field, bearer_inject},
     {"basic", basic_parse, basic_fields, basic_required, basic_inject},
     {"custom", custom_parse, custom_fields, custom_required, custom_inject},
+    {"oauth2", oauth2_parse, no_fields, no_fields, oauth2_inject},
 };
 
 const struct auth_method *
@@ -422,7 +472,7 @@ auth_method_find(const char *type)
 const char *
 auth_type_list(void)
 {
-    return "none, api_key_header, api_key_query, api_key_cookie, bearer, basic, custom";
+    return "none, api_key_header, api_key_query, api_key_cookie, bearer, basic, custom, oauth2";
 }
 
 /* Checks that every {{name}} in tmpl names a declared field. */

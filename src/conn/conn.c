@@ -487,6 +487,11 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
         e = draft_import(body, NULL, d, ei);
     if (e == ERR_OK && auth == NULL && d->imp.auth) {
         const char *t = json_string_value(json_object_get(d->imp.auth, "type"));
+        if (t && strcmp(t, "oauth2") == 0)
+            return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
+                           "the spec's security scheme is OAuth2: pass auth {\"type\": "
+                           "\"oauth2\", \"provider\": \"<id>\", \"tiers\": [...]} naming a "
+                           "registered provider, or another auth type");
         if (t && auth_method_find(t) == NULL)
             return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
                            "the spec's security scheme is %s, which connhub cannot use yet: "
@@ -545,7 +550,7 @@ check_test_op(struct store *st, const struct conn_row *r, const struct conn_draf
 
     if (d->test_op == NULL || d->test_op[0] == '\0')
         return ERR_OK;
-    if (d->operations == NULL && r != NULL) { /* unchanged operations: ask the store */
+    if (d->operations == NULL && r != NULL && st != NULL) { /* unchanged: ask the store */
         char *def = NULL;
         struct errinfo tmp;
         enum err e = store_op_get(st, r->workspace_id, r->id, d->test_op, &def, &tmp);

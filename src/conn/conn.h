@@ -41,6 +41,10 @@ enum err conn_update(struct store *st, const struct vault *v, const struct princ
 enum err conn_delete(struct store *st, const struct principal *p, const char *id,
                      struct errinfo *ei) WARN_UNUSED;
 
+/* ERR_FORBIDDEN unless p owns r or is a workspace admin. */
+enum err conn_may_change(const struct principal *p, const struct conn_row *r,
+                         struct errinfo *ei) WARN_UNUSED;
+
 /* Loads by id (when id != NULL) or slug, in workspace ws. */
 enum err conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct conn *out,
                    struct errinfo *ei) WARN_UNUSED;

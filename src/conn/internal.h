@@ -41,9 +41,6 @@ struct conn_draft {
 };
 void conn_draft_release(struct conn_draft *d);
 
-/* ERR_FORBIDDEN unless p owns r or is a workspace admin. */
-enum err conn_may_change(const struct principal *p, const struct conn_row *r, struct errinfo *ei);
-
 /* Validates a create body into d (operations of an mcp connection come later,
  * from discovery). */
 enum err conn_draft_create(const json_t *body, struct conn_draft *d, struct errinfo *ei);

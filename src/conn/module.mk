@@ -1,1 +1,1 @@
-DEPS_conn := core crypto store auth outbound engine openapi mcp services
+DEPS_conn := core crypto store auth outbound engine openapi mcp services oauth

@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "conn/conn.h"
 #include "conn/conn_mcp.h"
+#include "conn/conn_oauth.h"
 #include "creds/creds.h"
 #include "services/builtins.h"
 #include "services/registry.h"
@@ -24,6 +25,12 @@ struct call_ctx {
     call_done_cb done;
     void *arg;
     int64_t start_ms;
+    /* waiting for an OAuth refresh: what to send once it is done */
+    struct call_env env;
+    struct out_request pending;
+    json_t *pending_body;
+    json_t *pending_auth;
+    int64_t ws;
     struct auth_values vals; /* kept (wiped at the end) to redact echoes */
     char action[160];
     char conn_id[ID_MAX];
@@ -225,6 +232,9 @@ call_build(const struct conn *c, const json_t *op, const json_t *input, struct o
 static void
 ctx_free(struct call_ctx *ctx)
 {
+    out_request_release(&ctx->pending);
+    json_decref(ctx->pending_body);
+    json_decref(ctx->pending_auth);
     auth_values_release(&ctx->vals);
     json_decref(ctx->steps);
     free(ctx);
@@ -263,6 +273,8 @@ send_with_credential(const struct call_env *env, const struct conn *c, struct ca
 
     *stage = "credential";
     e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
+    if (e == ERR_OK && strcmp(json_string_value(json_object_get(c->auth, "type")), "oauth2") == 0)
+        e = conn_oauth_access(env->st, env->vault, c, &ctx->vals, ei);
     if (e == ERR_OK)
         e = auth_inject(c->auth, &ctx->vals, rq, body, ei);
     if (e != ERR_OK)
@@ -351,21 +363,22 @@ telegram_start(const struct call_env *env, const struct conn *c, const json_t *o
 {
     const struct svc_tool *tt =
         telegram_tool_find(json_string_value(json_object_get(op, "telegram_tool")));
-    struct call_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    struct call_ctx *ctx;
     struct out_request rq = {0};
     const struct secret *tok;
     enum err e = ERR_OK;
+
+    if (tt == NULL)
+        return err_set(ei, ERR_INTERNAL, "unknown_tool", "operation", "unknown telegram tool");
+    ctx = xcalloc(1, sizeof(*ctx));
 
     ctx->done = done;
     ctx->arg = arg;
     snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c->row.id);
     snprintf(ctx->action, sizeof(ctx->action), "%s.%s", c->row.slug,
              json_string_value(json_object_get(op, "name")));
-    if (tt == NULL)
-        e = err_set(ei, ERR_INTERNAL, "unknown_tool", "operation", "unknown telegram tool");
     *stage = "credential";
-    if (e == ERR_OK)
-        e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
+    e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
     tok = e == ERR_OK ? auth_values_get(&ctx->vals, "token") : NULL;
     if (e == ERR_OK && tok == NULL)
         e = err_set(ei, ERR_UNPROCESSABLE, "credential_missing", "auth.token",
@@ -473,6 +486,45 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
     return e;
 }
 
+/* ---- OAuth2: a fresh access token first ---- */
+
+static void
+on_fresh(enum err e, const struct errinfo *fei, void *arg)
+{
+    struct call_ctx *ctx = arg;
+    struct conn c = {0};
+    struct out_request rq = ctx->pending;
+    struct errinfo ei = *fei;
+    const char *stage = "credential";
+    json_t *body = ctx->pending_body;
+
+    memset(&ctx->pending, 0, sizeof(ctx->pending));
+    ctx->pending_body = NULL;
+    snprintf(c.row.id, sizeof(c.row.id), "%s", ctx->conn_id);
+    c.row.workspace_id = ctx->ws;
+    c.auth = ctx->pending_auth;
+    if (e == ERR_OK)
+        e = send_with_credential(&ctx->env, &c, ctx, &rq, body, &stage, &ei);
+    json_decref(body);
+    if (e == ERR_OK)
+        return; /* on_done finishes the call */
+    out_request_release(&rq);
+    {
+        struct call_result r = {0};
+        json_t *o = call_error_body(stage, e, &ei);
+        char *s = json_dumps(o, JSON_COMPACT);
+        buf_init(&r.json, 65536);
+        r.http_status = err_http_status(e);
+        if (s == NULL || buf_puts(&r.json, s) != ERR_OK)
+            r.http_status = 500;
+        free(s);
+        json_decref(o);
+        ctx->done(&r, ctx->arg);
+        call_result_release(&r);
+    }
+    ctx_free(ctx);
+}
+
 /* "slug.operation" -> slug, op. */
 static enum err
 split_action(const char *action, char *slug, size_t slen, const char **op, struct errinfo *ei)
@@ -570,7 +622,24 @@ call_start(const struct call_env *env, const struct principal *who, const struct
         ctx->arg = arg;
         snprintf(ctx->action, sizeof(ctx->action), "%s", spec->action);
         snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c.row.id);
-        e = send_with_credential(env, &c, ctx, &rq, body, &stage, ei);
+        if (strcmp(c.row.auth_type, "oauth2") == 0) {
+            bool ready = false;
+            stage = "credential";
+            e = conn_oauth_fresh(env->st, env->vault, env->ob, &c, &ready, on_fresh, ctx, ei);
+            if (e == ERR_OK && !ready) { /* a refresh runs: send when it is done */
+                ctx->env = *env;
+                ctx->ws = c.row.workspace_id;
+                ctx->pending = rq;
+                memset(&rq, 0, sizeof(rq));
+                ctx->pending_body = body;
+                body = NULL;
+                ctx->pending_auth = json_incref(c.auth);
+                ctx = NULL;
+                goto out;
+            }
+        }
+        if (e == ERR_OK)
+            e = send_with_credential(env, &c, ctx, &rq, body, &stage, ei);
         if (e == ERR_OK)
             ctx = NULL; /* owned by the transfer now; rq too */
     }

@@ -1,1 +1,1 @@
-DEPS_engine := core crypto store auth outbound conn openapi mcp services creds
+DEPS_engine := core crypto store auth outbound conn openapi mcp services creds oauth

@@ -300,6 +300,99 @@ store_secret_delete(struct store *st, int64_t ws, const char *kind, const char *
 }
 
 void
+oauth_state_row_release(struct oauth_state_row *r)
+{
+    free(r->provider_id);
+    free(r->connection_id);
+    free(r->tiers);
+    free(r->redirect_uri);
+    free(r->verifier);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+oauth_meta_release(struct oauth_meta *m)
+{
+    free(m->provider_id);
+    free(m->scopes);
+    free(m->tiers);
+    free(m->health);
+    free(m->last_error);
+    free(m->lease_owner);
+    memset(m, 0, sizeof(*m));
+}
+
+#define DISPATCH(name, ...) return st->ops->name(st, __VA_ARGS__)
+
+enum err
+store_oauth_provider_put(struct store *st, const char *id, const char *def, const char *client_id,
+                         struct errinfo *ei)
+{
+    DISPATCH(oauth_provider_put, id, def, client_id, ei);
+}
+
+enum err
+store_oauth_provider_get(struct store *st, const char *id, char **def, char **client_id,
+                         struct errinfo *ei)
+{
+    DISPATCH(oauth_provider_get, id, def, client_id, ei);
+}
+
+enum err
+store_oauth_provider_list(struct store *st, struct op_row **out, size_t *n, struct errinfo *ei)
+{
+    DISPATCH(oauth_provider_list, out, n, ei);
+}
+
+enum err
+store_oauth_provider_delete(struct store *st, const char *id, struct errinfo *ei)
+{
+    DISPATCH(oauth_provider_delete, id, ei);
+}
+
+enum err
+store_oauth_state_put(struct store *st, const struct oauth_state_row *r, struct errinfo *ei)
+{
+    DISPATCH(oauth_state_put, r, ei);
+}
+
+enum err
+store_oauth_state_take(struct store *st, const char *hash, struct oauth_state_row *out,
+                       struct errinfo *ei)
+{
+    DISPATCH(oauth_state_take, hash, out, ei);
+}
+
+enum err
+store_oauth_meta_get(struct store *st, int64_t ws, const char *conn_id, struct oauth_meta *out,
+                     struct errinfo *ei)
+{
+    DISPATCH(oauth_meta_get, ws, conn_id, out, ei);
+}
+
+enum err
+store_oauth_commit(struct store *st, int64_t ws, const char *conn_id, const struct oauth_meta *m,
+                   const struct sealed_set *tokens, int64_t expect_version, bool *committed,
+                   struct errinfo *ei)
+{
+    DISPATCH(oauth_commit, ws, conn_id, m, tokens, expect_version, committed, ei);
+}
+
+enum err
+store_oauth_lease(struct store *st, int64_t ws, const char *conn_id, const char *owner, int64_t now,
+                  int64_t until, bool *got, struct errinfo *ei)
+{
+    DISPATCH(oauth_lease, ws, conn_id, owner, now, until, got, ei);
+}
+
+enum err
+store_oauth_health(struct store *st, int64_t ws, const char *conn_id, const char *health,
+                   const char *last_error, struct errinfo *ei)
+{
+    DISPATCH(oauth_health, ws, conn_id, health, last_error, ei);
+}
+
+void
 op_rows_free(struct op_row *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -213,6 +213,59 @@ enum err store_secret_cas(struct store *st, int64_t id, const unsigned char *old
 enum err store_secret_key_counts(struct store *st, struct key_count **out, size_t *n,
                                  struct errinfo *ei) WARN_UNUSED;
 
+/* ---- OAuth ---- */
+/* A pending authorization: single use, keyed by the SHA-256 of its state. */
+struct oauth_state_row {
+    char state_hash[65];
+    char *provider_id;
+    int64_t workspace_id, user_id;
+    char *connection_id;
+    char *tiers;
+    char *redirect_uri;
+    unsigned char *verifier; /* sealed */
+    size_t verifier_len;
+    int64_t expires_at;
+};
+void oauth_state_row_release(struct oauth_state_row *r);
+
+/* What is known about a connection's tokens (the tokens are sealed secrets
+ * "oauth.access_token" and "oauth.refresh_token" of the connection). */
+struct oauth_meta {
+    char *provider_id, *scopes, *tiers, *health, *last_error, *lease_owner;
+    int64_t obtained_at, expires_at, version, lease_until, refreshes, last_success_at;
+};
+void oauth_meta_release(struct oauth_meta *m);
+
+enum err store_oauth_provider_put(struct store *st, const char *id, const char *definition,
+                                  const char *client_id, struct errinfo *ei) WARN_UNUSED;
+/* *definition and *client_id (may be NULL) malloc'd; ERR_NOT_FOUND if none. */
+enum err store_oauth_provider_get(struct store *st, const char *id, char **definition,
+                                  char **client_id, struct errinfo *ei) WARN_UNUSED;
+/* Rows: name = provider id, def = definition. */
+enum err store_oauth_provider_list(struct store *st, struct op_row **out, size_t *n,
+                                   struct errinfo *ei) WARN_UNUSED;
+enum err store_oauth_provider_delete(struct store *st, const char *id,
+                                     struct errinfo *ei) WARN_UNUSED;
+enum err store_oauth_state_put(struct store *st, const struct oauth_state_row *r,
+                               struct errinfo *ei) WARN_UNUSED;
+/* Takes (reads and deletes, atomically) the state; ERR_NOT_FOUND when unknown or used. */
+enum err store_oauth_state_take(struct store *st, const char *state_hash,
+                                struct oauth_state_row *out, struct errinfo *ei) WARN_UNUSED;
+enum err store_oauth_meta_get(struct store *st, int64_t ws, const char *conn_id,
+                              struct oauth_meta *out, struct errinfo *ei) WARN_UNUSED;
+/* Commits a new token set in one transaction: the sealed tokens (put), the
+ * metadata (version + 1, lease cleared, health healthy). With expect_version
+ * >= 0 it commits only if the stored version still equals it (*committed). */
+enum err store_oauth_commit(struct store *st, int64_t ws, const char *conn_id,
+                            const struct oauth_meta *m, const struct sealed_set *tokens,
+                            int64_t expect_version, bool *committed,
+                            struct errinfo *ei) WARN_UNUSED;
+/* Takes the refresh lease if free or expired (*got). */
+enum err store_oauth_lease(struct store *st, int64_t ws, const char *conn_id, const char *owner,
+                           int64_t now, int64_t until, bool *got, struct errinfo *ei) WARN_UNUSED;
+enum err store_oauth_health(struct store *st, int64_t ws, const char *conn_id, const char *health,
+                            const char *last_error, struct errinfo *ei) WARN_UNUSED;
+
 /* Backend table. Each function has the meaning of the wrapper above. */
 struct store_ops {
     const char *name;
@@ -246,6 +299,23 @@ struct store_ops {
                            const unsigned char *, size_t, struct errinfo *);
     enum err (*secret_delete)(struct store *, int64_t, const char *, const char *, const char *,
                               bool *, struct errinfo *);
+    enum err (*oauth_provider_put)(struct store *, const char *, const char *, const char *,
+                                   struct errinfo *);
+    enum err (*oauth_provider_get)(struct store *, const char *, char **, char **,
+                                   struct errinfo *);
+    enum err (*oauth_provider_list)(struct store *, struct op_row **, size_t *, struct errinfo *);
+    enum err (*oauth_provider_delete)(struct store *, const char *, struct errinfo *);
+    enum err (*oauth_state_put)(struct store *, const struct oauth_state_row *, struct errinfo *);
+    enum err (*oauth_state_take)(struct store *, const char *, struct oauth_state_row *,
+                                 struct errinfo *);
+    enum err (*oauth_meta_get)(struct store *, int64_t, const char *, struct oauth_meta *,
+                               struct errinfo *);
+    enum err (*oauth_commit)(struct store *, int64_t, const char *, const struct oauth_meta *,
+                             const struct sealed_set *, int64_t, bool *, struct errinfo *);
+    enum err (*oauth_lease)(struct store *, int64_t, const char *, const char *, int64_t, int64_t,
+                            bool *, struct errinfo *);
+    enum err (*oauth_health)(struct store *, int64_t, const char *, const char *, const char *,
+                             struct errinfo *);
     enum err (*conn_delete)(struct store *, int64_t, const char *, struct errinfo *);
     enum err (*secrets_get)(struct store *, int64_t, const char *, const char *,
                             struct sealed_set *, struct errinfo *);

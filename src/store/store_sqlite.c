@@ -87,6 +87,39 @@ static const char *const migrations[] = {
     "  connection_id TEXT PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,"
     "  workspace_id INTEGER NOT NULL,"
     "  spec TEXT NOT NULL);",
+    /* 3: OAuth providers (admin registry), pending authorizations (single use),
+     * token metadata with a version and a refresh lease. The tokens themselves
+     * are sealed in secrets (fields oauth.access_token, oauth.refresh_token). */
+    "CREATE TABLE oauth_providers ("
+    "  id TEXT PRIMARY KEY,"
+    "  definition TEXT NOT NULL,"
+    "  client_id TEXT,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE oauth_states ("
+    "  state_hash TEXT PRIMARY KEY,"
+    "  provider_id TEXT NOT NULL,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  user_id INTEGER NOT NULL,"
+    "  connection_id TEXT NOT NULL,"
+    "  tiers TEXT NOT NULL,"
+    "  redirect_uri TEXT NOT NULL,"
+    "  verifier BLOB NOT NULL,"
+    "  expires_at INTEGER NOT NULL);"
+    "CREATE TABLE oauth_tokens ("
+    "  connection_id TEXT PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  provider_id TEXT NOT NULL,"
+    "  scopes TEXT,"
+    "  tiers TEXT,"
+    "  obtained_at INTEGER NOT NULL DEFAULT 0,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  version INTEGER NOT NULL DEFAULT 0,"
+    "  lease_owner TEXT,"
+    "  lease_until INTEGER NOT NULL DEFAULT 0,"
+    "  health TEXT NOT NULL DEFAULT 'healthy',"
+    "  last_error TEXT,"
+    "  last_success_at INTEGER NOT NULL DEFAULT 0,"
+    "  refreshes INTEGER NOT NULL DEFAULT 0);",
 };
 
 enum stmt_id {
@@ -118,15 +151,25 @@ enum stmt_id {
     S_OPS_LIST,
     S_SPEC_PUT,
     S_SPEC_GET,
+    S_OP_PUT,
+    S_OP_GET_PROV,
+    S_OP_LIST_PROV,
+    S_OP_DEL_PROV,
+    S_OST_PUT,
+    S_OST_TAKE,
+    S_OMETA_GET,
+    S_OMETA_UPSERT,
+    S_OLEASE,
+    S_OHEALTH,
     S__COUNT
 };
 
-#define CONN_COLS_BASE                                                                            \
-    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "    \
+#define CONN_COLS_BASE                                                                             \
+    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "      \
     "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version, "
 /* Lists count each connection's operations; a single read (the call path)
  * does not: -1 there means "not counted". */
-#define CONN_COLS                                                                                 \
+#define CONN_COLS                                                                                  \
     CONN_COLS_BASE "(SELECT count(*) FROM connection_operations o WHERE o.connection_id = c.id)"
 #define CONN_COLS_ONE CONN_COLS_BASE "-1"
 
@@ -149,8 +192,9 @@ static const char *const sql[S__COUNT] = {
     [S_CONN_INSERT] = "INSERT INTO connections (id, workspace_id, owner_id, name, slug, "
                       "service_type, auth_type, base_url, fulfillment, config, created_at, "
                       "updated_at, version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,1)",
-    [S_CONN_GET_ID] = "SELECT " CONN_COLS_ONE " FROM connections c JOIN users u ON u.id = c.owner_id "
-                      "WHERE c.workspace_id = ?1 AND c.id = ?2",
+    [S_CONN_GET_ID] =
+        "SELECT " CONN_COLS_ONE " FROM connections c JOIN users u ON u.id = c.owner_id "
+        "WHERE c.workspace_id = ?1 AND c.id = ?2",
     [S_CONN_GET_SLUG] = "SELECT " CONN_COLS_ONE " FROM connections c JOIN users u "
                         "ON u.id = c.owner_id WHERE c.workspace_id = ?1 AND c.slug = ?2",
     [S_CONN_LIST] = "SELECT " CONN_COLS " FROM connections c JOIN users u ON u.id = c.owner_id "
@@ -191,6 +235,38 @@ static const char *const sql[S__COUNT] = {
                    "spec = excluded.spec",
     [S_SPEC_GET] = "SELECT spec FROM connection_specs WHERE workspace_id = ?1 "
                    "AND connection_id = ?2",
+    [S_OP_PUT] = "INSERT INTO oauth_providers (id, definition, client_id, updated_at) VALUES "
+                 "(?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET definition = excluded.definition,"
+                 " client_id = coalesce(excluded.client_id, client_id), updated_at = "
+                 "excluded.updated_at",
+    [S_OP_GET_PROV] = "SELECT definition, client_id FROM oauth_providers WHERE id = ?1",
+    [S_OP_LIST_PROV] = "SELECT id, definition FROM oauth_providers ORDER BY id",
+    [S_OP_DEL_PROV] = "DELETE FROM oauth_providers WHERE id = ?1",
+    [S_OST_PUT] = "INSERT INTO oauth_states (state_hash, provider_id, workspace_id, user_id, "
+                  "connection_id, tiers, redirect_uri, verifier, expires_at) VALUES "
+                  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_OST_TAKE] = "DELETE FROM oauth_states WHERE state_hash = ?1 RETURNING provider_id, "
+                   "workspace_id, user_id, connection_id, tiers, redirect_uri, verifier, "
+                   "expires_at",
+    [S_OMETA_GET] = "SELECT provider_id, scopes, tiers, health, last_error, lease_owner, "
+                    "obtained_at, expires_at, version, lease_until, refreshes, last_success_at "
+                    "FROM oauth_tokens WHERE workspace_id = ?1 AND connection_id = ?2",
+    [S_OMETA_UPSERT] = "INSERT INTO oauth_tokens (connection_id, workspace_id, provider_id, "
+                       "scopes, tiers, obtained_at, expires_at, version, lease_owner, lease_until, "
+                       "health, last_error, last_success_at, refreshes) VALUES (?1, ?2, ?3, ?4, "
+                       "?5, ?6, ?7, 1, NULL, 0, 'healthy', NULL, ?6, ?8) ON CONFLICT "
+                       "(connection_id) DO UPDATE SET provider_id = excluded.provider_id, "
+                       "scopes = excluded.scopes, tiers = excluded.tiers, obtained_at = "
+                       "excluded.obtained_at, expires_at = excluded.expires_at, version = "
+                       "version + 1, lease_owner = NULL, lease_until = 0, health = 'healthy', "
+                       "last_error = NULL, last_success_at = excluded.obtained_at, refreshes = "
+                       "refreshes + excluded.refreshes WHERE workspace_id = ?2 AND (?9 < 0 OR "
+                       "version = ?9)",
+    [S_OLEASE] = "UPDATE oauth_tokens SET lease_owner = ?3, lease_until = ?5 WHERE "
+                 "workspace_id = ?1 AND connection_id = ?2 AND (lease_until < ?4 OR "
+                 "lease_owner = ?3)",
+    [S_OHEALTH] = "UPDATE oauth_tokens SET health = ?3, last_error = ?4, lease_owner = NULL, "
+                  "lease_until = 0 WHERE workspace_id = ?1 AND connection_id = ?2",
 };
 
 struct sqlite_store {
@@ -1140,8 +1216,8 @@ sq_ops_list(struct store *st, int64_t ws, const char *conn_id, struct op_row **o
 }
 
 static enum err
-sq_secret_put(struct store *st, int64_t ws, const char *kind, const char *owner,
-              const char *field, const unsigned char *data, size_t len, struct errinfo *ei)
+sq_secret_put(struct store *st, int64_t ws, const char *kind, const char *owner, const char *field,
+              const unsigned char *data, size_t len, struct errinfo *ei)
 {
     struct sealed_set set = {0};
     struct sealed one = {(char *)field, (unsigned char *)data, len};
@@ -1172,6 +1248,261 @@ sq_secret_delete(struct store *st, int64_t ws, const char *kind, const char *own
     return e;
 }
 
+/* ---- OAuth ---- */
+
+static enum err
+sq_oprov_put(struct store *st, const char *id, const char *def, const char *client_id,
+             struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OP_PUT);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, id);
+    bind_text(q, 2, def);
+    bind_text(q, 3, client_id);
+    sqlite3_bind_int64(q, 4, now_ms());
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_oprov_get(struct store *st, const char *id, char **def, char **client_id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OP_GET_PROV);
+    int rc;
+
+    *def = NULL;
+    if (client_id)
+        *client_id = NULL;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *def = col_text(q, 0);
+        if (client_id)
+            *client_id = col_text(q, 1);
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "provider_not_found", "provider",
+                       "no OAuth provider %s in the registry", id);
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_oprov_list(struct store *st, struct op_row **out, size_t *n, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OP_LIST_PROV);
+    struct op_row *v = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        v = realloc(v, (cnt + 1) * sizeof(*v));
+        if (v == NULL)
+            abort();
+        v[cnt].name = col_text(q, 0);
+        v[cnt].def = col_text(q, 1);
+        cnt++;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        op_rows_free(v, cnt);
+        return db_err(s, rc, ei);
+    }
+    *out = v;
+    *n = cnt;
+    return ERR_OK;
+}
+
+static enum err
+sq_oprov_delete(struct store *st, const char *id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OP_DEL_PROV);
+    enum err e;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, id);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK && sqlite3_changes(s->db) == 0)
+        e = err_set(ei, ERR_NOT_FOUND, "provider_not_found", "provider",
+                    "no OAuth provider %s in the registry", id);
+    return e;
+}
+
+static enum err
+sq_ostate_put(struct store *st, const struct oauth_state_row *r, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OST_PUT);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, r->state_hash);
+    bind_text(q, 2, r->provider_id);
+    sqlite3_bind_int64(q, 3, r->workspace_id);
+    sqlite3_bind_int64(q, 4, r->user_id);
+    bind_text(q, 5, r->connection_id);
+    bind_text(q, 6, r->tiers);
+    bind_text(q, 7, r->redirect_uri);
+    sqlite3_bind_blob(q, 8, r->verifier, (int)r->verifier_len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 9, r->expires_at);
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_ostate_take(struct store *st, const char *hash, struct oauth_state_row *r, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OST_TAKE);
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, hash);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        snprintf(r->state_hash, sizeof(r->state_hash), "%s", hash);
+        r->provider_id = col_text(q, 0);
+        r->workspace_id = sqlite3_column_int64(q, 1);
+        r->user_id = sqlite3_column_int64(q, 2);
+        r->connection_id = col_text(q, 3);
+        r->tiers = col_text(q, 4);
+        r->redirect_uri = col_text(q, 5);
+        r->verifier = col_blob(q, 6, &r->verifier_len);
+        r->expires_at = sqlite3_column_int64(q, 7);
+        rc = sqlite3_step(q); /* finish the statement so the delete commits */
+    }
+    sqlite3_reset(q);
+    if (r->provider_id)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "unknown_state", "state",
+                       "this authorization is unknown or was already used");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_ometa_get(struct store *st, int64_t ws, const char *conn, struct oauth_meta *m,
+             struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OMETA_GET);
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, conn);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        m->provider_id = col_text(q, 0);
+        m->scopes = col_text(q, 1);
+        m->tiers = col_text(q, 2);
+        m->health = col_text(q, 3);
+        m->last_error = col_text(q, 4);
+        m->lease_owner = col_text(q, 5);
+        m->obtained_at = sqlite3_column_int64(q, 6);
+        m->expires_at = sqlite3_column_int64(q, 7);
+        m->version = sqlite3_column_int64(q, 8);
+        m->lease_until = sqlite3_column_int64(q, 9);
+        m->refreshes = sqlite3_column_int64(q, 10);
+        m->last_success_at = sqlite3_column_int64(q, 11);
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "not_connected", "auth",
+                       "the connection has no OAuth tokens yet: connect it first");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_ocommit(struct store *st, int64_t ws, const char *conn, const struct oauth_meta *m,
+           const struct sealed_set *tokens, int64_t expect, bool *committed, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q;
+    enum err e;
+
+    *committed = false;
+    e = tx_begin(s, ei);
+    if (e != ERR_OK)
+        return e;
+    q = stmt(s, S_OMETA_UPSERT);
+    if (q == NULL)
+        return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+    bind_text(q, 1, conn);
+    sqlite3_bind_int64(q, 2, ws);
+    bind_text(q, 3, m->provider_id);
+    bind_text(q, 4, m->scopes);
+    bind_text(q, 5, m->tiers);
+    sqlite3_bind_int64(q, 6, m->obtained_at);
+    sqlite3_bind_int64(q, 7, m->expires_at);
+    sqlite3_bind_int64(q, 8, m->refreshes);
+    sqlite3_bind_int64(q, 9, expect);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK && sqlite3_changes(s->db) == 0) /* someone else committed first */
+        return tx_end(s, ERR_CONFLICT, ei);
+    if (e == ERR_OK)
+        e = put_secrets(s, ws, "connection", conn, tokens, ei);
+    e = tx_end(s, e, ei);
+    *committed = e == ERR_OK;
+    return e;
+}
+
+static enum err
+sq_olease(struct store *st, int64_t ws, const char *conn, const char *owner, int64_t now,
+          int64_t until, bool *got, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OLEASE);
+    enum err e;
+
+    *got = false;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, conn);
+    bind_text(q, 3, owner);
+    sqlite3_bind_int64(q, 4, now);
+    sqlite3_bind_int64(q, 5, until);
+    e = exec_stmt(s, q, ei);
+    *got = e == ERR_OK && sqlite3_changes(s->db) == 1;
+    return e;
+}
+
+static enum err
+sq_ohealth(struct store *st, int64_t ws, const char *conn, const char *health, const char *err,
+           struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OHEALTH);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, conn);
+    bind_text(q, 3, health);
+    bind_text(q, 4, err);
+    return exec_stmt(s, q, ei);
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1199,4 +1530,14 @@ static const struct store_ops sqlite_ops = {
     .spec_get = sq_spec_get,
     .secret_put = sq_secret_put,
     .secret_delete = sq_secret_delete,
+    .oauth_provider_put = sq_oprov_put,
+    .oauth_provider_get = sq_oprov_get,
+    .oauth_provider_list = sq_oprov_list,
+    .oauth_provider_delete = sq_oprov_delete,
+    .oauth_state_put = sq_ostate_put,
+    .oauth_state_take = sq_ostate_take,
+    .oauth_meta_get = sq_ometa_get,
+    .oauth_commit = sq_ocommit,
+    .oauth_lease = sq_olease,
+    .oauth_health = sq_ohealth,
 };

@@ -797,7 +797,7 @@ test_patch_validation_table(void **state)
         {"{\"test_operation\":\"nope\"}", ERR_INVALID, "unknown_operation", "test_operation"},
         {"{\"operations\":[{\"name\":\"a\",\"method\":\"GET\"}]}", ERR_INVALID, "missing_field",
          "operations[0].path"},
-        {"{\"auth\":{\"type\":\"oauth2\"}}", ERR_INVALID, "unknown_auth_type", "auth.type"},
+        {"{\"auth\":{\"type\":\"magic\"}}", ERR_INVALID, "unknown_auth_type", "auth.type"},
         {"{\"auth\":{\"token\":\"a\\u0000b\"}}", ERR_INVALID, "invalid_characters", "auth.token"},
     };
     char id[ID_MAX], other[ID_MAX];
