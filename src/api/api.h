@@ -30,6 +30,7 @@ enum err h_tools(struct req *rq, struct resp *rs);
 
 /* services.c */
 enum err h_svc_list(struct req *rq, struct resp *rs);
+enum err h_svc_admin_list(struct req *rq, struct resp *rs);
 enum err h_svc_admin_put(struct req *rq, struct resp *rs);
 enum err h_svc_admin_delete(struct req *rq, struct resp *rs);
 enum err h_svc_ws_put(struct req *rq, struct resp *rs);

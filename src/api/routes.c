@@ -16,7 +16,7 @@ const struct route api_routes[] = {
     {"POST", "/api/mcp/discover", h_mcp_discover, ROLE_MEMBER, 0},
     {"POST", "/api/actions/call", h_action_call, ROLE_MEMBER, 0},
     {"GET", "/api/tools", h_tools, ROLE_MEMBER, 0},
-    {"GET", "/api/admin/service-credentials", h_svc_list, ROLE_MEMBER, 0},
+    {"GET", "/api/admin/service-credentials", h_svc_admin_list, ROLE_MEMBER, 0},
     {"PUT", "/api/admin/service-credentials/{service}", h_svc_admin_put, ROLE_MEMBER, 0},
     {"DELETE", "/api/admin/service-credentials/{service}", h_svc_admin_delete, ROLE_MEMBER, 0},
     {"GET", "/api/workspace/service-credentials", h_svc_list, ROLE_ADMIN, 0},

@@ -23,16 +23,23 @@ render(struct resp *rs, enum err e, json_t *out)
     return e;
 }
 
+/* GET /api/workspace/service-credentials (workspace admins, from the route). */
 enum err
 h_svc_list(struct req *rq, struct resp *rs)
 {
     json_t *out = NULL;
-    bool admin_path = rq->route->pattern[5] == 'a'; /* /api/admin/... */
-    enum err e = admin_path ? platform_admin(rq, rs) : ERR_OK;
+    enum err e = creds_list(rq->st, rq->who.workspace_id, &out, &rs->ei);
 
-    if (e == ERR_OK)
-        e = creds_list(rq->st, rq->who.workspace_id, &out, &rs->ei);
     return render(rs, e, out);
+}
+
+/* GET /api/admin/service-credentials (platform admins). */
+enum err
+h_svc_admin_list(struct req *rq, struct resp *rs)
+{
+    enum err e = platform_admin(rq, rs);
+
+    return e == ERR_OK ? h_svc_list(rq, rs) : e;
 }
 
 enum err

@@ -120,9 +120,11 @@ has_ctl_but_space(const char *s)
     return false;
 }
 
+/* A string field of at most max bytes; multiline allows CR, LF and TAB
+ * (descriptions), every other control byte is refused. */
 static enum err
-text_field(const json_t *body, const char *key, size_t max, bool required, const char **out,
-           struct errinfo *ei)
+string_field(const json_t *body, const char *key, size_t max, bool required, bool multiline,
+             const char **out, struct errinfo *ei)
 {
     json_t *v = json_object_get(body, key);
 
@@ -137,12 +139,18 @@ text_field(const json_t *body, const char *key, size_t max, bool required, const
     if (json_string_length(v) > max)
         return err_set(ei, ERR_INVALID, "too_long", key, "must be at most %zu characters", max);
     if (strlen(json_string_value(v)) != json_string_length(v) ||
-        (strcmp(key, "description") == 0 ? has_ctl_but_space(json_string_value(v))
-                                         : str_has_ctl(json_string_value(v))))
+        (multiline ? has_ctl_but_space(json_string_value(v)) : str_has_ctl(json_string_value(v))))
         return err_set(ei, ERR_INVALID, "invalid_characters", key,
                        "must not contain control characters");
     *out = json_string_value(v);
     return ERR_OK;
+}
+
+static enum err
+text_field(const json_t *body, const char *key, size_t max, bool required, const char **out,
+           struct errinfo *ei)
+{
+    return string_field(body, key, max, required, false, out, ei);
 }
 
 static enum err
@@ -190,7 +198,7 @@ check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
     if (e == ERR_OK)
         e = tmpl_check(path, "path", NULL, ei);
     if (e == ERR_OK)
-        e = text_field(op, "description", 4000, false, &desc, ei);
+        e = string_field(op, "description", MAX_DESCRIPTION_LEN, false, true, &desc, ei);
     if (e == ERR_OK && json_object_get(op, "input_schema"))
         e = schema_check(json_object_get(op, "input_schema"), "input_schema", ei);
     if (e == ERR_OK && json_object_get(op, "output_schema"))
@@ -340,7 +348,7 @@ draft_common(const json_t *body, struct conn_draft *d, struct errinfo *ei)
         if (e != ERR_OK)
             return e;
     }
-    e = text_field(body, "description", 4000, false, &d->description, ei);
+    e = string_field(body, "description", MAX_DESCRIPTION_LEN, false, true, &d->description, ei);
     if (e == ERR_OK)
         e = text_field(body, "test_operation", MAX_OPERATION_NAME_LEN, false, &d->test_op, ei);
     return e;
@@ -1000,14 +1008,20 @@ conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
     struct sealed_set set = {0};
     enum err e = store_secrets_get(st, c->row.workspace_id, KIND, c->row.id, &set, ei);
 
+    /* What a call injects: the auth.* values, and an OAuth2 connection's access
+     * token (never its refresh token, which only the refresher opens). One
+     * query, each value opened once. */
     for (size_t i = 0; e == ERR_OK && i < set.n; i++) {
         struct vault_aad aad = {c->row.workspace_id, KIND, c->row.id, set.v[i].field};
         struct secret s = {0};
-        if (strncmp(set.v[i].field, "auth.", 5) != 0)
+        const char *name = strncmp(set.v[i].field, "auth.", 5) == 0            ? set.v[i].field + 5
+                           : strcmp(set.v[i].field, "oauth.access_token") == 0 ? "access_token"
+                                                                               : NULL;
+        if (name == NULL)
             continue;
         e = vault_open(v, &aad, set.v[i].data, set.v[i].len, &s, ei);
         if (e == ERR_OK)
-            e = auth_values_add(out, set.v[i].field + 5, s.p, s.len);
+            e = auth_values_add(out, name, s.p, s.len);
         secret_release(&s);
     }
     sealed_set_release(&set);

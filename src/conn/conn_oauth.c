@@ -485,12 +485,13 @@ on_refreshed(struct out_response *res, void *arg)
     r = oauth_token_parse(res, e == ERR_OK ? &old : NULL, now_ms(), &t, &terr, &ei);
     secret_release(&old);
     if (r == OAUTH_TOKEN_OK) {
+        bool rotated = t.refresh_rotated;
         e = commit_tokens(j->st, j->v, j->ws, j->conn_id, j->p.id, &j->p, &t, NULL, j->version,
                           true, &committed, &ei);
         oauth_tokens_release(&t);
         if (e == ERR_OK)
-            log_kv(LOG_INFO, "oauth.refreshed", "s:connection", j->conn_id, "b:rotated",
-                   t.refresh_rotated, LOG_END);
+            log_kv(LOG_INFO, "oauth.refreshed", "s:connection", j->conn_id, "b:rotated", rotated,
+                   LOG_END);
         fresh_finish(j, e, &ei);
         return;
     }
@@ -567,8 +568,8 @@ fresh_step(struct loop *lp, void *arg)
         return;
     }
     if (e == ERR_OK)
-        e = store_oauth_lease(j->st, j->ws, j->conn_id, j->owner, now, now + OAUTH_LEASE_TTL_MS,
-                              &got, &ei);
+        e = store_oauth_lease(j->st, j->ws, j->conn_id, j->owner, j->version, now,
+                              now + OAUTH_LEASE_TTL_MS, &got, &ei);
     oauth_meta_release(&m);
     if (e == ERR_OK && got) {
         e = start_refresh(j, &ei);
@@ -635,19 +636,6 @@ conn_oauth_fresh(struct store *st, const struct vault *v, struct outbound *ob, c
     }
     loop_timer_start(outbound_loop(ob), &j->timer, 0, fresh_step, j);
     return ERR_OK;
-}
-
-enum err
-conn_oauth_access(struct store *st, const struct vault *v, const struct conn *c,
-                  struct auth_values *vals, struct errinfo *ei)
-{
-    struct secret s = {0};
-    enum err e = open_token(st, v, c->row.workspace_id, c->row.id, F_ACCESS, &s, ei);
-
-    if (e == ERR_OK)
-        e = auth_values_add(vals, "access_token", s.p, s.len);
-    secret_release(&s);
-    return e;
 }
 
 /* ---- revocation ---- */

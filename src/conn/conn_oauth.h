@@ -41,9 +41,6 @@ typedef void (*conn_fresh_cb)(enum err e, const struct errinfo *ei, void *arg);
 enum err conn_oauth_fresh(struct store *st, const struct vault *v, struct outbound *ob,
                           const struct conn *c, bool *ready, conn_fresh_cb done, void *arg,
                           struct errinfo *ei) WARN_UNUSED;
-/* Adds the opened access token to vals as "access_token". */
-enum err conn_oauth_access(struct store *st, const struct vault *v, const struct conn *c,
-                           struct auth_values *vals, struct errinfo *ei) WARN_UNUSED;
 /* RFC 7009 revocation of c's tokens, best effort, outcome logged. */
 void conn_oauth_revoke(struct store *st, const struct vault *v, struct outbound *ob,
                        const struct conn *c);

@@ -21,6 +21,7 @@
 
 /* ---- connections ---- */
 #define MAX_NAME_LEN 200
+#define MAX_DESCRIPTION_LEN 4000 /* connection and operation descriptions */
 #define MAX_SLUG_LEN 64
 #define MAX_OPERATION_NAME_LEN 64
 #define MAX_OPERATIONS 20000

@@ -130,29 +130,25 @@ creds_open(struct store *st, const struct vault *v, int64_t ws, const char *serv
            struct secret *key, struct errinfo *ei)
 {
     const struct service *s;
-    struct sealed_set set = {0};
+    struct sealed_set wk = {0}, pk = {0};
     enum service_source src = SERVICE_SOURCE_NONE;
-    bool wk = false, pk = false;
     struct vault_aad aad;
-    int64_t at;
+    const struct sealed *use;
     enum err e = find(service, &s, ei);
 
-    if (e == ERR_OK && s->overridable)
-        e = has_key(st, ws, s->id, &wk, ei);
+    /* read the values themselves (at most two queries); resolution decides */
+    if (e == ERR_OK && s->overridable && ws != 0)
+        e = store_secrets_get(st, ws, KIND, s->id, &wk, ei);
     if (e == ERR_OK)
-        e = has_key(st, 0, s->id, &pk, ei);
+        e = store_secrets_get(st, 0, KIND, s->id, &pk, ei);
     if (e == ERR_OK)
-        e = service_resolve(s, wk, pk, &src, ei);
-    if (e != ERR_OK)
-        return e;
-    at = src == SERVICE_SOURCE_WORKSPACE ? ws : 0;
-    e = store_secrets_get(st, at, KIND, s->id, &set, ei);
-    if (e == ERR_OK && set.n == 0) /* removed meanwhile */
-        e = service_resolve(s, false, false, &src, ei);
+        e = service_resolve(s, wk.n > 0, pk.n > 0, &src, ei);
     if (e == ERR_OK) {
-        service_key_aad(s, at, &aad);
-        e = vault_open(v, &aad, set.v[0].data, set.v[0].len, key, ei);
+        use = src == SERVICE_SOURCE_WORKSPACE ? &wk.v[0] : &pk.v[0];
+        service_key_aad(s, src == SERVICE_SOURCE_WORKSPACE ? ws : 0, &aad);
+        e = vault_open(v, &aad, use->data, use->len, key, ei);
     }
-    sealed_set_release(&set);
+    sealed_set_release(&wk);
+    sealed_set_release(&pk);
     return e;
 }

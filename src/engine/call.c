@@ -273,8 +273,6 @@ send_with_credential(const struct call_env *env, const struct conn *c, struct ca
 
     *stage = "credential";
     e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
-    if (e == ERR_OK && strcmp(json_string_value(json_object_get(c->auth, "type")), "oauth2") == 0)
-        e = conn_oauth_access(env->st, env->vault, c, &ctx->vals, ei);
     if (e == ERR_OK)
         e = auth_inject(c->auth, &ctx->vals, rq, body, ei);
     if (e != ERR_OK)

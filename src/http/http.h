@@ -99,6 +99,7 @@ struct req {
     json_t *json;         /* the parsed body (handlers borrow it), or NULL */
     struct principal who; /* valid when the route is not public */
     const struct route *route;
+    enum err route_err; /* ERR_OK, ERR_NOT_FOUND or ERR_METHOD */
     char param_name[REQ_MAX_PARAMS][32];
     char param_val[REQ_MAX_PARAMS][256];
     size_t nparams;
@@ -108,9 +109,7 @@ struct req {
     int state;
     bool too_large;
     size_t discarded;
-    bool suspended;
     struct resp *rs;
-    void *user; /* handler's own state while suspended */
 };
 
 struct resp {

@@ -51,7 +51,6 @@ struct worker {
     atomic_bool draining;
     bool quiesced;
     bool need_run;
-    int64_t drain_deadline;
 };
 
 void
@@ -230,14 +229,22 @@ send_json(struct MHD_Connection *c, int status, json_t *j, bool close)
     return send_body(c, status, "application/json", s, n, NULL, close);
 }
 
+/* status 0: the kind's own (err_http_status). */
 static enum MHD_Result
-send_error(struct MHD_Connection *c, enum err e, const struct errinfo *ei, bool close)
+send_error_status(struct MHD_Connection *c, int status, enum err e, const struct errinfo *ei,
+                  bool close)
 {
     json_t *j = http_error_body(e, ei);
-    enum MHD_Result ok = send_json(c, err_http_status(e), j, close);
+    enum MHD_Result ok = send_json(c, status ? status : err_http_status(e), j, close);
 
     json_decref(j);
     return ok;
+}
+
+static enum MHD_Result
+send_error(struct MHD_Connection *c, enum err e, const struct errinfo *ei, bool close)
+{
+    return send_error_status(c, 0, e, ei, close);
 }
 
 static enum MHD_Result
@@ -289,11 +296,8 @@ authenticate(struct req *rq, struct errinfo *ei)
 static enum err
 dispatch(struct req *rq)
 {
-    const struct server_config *cfg = rq->w->cfg;
     struct resp *rs = rq->rs;
-    enum err e;
-
-    e = router_match(cfg->routes, cfg->nroutes, rq->method, rq->path, rq, &rq->route);
+    enum err e = rq->route_err; /* routed once, on the request's first callback */
     if (e == ERR_NOT_FOUND)
         return err_set(&rs->ei, e, "no_such_endpoint", NULL, "no such endpoint: %s", rq->path);
     if (e == ERR_METHOD)
@@ -352,21 +356,6 @@ req_new(struct worker *w, struct MHD_Connection *c, const char *url, const char 
     return rq;
 }
 
-static size_t
-body_limit(struct worker *w, const char *url)
-{
-    const struct route *r = NULL;
-    size_t lim = w->app->limits.max_body;
-
-    for (size_t i = 0; i < w->cfg->nroutes; i++) {
-        struct req tmp;
-        if (router_match(&w->cfg->routes[i], 1, "*", url, &tmp, &r) != ERR_NOT_FOUND &&
-            (w->cfg->routes[i].flags & ROUTE_BIG_BODY))
-            lim = w->app->limits.max_spec_body;
-    }
-    return lim;
-}
-
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
            const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -379,15 +368,19 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     if (rq == NULL) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         uint64_t n = 0;
-        size_t lim = body_limit(w, url);
+        size_t lim;
         rq = req_new(w, c, url, method);
+        rq->route_err =
+            router_match(w->cfg->routes, w->cfg->nroutes, method, rq->path, rq, &rq->route);
+        lim = rq->route && (rq->route->flags & ROUTE_BIG_BODY) ? w->app->limits.max_spec_body
+                                                               : w->app->limits.max_body;
         *con_cls = rq;
         buf_init(&rq->body, lim);
         if (strlen(url) > MAX_URL_PATH) {
             err_set(&rq->rs->ei, ERR_INVALID, "uri_too_long", NULL, "the path is too long");
             rq->rs->status = 414;
             rq->state = RQ_DONE;
-            return send_error(c, ERR_INVALID, &rq->rs->ei, true);
+            return send_error_status(c, 414, ERR_INVALID, &rq->rs->ei, true);
         }
         if (cl && (!parse_u64(cl, UINT64_MAX, &n) || n > lim)) {
             rq->too_large = true;
@@ -438,7 +431,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     e = dispatch(rq);
     if (e == ERR_OK && rq->rs->async) {
         rq->state = RQ_SUSPENDED;
-        rq->suspended = true;
         MHD_suspend_connection(c);
         return MHD_YES;
     }
@@ -460,7 +452,6 @@ req_finish(struct req *rq, enum err e)
         rq->rs->json = http_error_body(e, &rq->rs->ei);
         rq->rs->status = err_http_status(e);
     }
-    rq->suspended = false;
     MHD_resume_connection(rq->mhd);
     rq->w->need_run = true;
     loop_kick(rq->w->lp);

@@ -379,10 +379,10 @@ store_oauth_commit(struct store *st, int64_t ws, const char *conn_id, const stru
 }
 
 enum err
-store_oauth_lease(struct store *st, int64_t ws, const char *conn_id, const char *owner, int64_t now,
-                  int64_t until, bool *got, struct errinfo *ei)
+store_oauth_lease(struct store *st, int64_t ws, const char *conn_id, const char *owner,
+                  int64_t version, int64_t now, int64_t until, bool *got, struct errinfo *ei)
 {
-    DISPATCH(oauth_lease, ws, conn_id, owner, now, until, got, ei);
+    DISPATCH(oauth_lease, ws, conn_id, owner, version, now, until, got, ei);
 }
 
 enum err

@@ -260,9 +260,12 @@ enum err store_oauth_commit(struct store *st, int64_t ws, const char *conn_id,
                             const struct oauth_meta *m, const struct sealed_set *tokens,
                             int64_t expect_version, bool *committed,
                             struct errinfo *ei) WARN_UNUSED;
-/* Takes the refresh lease if free or expired (*got). */
+/* Takes the refresh lease (*got) if it is free or expired AND the token set
+ * is still at version: a refresher never starts from a set someone else has
+ * already replaced. */
 enum err store_oauth_lease(struct store *st, int64_t ws, const char *conn_id, const char *owner,
-                           int64_t now, int64_t until, bool *got, struct errinfo *ei) WARN_UNUSED;
+                           int64_t version, int64_t now, int64_t until, bool *got,
+                           struct errinfo *ei) WARN_UNUSED;
 enum err store_oauth_health(struct store *st, int64_t ws, const char *conn_id, const char *health,
                             const char *last_error, struct errinfo *ei) WARN_UNUSED;
 
@@ -313,7 +316,7 @@ struct store_ops {
     enum err (*oauth_commit)(struct store *, int64_t, const char *, const struct oauth_meta *,
                              const struct sealed_set *, int64_t, bool *, struct errinfo *);
     enum err (*oauth_lease)(struct store *, int64_t, const char *, const char *, int64_t, int64_t,
-                            bool *, struct errinfo *);
+                            int64_t, bool *, struct errinfo *);
     enum err (*oauth_health)(struct store *, int64_t, const char *, const char *, const char *,
                              struct errinfo *);
     enum err (*conn_delete)(struct store *, int64_t, const char *, struct errinfo *);

@@ -263,8 +263,8 @@ static const char *const sql[S__COUNT] = {
                        "refreshes + excluded.refreshes WHERE workspace_id = ?2 AND (?9 < 0 OR "
                        "version = ?9)",
     [S_OLEASE] = "UPDATE oauth_tokens SET lease_owner = ?3, lease_until = ?5 WHERE "
-                 "workspace_id = ?1 AND connection_id = ?2 AND (lease_until < ?4 OR "
-                 "lease_owner = ?3)",
+                 "workspace_id = ?1 AND connection_id = ?2 AND version = ?6 AND "
+                 "(lease_until < ?4 OR lease_owner = ?3)",
     [S_OHEALTH] = "UPDATE oauth_tokens SET health = ?3, last_error = ?4, lease_owner = NULL, "
                   "lease_until = 0 WHERE workspace_id = ?1 AND connection_id = ?2",
 };
@@ -1467,8 +1467,8 @@ sq_ocommit(struct store *st, int64_t ws, const char *conn, const struct oauth_me
 }
 
 static enum err
-sq_olease(struct store *st, int64_t ws, const char *conn, const char *owner, int64_t now,
-          int64_t until, bool *got, struct errinfo *ei)
+sq_olease(struct store *st, int64_t ws, const char *conn, const char *owner, int64_t version,
+          int64_t now, int64_t until, bool *got, struct errinfo *ei)
 {
     struct sqlite_store *s = SQ(st);
     sqlite3_stmt *q = stmt(s, S_OLEASE);
@@ -1482,6 +1482,7 @@ sq_olease(struct store *st, int64_t ws, const char *conn, const char *owner, int
     bind_text(q, 3, owner);
     sqlite3_bind_int64(q, 4, now);
     sqlite3_bind_int64(q, 5, until);
+    sqlite3_bind_int64(q, 6, version);
     e = exec_stmt(s, q, ei);
     *got = e == ERR_OK && sqlite3_changes(s->db) == 1;
     return e;

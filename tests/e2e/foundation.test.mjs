@@ -227,6 +227,24 @@ test('bad input gets a clear error naming the field, and nothing stored changes'
   assert.equal(res413.status, 413);
   assert.equal((await res413.json()).error.code, 'body_too_large');
 
+  // MAX_JSON_DEPTH (64): a body nested 64 deep is parsed (and then fails on its merits), 65 is refused
+  const nested = (n) => JSON.stringify({ actionIdentifier: 'nosuch.op', input: { k: JSON.parse('['.repeat(n) + ']'.repeat(n)) } });
+  const callRaw = (body) => fetch(`${srv.url}/api/actions/call`, {
+    method: 'POST', body, headers: { authorization: `Bearer ${tokens.alice}`, 'content-type': 'application/json' } });
+  let deep = await callRaw(nested(62)); // 1 (body) + 1 (input) + 62 = 64
+  assert.equal((await deep.json()).error.code, 'unknown_tool');
+  deep = await callRaw(nested(63));
+  assert.equal(deep.status, 400);
+  assert.equal((await deep.json()).error.code, 'too_deep');
+
+  // MAX_DESCRIPTION_LEN (4000), multi-line allowed
+  const longest = await A.post('/api/connections', { ...good, slug: 'desc_n', description: `a\n${'x'.repeat(3998)}` });
+  assert.equal(longest.status, 201, longest.text.slice(0, 200));
+  const over = await A.post('/api/connections', { ...good, slug: 'desc_n1', description: 'x'.repeat(4001) });
+  assert.equal(over.status, 400);
+  assert.equal(over.json.error.field, 'description');
+  assert.equal((await A.del(`/api/connections/${longest.json.id}`)).status, 200);
+
   // unauthenticated and bad tokens
   assert.equal((await api(srv.url).get('/api/connections')).status, 401);
   assert.equal((await api(srv.url, 'chub_nope').get('/api/connections')).status, 401);

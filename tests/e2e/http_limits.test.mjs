@@ -45,6 +45,15 @@ test('HTTP-005: headers over --max-header-bytes get 431/414, not a crash', async
   assert.equal(ok.status, 200, 'still serving');
 });
 
+test('MAX_URL_PATH: a 2048-byte path is routed, 2049 bytes is 414', async () => {
+  const at = await fetch(`${srv.url}/${'a'.repeat(2047)}`);
+  assert.equal(at.status, 404);
+  assert.equal((await at.json()).error.code, 'no_such_endpoint');
+  const over = await fetch(`${srv.url}/${'a'.repeat(2048)}`);
+  assert.equal(over.status, 414);
+  assert.equal((await over.json()).error.code, 'uri_too_long');
+});
+
 test('HTTP-007: body over --max-body is 413 (declared length and chunked)', async () => {
   // With Expect: 100-continue the refusal comes before any body byte is sent.
   const early = await raw('POST /api/actions/call HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
