@@ -143,8 +143,12 @@ creds_open(struct store *st, const struct vault *v, int64_t ws, const char *serv
         e = store_secrets_get(st, 0, KIND, s->id, &pk, ei);
     if (e == ERR_OK)
         e = service_resolve(s, wk.n > 0, pk.n > 0, &src, ei);
-    if (e == ERR_OK) {
-        use = src == SERVICE_SOURCE_WORKSPACE ? &wk.v[0] : &pk.v[0];
+    use = src == SERVICE_SOURCE_WORKSPACE && wk.n > 0  ? &wk.v[0]
+          : src == SERVICE_SOURCE_PLATFORM && pk.n > 0 ? &pk.v[0]
+                                                       : NULL;
+    if (e == ERR_OK && use == NULL) {
+        e = err_set(ei, ERR_INTERNAL, "resolve_failed", "service", "no key to use");
+    } else if (e == ERR_OK && use != NULL) {
         service_key_aad(s, src == SERVICE_SOURCE_WORKSPACE ? ws : 0, &aad);
         e = vault_open(v, &aad, use->data, use->len, key, ei);
     }

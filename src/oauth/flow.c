@@ -180,16 +180,15 @@ oauth_authorize_url(const struct oauth_provider *p, const struct oauth_authz *a,
     if (a->client_id == NULL || a->client_id[0] == '\0')
         return err_set(ei, ERR_INVALID, "invalid_field", "client_id", "client_id is missing");
     if (a->redirect_uri == NULL || a->redirect_uri[0] == '\0')
-        return err_set(ei, ERR_INVALID, "invalid_field", "redirect_uri",
-                       "redirect_uri is missing");
+        return err_set(ei, ERR_INVALID, "invalid_field", "redirect_uri", "redirect_uri is missing");
     if (!oauth_state_wellformed(a->state))
         return err_set(ei, ERR_INVALID, "invalid_field", "state",
                        "state must come from oauth_state_new");
     if (p->pkce && (a->code_challenge == NULL || strlen(a->code_challenge) != OAUTH_CHALLENGE_LEN))
         return err_set(ei, ERR_INVALID, "invalid_field", "code_challenge",
                        "code_challenge is missing");
-    if (a->scopes == NULL || oauth_list_join(a->scopes, (char)(p->scope_sep ? p->scope_sep : ' '),
-                                             &scope) != ERR_OK)
+    if (a->scopes == NULL ||
+        oauth_list_join(a->scopes, (char)(p->scope_sep ? p->scope_sep : ' '), &scope) != ERR_OK)
         return err_set(ei, ERR_INVALID, "invalid_field", "scope", "scopes are missing");
     buf_init(&b, URL_MAX_LEN);
     q = strchr(p->authorize_url, '?');

@@ -26,16 +26,16 @@
 #include "crypto/secret.h"
 #include "oauth/provider.h"
 
-#define OAUTH_FLOW_TTL_S 600       /* a flow record lives at most this long */
-#define OAUTH_STATE_BYTES 32       /* 256 bits */
-#define OAUTH_STATE_LEN 43         /* base64url, no padding */
-#define OAUTH_VERIFIER_BYTES 48    /* 384 bits */
-#define OAUTH_VERIFIER_LEN 64      /* base64url of 48 bytes; RFC 7636 allows 43..128 */
-#define OAUTH_CHALLENGE_LEN 43     /* base64url(SHA-256) */
-#define OAUTH_STATE_HASH_LEN 64    /* hex SHA-256 */
-#define OAUTH_MAX_CODE_LEN 2048    /* authorization code on the callback */
-#define OAUTH_MAX_ERROR_LEN 64     /* sanitized error code */
-#define OAUTH_MAX_ERROR_DESC 200   /* sanitized error_description */
+#define OAUTH_FLOW_TTL_S 600     /* a flow record lives at most this long */
+#define OAUTH_STATE_BYTES 32     /* 256 bits */
+#define OAUTH_STATE_LEN 43       /* base64url, no padding */
+#define OAUTH_VERIFIER_BYTES 48  /* 384 bits */
+#define OAUTH_VERIFIER_LEN 64    /* base64url of 48 bytes; RFC 7636 allows 43..128 */
+#define OAUTH_CHALLENGE_LEN 43   /* base64url(SHA-256) */
+#define OAUTH_STATE_HASH_LEN 64  /* hex SHA-256 */
+#define OAUTH_MAX_CODE_LEN 2048  /* authorization code on the callback */
+#define OAUTH_MAX_ERROR_LEN 64   /* sanitized error code */
+#define OAUTH_MAX_ERROR_DESC 200 /* sanitized error_description */
 
 /* base64url without padding (RFC 4648 §5). out needs 4*((n+2)/3)+1 bytes. */
 size_t oauth_b64url(const unsigned char *p, size_t n, char *out);
@@ -62,7 +62,7 @@ void oauth_state_hash(const char *state, char out[OAUTH_STATE_HASH_LEN + 1]);
 
 struct oauth_authz {
     const char *client_id;
-    const char *redirect_uri; /* <APP_URL>/api/auth/connect/<provider>/callback */
+    const char *redirect_uri;        /* <APP_URL>/api/auth/connect/<provider>/callback */
     const struct oauth_list *scopes; /* from oauth_tiers_to_scopes */
     const char *state;
     const char *code_challenge; /* required when the provider has pkce */
@@ -117,8 +117,7 @@ void oauth_sanitize_text(const char *s, char *out, size_t outlen);
 
 /* The redirect URI connhub registers: <app_url>/api/auth/connect/<id>/callback
  * (app_url without a trailing slash; one is dropped). malloc'd. */
-enum err oauth_redirect_uri(const char *app_url, const char *provider_id,
-                            char **out) WARN_UNUSED;
+enum err oauth_redirect_uri(const char *app_url, const char *provider_id, char **out) WARN_UNUSED;
 
 /* A call needs `tier` and the connection was granted granted_tiers (a list,
  * e.g. from oauth_scopes_to_tiers). ERR_OK when granted; else ERR_FORBIDDEN

@@ -71,8 +71,8 @@ oauth_health_apply(struct oauth_health_state *h, enum oauth_event ev, int64_t no
     case OAUTH_EV_CONFIG:
         if (stopped)
             break;
-        record_failure(h, now_ms, code ? code : (ev == OAUTH_EV_CONFIG ? "provider_config"
-                                                                         : "transient"),
+        record_failure(h, now_ms,
+                       code ? code : (ev == OAUTH_EV_CONFIG ? "provider_config" : "transient"),
                        desc);
         h->status = OAUTH_DEGRADED;
         h->next_retry_ms =

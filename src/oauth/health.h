@@ -19,10 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define OAUTH_BACKOFF_BASE_MS 1000          /* first transient retry */
-#define OAUTH_BACKOFF_MAX_MS ((int64_t)15 * 60000)   /* cap for transient failures */
-#define OAUTH_CONFIG_BACKOFF_BASE_MS 60000  /* first retry after a config error */
-#define OAUTH_CONFIG_BACKOFF_MAX_MS 3600000 /* cap for config errors */
+#define OAUTH_BACKOFF_BASE_MS 1000                 /* first transient retry */
+#define OAUTH_BACKOFF_MAX_MS ((int64_t)15 * 60000) /* cap for transient failures */
+#define OAUTH_CONFIG_BACKOFF_BASE_MS 60000         /* first retry after a config error */
+#define OAUTH_CONFIG_BACKOFF_MAX_MS 3600000        /* cap for config errors */
 
 enum oauth_health {
     OAUTH_HEALTHY = 0,

@@ -154,8 +154,8 @@ param_value_ok(const char *s)
 }
 
 static const char *const reserved_params[] = {
-    "response_type", "client_id", "redirect_uri", "scope", "state",
-    "code_challenge", "code_challenge_method", NULL,
+    "response_type", "client_id",      "redirect_uri",          "scope",
+    "state",         "code_challenge", "code_challenge_method", NULL,
 };
 
 static bool
@@ -232,8 +232,8 @@ get_scopes(const json_t *v, const char *field, struct oauth_list *l, struct erri
         return err_set(ei, ERR_INVALID, "invalid_field", field, "%s must be an array of strings",
                        field);
     if (json_array_size(v) > OAUTH_MAX_SCOPES)
-        return err_set(ei, ERR_TOO_LARGE, "too_many_scopes", field,
-                       "%s has more than %d scopes", field, OAUTH_MAX_SCOPES);
+        return err_set(ei, ERR_TOO_LARGE, "too_many_scopes", field, "%s has more than %d scopes",
+                       field, OAUTH_MAX_SCOPES);
     json_array_foreach (v, i, it) {
         const char *s = json_string_value(it);
         if (s == NULL || strlen(s) != json_string_length(it) || !scope_ok(s))
@@ -284,8 +284,7 @@ parse_tier(const char *name, const json_t *v, struct oauth_tier *t, struct errin
         snprintf(field, sizeof(field), "tiers.%s.includes", name);
         if (!json_is_array(x) || json_array_size(x) > OAUTH_MAX_TIERS)
             return err_set(ei, ERR_INVALID, "invalid_field", field,
-                           "%s must be an array of at most %d tier names", field,
-                           OAUTH_MAX_TIERS);
+                           "%s must be an array of at most %d tier names", field, OAUTH_MAX_TIERS);
         json_array_foreach (x, i, it) {
             const char *s = json_string_value(it);
             if (s == NULL || !str_is_slug(s, OAUTH_MAX_TIER_NAME_LEN) || strcmp(s, name) == 0)
@@ -299,8 +298,7 @@ parse_tier(const char *name, const json_t *v, struct oauth_tier *t, struct errin
     if (x != NULL && !json_is_null(x)) {
         const char *s = json_string_value(x);
         snprintf(field, sizeof(field), "tiers.%s.description", name);
-        if (s == NULL || strlen(s) > MAX_NAME_LEN || str_has_ctl(s) ||
-            !str_is_utf8(s, strlen(s)))
+        if (s == NULL || strlen(s) > MAX_NAME_LEN || str_has_ctl(s) || !str_is_utf8(s, strlen(s)))
             return err_set(ei, ERR_INVALID, "invalid_field", field,
                            "%s must be text of at most %d bytes", field, MAX_NAME_LEN);
         t->description = xstrdup(s);
@@ -323,8 +321,8 @@ parse_tiers(const json_t *v, struct oauth_provider *p, struct errinfo *ei)
                        "tiers must be an object with at least one tier");
     n = json_object_size(v);
     if (n > OAUTH_MAX_TIERS)
-        return err_set(ei, ERR_TOO_LARGE, "too_many_tiers", "tiers",
-                       "at most %d tiers are allowed", OAUTH_MAX_TIERS);
+        return err_set(ei, ERR_TOO_LARGE, "too_many_tiers", "tiers", "at most %d tiers are allowed",
+                       OAUTH_MAX_TIERS);
     p->tiers = xcalloc(n, sizeof(*p->tiers));
     json_object_foreach ((json_t *)v, name, t) {
         if (!str_is_slug(name, OAUTH_MAX_TIER_NAME_LEN))
@@ -380,9 +378,21 @@ parse_extras(const json_t *v, struct oauth_provider *p, struct errinfo *ei)
 }
 
 static const char *const provider_keys[] = {
-    "id", "name", "authorize_url", "token_url", "revocation_url", "userinfo_url", "issuer",
-    "require_iss", "pkce", "client_auth", "scope_separator", "default_scopes", "tiers",
-    "extra_authorize_params", NULL,
+    "id",
+    "name",
+    "authorize_url",
+    "token_url",
+    "revocation_url",
+    "userinfo_url",
+    "issuer",
+    "require_iss",
+    "pkce",
+    "client_auth",
+    "scope_separator",
+    "default_scopes",
+    "tiers",
+    "extra_authorize_params",
+    NULL,
 };
 
 static enum err
@@ -412,8 +422,8 @@ parse_ident(const json_t *j, struct oauth_provider *p, struct errinfo *ei)
                        "id must be 1..%d characters of a-z, 0-9 and _", OAUTH_MAX_ID_LEN);
     if (name == NULL || name[0] == '\0' || strlen(name) > MAX_NAME_LEN || str_has_ctl(name) ||
         !str_is_utf8(name, strlen(name)))
-        return err_set(ei, ERR_INVALID, "invalid_field", "name",
-                       "name must be 1..%d bytes of text", MAX_NAME_LEN);
+        return err_set(ei, ERR_INVALID, "invalid_field", "name", "name must be 1..%d bytes of text",
+                       MAX_NAME_LEN);
     p->id = xstrdup(id);
     p->name = xstrdup(name);
     return ERR_OK;
@@ -680,8 +690,8 @@ oauth_tiers_to_scopes(const struct oauth_provider *p, const char *tiers_csv,
 
     list_names(p, valid, sizeof(valid));
     if (s == NULL || s[0] == '\0') {
-        e = err_set(ei, ERR_INVALID, "invalid_field", "tiers",
-                    "choose at least one tier of %s: %s", p->id, valid);
+        e = err_set(ei, ERR_INVALID, "invalid_field", "tiers", "choose at least one tier of %s: %s",
+                    p->id, valid);
         goto out;
     }
     while (e == ERR_OK) {
@@ -698,8 +708,7 @@ oauth_tiers_to_scopes(const struct oauth_provider *p, const char *tiers_csv,
         if (t == NULL) {
             e = err_set(ei, ERR_INVALID, "unknown_tier", "tiers",
                         "%s has no tier \"%.*s\"; valid tiers: %s", p->id,
-                        (int)(n > OAUTH_MAX_TIER_NAME_LEN ? OAUTH_MAX_TIER_NAME_LEN : n), s,
-                        valid);
+                        (int)(n > OAUTH_MAX_TIER_NAME_LEN ? OAUTH_MAX_TIER_NAME_LEN : n), s, valid);
             break;
         }
         e = oauth_list_add(&tiers, t->name, OAUTH_MAX_TIERS);
@@ -843,8 +852,7 @@ oauth_env_name(const char *provider_id, const char *suffix, char *out, size_t ou
     if (k < 0 || (size_t)k >= outlen)
         return;
     off = (size_t)k;
-    for (const unsigned char *c = (const unsigned char *)provider_id; *c && off + 1 < outlen;
-         c++)
+    for (const unsigned char *c = (const unsigned char *)provider_id; *c && off + 1 < outlen; c++)
         out[off++] = isalnum(*c) ? (char)toupper(*c) : '_';
     out[off] = '\0';
     snprintf(out + off, outlen - off, "_%s", suffix);
@@ -878,7 +886,7 @@ oauth_client_creds(const char *provider_id, oauth_registry_lookup_cb cb, void *a
     }
     oauth_env_name(provider_id, "CLIENT_ID", id_var, sizeof(id_var));
     oauth_env_name(provider_id, "CLIENT_SECRET", secret_var, sizeof(secret_var));
-    cid = getenv(id_var);     /* NOLINT(concurrency-mt-unsafe): env is not modified after start */
+    cid = getenv(id_var);      /* NOLINT(concurrency-mt-unsafe): env is not modified after start */
     csec = getenv(secret_var); /* NOLINT(concurrency-mt-unsafe) */
     if (cid == NULL || cid[0] == '\0' || csec == NULL || csec[0] == '\0')
         return err_set(ei, ERR_UNPROCESSABLE, "provider_not_configured", "provider",
@@ -889,8 +897,7 @@ oauth_client_creds(const char *provider_id, oauth_registry_lookup_cb cb, void *a
     if (strlen(cid) > OAUTH_MAX_CLIENT_ID_LEN || str_has_ctl(cid) ||
         strlen(csec) > OAUTH_MAX_CLIENT_SECRET_LEN)
         return err_set(ei, ERR_UNPROCESSABLE, "provider_not_configured", "provider",
-                       "%s or %s is too long or contains control characters", id_var,
-                       secret_var);
+                       "%s or %s is too long or contains control characters", id_var, secret_var);
     e = secret_set(&out->secret, csec, strlen(csec));
     if (e != ERR_OK)
         return err_set(ei, e, NULL, NULL, "out of memory");

@@ -33,11 +33,11 @@
 
 /* Limits (candidates for core/limits.h). Each is tested at N and N+1. */
 #define OAUTH_MAX_PROVIDER_JSON ((size_t)64 * 1024) /* one provider definition */
-#define OAUTH_MAX_ID_LEN 32                  /* provider id: a slug */
-#define OAUTH_MAX_TIER_NAME_LEN 32           /* tier name: a slug */
-#define OAUTH_MAX_TIERS 16                   /* tiers per provider */
-#define OAUTH_MAX_SCOPES 64     /* scopes in any one list (tier, default, granted, requested) */
-#define OAUTH_MAX_SCOPE_LEN 256 /* one scope token */
+#define OAUTH_MAX_ID_LEN 32                         /* provider id: a slug */
+#define OAUTH_MAX_TIER_NAME_LEN 32                  /* tier name: a slug */
+#define OAUTH_MAX_TIERS 16                          /* tiers per provider */
+#define OAUTH_MAX_SCOPES 64         /* scopes in any one list (tier, default, granted, requested) */
+#define OAUTH_MAX_SCOPE_LEN 256     /* one scope token */
 #define OAUTH_MAX_SCOPE_STRING 4096 /* a whole scope string (request or response) */
 #define OAUTH_MAX_EXTRAS 8          /* extra authorize parameters */
 #define OAUTH_MAX_EXTRA_LEN 256     /* name or value of one */
@@ -62,9 +62,9 @@ enum err oauth_list_add(struct oauth_list *l, const char *s, size_t max) WARN_UN
 enum err oauth_list_join(const struct oauth_list *l, char sep, char **out) WARN_UNUSED;
 
 struct oauth_tier {
-    char *name;               /* slug: "send" */
-    char *description;        /* for the connect page; may be NULL */
-    struct oauth_list scopes; /* all must be granted for the tier to count */
+    char *name;                 /* slug: "send" */
+    char *description;          /* for the connect page; may be NULL */
+    struct oauth_list scopes;   /* all must be granted for the tier to count */
     struct oauth_list includes; /* tiers this one implies when granted ("full" includes "send") */
 };
 
@@ -155,9 +155,8 @@ void oauth_client_release(struct oauth_client *c);
 /* Looks provider_id up in the admin registry. Returns ERR_OK and fills
  * *client_id (malloc'd) and *secret when configured, ERR_NOT_FOUND when not,
  * anything else on failure (store down, sealed secret cannot be opened). */
-typedef enum err (*oauth_registry_lookup_cb)(void *arg, const char *provider_id,
-                                             char **client_id, struct secret *secret,
-                                             struct errinfo *ei);
+typedef enum err (*oauth_registry_lookup_cb)(void *arg, const char *provider_id, char **client_id,
+                                             struct secret *secret, struct errinfo *ei);
 
 /* Registry first (cb may be NULL), then the environment. Neither:
  * ERR_UNPROCESSABLE, code "provider_not_configured", message naming both the

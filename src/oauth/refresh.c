@@ -34,7 +34,8 @@ oauth_lease_decide(const struct oauth_lease_row *row, const struct oauth_lease_a
     other = row->lease_owner != NULL && row->lease_owner[0] != '\0' &&
             (ask->me == NULL || strcmp(row->lease_owner, ask->me) != 0);
     if (other && row->lease_until_ms > ask->now_ms) {
-        if (ask->wait_started_ms > 0 && ask->now_ms - ask->wait_started_ms >= OAUTH_LEASE_WAIT_MAX_MS)
+        if (ask->wait_started_ms > 0 &&
+            ask->now_ms - ask->wait_started_ms >= OAUTH_LEASE_WAIT_MAX_MS)
             return OAUTH_LEASE_GIVE_UP;
         return OAUTH_LEASE_WAIT;
     }

@@ -135,8 +135,8 @@ token_post(const char *url, const char *field, struct out_request *rq, struct er
                        "the provider has no %s", field);
     e = out_request_init(rq, "POST", url, ei);
     if (e == ERR_OK)
-        e = out_request_add_header(rq, "Content-Type", "application/x-www-form-urlencoded",
-                                   false, ei);
+        e = out_request_add_header(rq, "Content-Type", "application/x-www-form-urlencoded", false,
+                                   ei);
     if (e == ERR_OK)
         e = out_request_add_header(rq, "Accept", "application/json", false, ei);
     rq->limits.total_timeout_ms = OAUTH_TOKEN_TIMEOUT_MS;
@@ -188,8 +188,7 @@ secret_ok(const struct secret *s)
 enum err
 oauth_token_request_code(const struct oauth_provider *p, const struct oauth_client *c,
                          const struct secret *code, const char *redirect_uri,
-                         const struct secret *verifier, struct out_request *rq,
-                         struct errinfo *ei)
+                         const struct secret *verifier, struct out_request *rq, struct errinfo *ei)
 {
     struct form_item items[8];
     size_t n = 0;
@@ -369,7 +368,6 @@ parse_expires(const json_t *v, bool *clamped)
 {
     double d = -1.0;
 
-
     *clamped = false;
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
@@ -427,9 +425,9 @@ from_error_body(const json_t *j, long status, struct oauth_token_error *terr, st
     oauth_sanitize_text(desc, terr->description, sizeof(terr->description));
     r = classify_error(terr->error, status);
     err_set(ei,
-            r == OAUTH_TOKEN_TRANSIENT ? ERR_UPSTREAM
+            r == OAUTH_TOKEN_TRANSIENT       ? ERR_UPSTREAM
             : r == OAUTH_TOKEN_INVALID_GRANT ? ERR_UNAUTHORIZED
-                                              : ERR_UNPROCESSABLE,
+                                             : ERR_UNPROCESSABLE,
             terr->error, "token", "token endpoint answered %s%s%s", terr->error,
             terr->description[0] ? ": " : "", terr->description);
     return r;
@@ -557,8 +555,7 @@ out:
 /* ---- expiry ---- */
 
 bool
-oauth_needs_refresh(int64_t now_ms, int64_t obtained_at_ms, int64_t expires_at_ms,
-                    int64_t margin_s)
+oauth_needs_refresh(int64_t now_ms, int64_t obtained_at_ms, int64_t expires_at_ms, int64_t margin_s)
 {
     int64_t life, m;
 

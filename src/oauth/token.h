@@ -25,11 +25,11 @@
 #include "oauth/provider.h"
 #include "outbound/outbound.h"
 
-#define OAUTH_MAX_TOKEN_RESPONSE ((size_t)64 * 1024) /* token endpoint answer */
-#define OAUTH_MAX_TOKEN_LEN ((size_t)16 * 1024)      /* one access or refresh token */
+#define OAUTH_MAX_TOKEN_RESPONSE ((size_t)64 * 1024)      /* token endpoint answer */
+#define OAUTH_MAX_TOKEN_LEN ((size_t)16 * 1024)           /* one access or refresh token */
 #define OAUTH_MAX_EXPIRES_IN_S ((int64_t)366 * 24 * 3600) /* larger values are clamped */
-#define OAUTH_TOKEN_TIMEOUT_MS 20000u         /* total, per token request */
-#define OAUTH_REFRESH_MARGIN_S 300            /* refresh this long before expiry */
+#define OAUTH_TOKEN_TIMEOUT_MS 20000u                     /* total, per token request */
+#define OAUTH_REFRESH_MARGIN_S 300                        /* refresh this long before expiry */
 
 /* ---- requests ---- */
 
@@ -48,8 +48,8 @@ enum err oauth_token_request_refresh(const struct oauth_provider *p, const struc
  * same client authentication. ERR_UNPROCESSABLE "no_revocation_endpoint"
  * when the provider has none (the caller then just deletes the secrets). */
 enum err oauth_revoke_request(const struct oauth_provider *p, const struct oauth_client *c,
-                              const struct secret *token, const char *hint,
-                              struct out_request *rq, struct errinfo *ei) WARN_UNUSED;
+                              const struct secret *token, const char *hint, struct out_request *rq,
+                              struct errinfo *ei) WARN_UNUSED;
 /* RFC 7009 §2.2: 200 means revoked (or unknown); anything else failed. */
 bool oauth_revoke_ok(const struct out_response *res);
 
@@ -62,13 +62,13 @@ enum err oauth_bearer_header(struct out_request *rq, const struct secret *access
 enum oauth_token_result {
     OAUTH_TOKEN_OK = 0,
     OAUTH_TOKEN_INVALID_GRANT, /* code or refresh token dead: re-read once, then needs_reauth */
-    OAUTH_TOKEN_CONFIG,   /* invalid_client, unauthorized_client, 401/403/404, redirect:
-                             provider configuration; surface to admins, slow retry (OAUTH-028) */
-    OAUTH_TOKEN_REJECTED, /* other OAuth error (invalid_request, invalid_scope, ...) */
-    OAUTH_TOKEN_TRANSIENT, /* transport failure, timeout, 5xx, 429, temporarily_unavailable,
-                              server_error: back off and retry, tokens untouched */
-    OAUTH_TOKEN_MALFORMED, /* an answer that cannot be used: not JSON, too large, duplicate
-                              keys, no access_token, token_type not bearer (OAUTH-016) */
+    OAUTH_TOKEN_CONFIG,        /* invalid_client, unauthorized_client, 401/403/404, redirect:
+                                  provider configuration; surface to admins, slow retry (OAUTH-028) */
+    OAUTH_TOKEN_REJECTED,      /* other OAuth error (invalid_request, invalid_scope, ...) */
+    OAUTH_TOKEN_TRANSIENT,     /* transport failure, timeout, 5xx, 429, temporarily_unavailable,
+                                  server_error: back off and retry, tokens untouched */
+    OAUTH_TOKEN_MALFORMED,     /* an answer that cannot be used: not JSON, too large, duplicate
+                                  keys, no access_token, token_type not bearer (OAUTH-016) */
 };
 const char *oauth_token_result_name(enum oauth_token_result r);
 

@@ -26,8 +26,7 @@ oa_json_media(const json_t *content)
     const char *k, *best = NULL;
     json_t *v;
 
-    json_object_foreach((json_t *)content, k, v)
-    {
+    json_object_foreach ((json_t *)content, k, v) {
         if (!strncasecmp(k, "application/json", 16))
             return k;
         if (best == NULL && is_json_media(k))
@@ -86,8 +85,7 @@ consumes(struct oa *oa, json_t *op, bool json)
 
     if (c == NULL)
         c = json_object_get(oa->doc, "consumes");
-    json_array_foreach(c, i, v)
-    {
+    json_array_foreach (c, i, v) {
         const char *m = json_string_value(v);
         if (m && json && !strcmp(m, "*/*"))
             return "application/json";

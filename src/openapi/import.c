@@ -83,8 +83,7 @@ count_ops(struct oa *oa, struct errinfo *ei)
     json_t *item;
     size_t n = 0;
 
-    json_object_foreach(json_object_get(oa->doc, "paths"), path, item)
-    {
+    json_object_foreach (json_object_get(oa->doc, "paths"), path, item) {
         for (size_t i = 0; i < 8; i++)
             n += json_is_object(json_object_get(item, methods[i])) ? 1 : 0;
         if (n > oa->o.max_operations)
@@ -105,8 +104,7 @@ operations(struct oa *oa, json_t *p, struct errinfo *ei)
 
     if (ops == NULL || json_object_set_new(p, "operations", ops) != 0)
         return ERR_NOMEM;
-    json_object_foreach(json_object_get(oa->doc, "paths"), path, item)
-    {
+    json_object_foreach (json_object_get(oa->doc, "paths"), path, item) {
         char *loc = oa_loc("paths", path, NULL);
         json_t *it = oa_resolve(oa, item, loc);
         free(loc);

@@ -25,8 +25,7 @@ output_schema(struct oa *oa, struct xstate *x, json_t *op)
     const char *code;
     json_t *r;
 
-    json_object_foreach(json_object_get(op, "responses"), code, r)
-    {
+    json_object_foreach (json_object_get(op, "responses"), code, r) {
         json_t *raw = NULL, *content;
         const char *m;
         if (!is_2xx(code) || (r = oa_resolve(oa, r, x->loc)) == NULL)

@@ -98,8 +98,7 @@ v2_schema(const json_t *p)
     json_t *s = json_object(), *v;
     const char *k;
 
-    json_object_foreach((json_t *)p, k, v)
-    {
+    json_object_foreach ((json_t *)p, k, v) {
         bool skip = false;
         for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
             skip = skip || !strcmp(k, drop[i]);
@@ -213,8 +212,7 @@ merge_params(struct pstate *ps, json_t *item, json_t *op, json_t *merged, struct
             return err_set(ei, ERR_TOO_LARGE, "limit_exceeded", "max_parameters",
                            "an operation has more than %u parameters (%s)", OPENAPI_MAX_PARAMS,
                            ps->loc);
-        json_array_foreach(lists[l], i, p)
-        {
+        json_array_foreach (lists[l], i, p) {
             json_t *r = oa_resolve(ps->oa, p, ps->loc);
             const char *name = oa_str(r, "name"), *in = oa_str(r, "in");
             if (name == NULL || in == NULL) {
@@ -318,8 +316,7 @@ oa_op_inputs(struct oa *oa, struct xstate *x, const char *path, json_t *item, js
     ps.loc = x->loc;
     e = merge_params(&ps, item, op, merged, ei);
     for (int pass = 1; e == ERR_OK && pass >= 0; pass--) {
-        json_object_foreach(merged, k, p)
-        {
+        json_object_foreach (merged, k, p) {
             one_param(&ps, p, pass == 1);
         }
     }

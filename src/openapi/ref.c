@@ -226,8 +226,7 @@ with_siblings(struct oa *oa, struct xstate *x, json_t *node, json_t *v, int dept
     json_decref(v);
     if (c == NULL)
         return NULL;
-    json_object_foreach(node, k, s)
-    {
+    json_object_foreach (node, k, s) {
         if (strcmp(k, "$ref") != 0)
             json_object_set_new(c, k, expand(oa, x, s, depth + 1, SCHEMA));
     }
@@ -292,14 +291,12 @@ expand(struct oa *oa, struct xstate *x, json_t *node, int depth, struct how h)
     x->budget--;
     if (json_is_object(node)) {
         out = json_object();
-        json_object_foreach(node, k, v)
-        {
+        json_object_foreach (node, k, v) {
             json_object_set_new(out, k, expand(oa, x, v, depth + 1, child_how(h, k)));
         }
     } else if (json_is_array(node)) {
         out = json_array();
-        json_array_foreach(node, i, v)
-        {
+        json_array_foreach (node, i, v) {
             json_array_append_new(out, expand(oa, x, v, depth + 1, (struct how){h.literal, false}));
         }
     } else {

@@ -157,8 +157,7 @@ first_req(const json_t *sec)
 
     if (!json_is_array(sec))
         return NULL;
-    json_object_foreach((json_t *)r, k, v)
-    {
+    json_object_foreach ((json_t *)r, k, v) {
         return k;
     }
     return "";
@@ -172,8 +171,7 @@ auth_from_ops(struct oa *oa)
     const char *path, *name;
     json_t *item;
 
-    json_object_foreach(json_object_get(oa->doc, "paths"), path, item)
-    {
+    json_object_foreach (json_object_get(oa->doc, "paths"), path, item) {
         for (size_t i = 0; i < 8; i++) {
             name = first_req(json_object_get(json_object_get(item, methods[i]), "security"));
             if (name != NULL && name[0] != '\0') {
@@ -218,8 +216,7 @@ oa_security(struct oa *oa, json_t *proposal)
 
     if (opts == NULL || json_object_set_new(proposal, "auth_options", opts) != 0)
         return ERR_NOMEM;
-    json_object_foreach(defs, name, s)
-    {
+    json_object_foreach (defs, name, s) {
         char *loc = oa->v2 ? oa_loc("securityDefinitions", name, NULL)
                            : oa_loc("components", "securitySchemes", name);
         json_t *r = oa_resolve(oa, s, loc), *ent;
@@ -243,10 +240,8 @@ oa_op_security(struct oa *oa, const json_t *op)
 
     if (sec == NULL)
         sec = json_object_get(oa->doc, "security");
-    json_array_foreach(sec, i, r)
-    {
-        json_object_foreach(r, k, v)
-        {
+    json_array_foreach (sec, i, r) {
+        json_object_foreach (r, k, v) {
             if (json_object_get(seen, k) == NULL) {
                 json_object_set_new(seen, k, json_true());
                 json_array_append_new(out, json_string(k));

@@ -155,8 +155,7 @@ add_merge(struct yconv *y, struct frame *f, json_t *v)
         return json_array_append(f->merges, v) == 0 ? ERR_OK : ERR_NOMEM;
     if (!json_is_array(v))
         return yerr(y, "merge key << needs a mapping or a list of mappings");
-    json_array_foreach(v, i, m)
-    {
+    json_array_foreach (v, i, m) {
         if (!json_is_object(m))
             return yerr(y, "merge key << needs a mapping or a list of mappings");
         if (++y->aliases > y->lim->max_aliases)
@@ -330,8 +329,7 @@ apply_merges(struct yconv *y, struct frame *f)
     size_t i;
     json_t *m;
 
-    json_array_foreach(f->merges, i, m)
-    {
+    json_array_foreach (f->merges, i, m) {
         size_t n = json_object_size(m);
         if (n > y->lim->max_alias_nodes - y->alias_nodes)
             return ylimit(y, "max_alias_nodes", "merge keys expand to too many values",
