@@ -21,7 +21,7 @@
 
 static const char *const service_types[] = {"http", "openapi", "mcp", "telegram", NULL};
 static const char *const later_service_types[] = {"gmail", NULL};
-static const char *const fulfillments[] = {"static", NULL};
+static const char *const fulfillments[] = {"static", "caller", "participant", NULL};
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
 static const char *const writable[] = {"name",
                                        "slug",
@@ -30,6 +30,7 @@ static const char *const writable[] = {"name",
                                        "auth",
                                        "operations",
                                        "fulfillment",
+                                       "participant_role",
                                        "description",
                                        "test_operation",
                                        "spec",
@@ -331,6 +332,25 @@ conn_draft_release(struct conn_draft *d)
     auth_values_release(&d->vals);
 }
 
+/* participant fulfillment needs the role of the participant who provides the
+ * credential; the role means nothing for the other modes. */
+static enum err
+check_fulfillment(const struct conn_draft *d, struct errinfo *ei)
+{
+    bool participant = d->fulfillment && strcmp(d->fulfillment, "participant") == 0;
+
+    if (participant && (d->participant_role == NULL || d->participant_role[0] == '\0'))
+        return err_set(ei, ERR_INVALID, "missing_field", "participant_role",
+                       "is required when fulfillment is participant (e.g. \"customer\")");
+    if (!participant && d->participant_role)
+        return err_set(ei, ERR_INVALID, "invalid_value", "participant_role",
+                       "is only for fulfillment participant");
+    if (participant && !str_is_slug(d->participant_role, MAX_PARTICIPANT_ROLE_LEN))
+        return err_set(ei, ERR_INVALID, "invalid_value", "participant_role",
+                       "must be 1-%d lower-case letters, digits or _", MAX_PARTICIPANT_ROLE_LEN);
+    return ERR_OK;
+}
+
 static enum err
 draft_common(const json_t *body, struct conn_draft *d, struct errinfo *ei)
 {
@@ -490,6 +510,11 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
     if (e == ERR_OK)
         e = check_enum(body, "fulfillment", fulfillments, NULL, "static", &d->fulfillment, ei);
     if (e == ERR_OK)
+        e = text_field(body, "participant_role", MAX_PARTICIPANT_ROLE_LEN, false,
+                       &d->participant_role, ei);
+    if (e == ERR_OK)
+        e = check_fulfillment(d, ei);
+    if (e == ERR_OK)
         e = draft_common(body, d, ei);
     if (e == ERR_OK && strcmp(d->service_type, "openapi") == 0)
         e = draft_import(body, NULL, d, ei);
@@ -546,6 +571,8 @@ config_doc(const struct conn_draft *d)
         json_object_set_new(c, "transport", json_string(d->transport));
     if (d->timeout_ms)
         json_object_set_new(c, "timeout_ms", json_integer(d->timeout_ms));
+    if (d->participant_role)
+        json_object_set_new(c, "participant_role", json_string(d->participant_role));
     return c;
 }
 
@@ -635,6 +662,8 @@ view(const struct conn_row *r, char **fields, size_t nfields, json_t *ops)
         json_object_set(o, "description", json_object_get(cfg, "description"));
     if (json_object_get(cfg, "test_operation"))
         json_object_set(o, "test_operation", json_object_get(cfg, "test_operation"));
+    if (json_object_get(cfg, "participant_role"))
+        json_object_set(o, "participant_role", json_object_get(cfg, "participant_role"));
     json_decref(cfg);
     return o;
 }
@@ -845,7 +874,19 @@ draft_from_patch(struct store *st, const json_t *body, const struct conn_row *r,
     if (e == ERR_OK && json_object_get(body, "fulfillment"))
         e = check_enum(body, "fulfillment", fulfillments, NULL, "static", &d->fulfillment, ei);
     if (e == ERR_OK)
+        e = text_field(body, "participant_role", MAX_PARTICIPANT_ROLE_LEN, false,
+                       &d->participant_role, ei);
+    if (e == ERR_OK)
         e = draft_common(body, d, ei);
+    if (e != ERR_OK)
+        return e;
+    if (d->fulfillment == NULL)
+        d->fulfillment = r->fulfillment;
+    /* the stored role stays unless the body changes it or leaves participant */
+    if (d->participant_role == NULL && json_object_get(body, "participant_role") == NULL &&
+        strcmp(d->fulfillment, "participant") == 0)
+        d->participant_role = json_string_value(json_object_get(cfg, "participant_role"));
+    e = check_fulfillment(d, ei);
     if (e != ERR_OK)
         return e;
     if (d->name == NULL)
@@ -854,8 +895,6 @@ draft_from_patch(struct store *st, const json_t *body, const struct conn_row *r,
         d->slug = r->slug;
     if (d->base_url == NULL)
         d->base_url = r->base_url;
-    if (d->fulfillment == NULL)
-        d->fulfillment = r->fulfillment;
     d->service_type = r->service_type;
     if (d->description == NULL && json_object_get(body, "description") == NULL)
         d->description = json_string_value(json_object_get(cfg, "description"));

@@ -29,6 +29,7 @@ void spec_import_release(struct spec_import *s);
  * the request body) plus what validation produced. */
 struct conn_draft {
     const char *name, *slug, *service_type, *base_url, *fulfillment, *description, *test_op;
+    const char *participant_role; /* fulfillment participant only */
     char slugbuf[MAX_SLUG_LEN + 1];
     json_t *auth_pub;
     json_t *operations;

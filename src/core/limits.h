@@ -31,7 +31,8 @@
 #define MAX_CUSTOM_FIELDS 32
 #define MAX_INJECT_RULES 32
 #define MAX_HEADER_NAME_LEN 256
-#define MAX_LIST_PAGE 500 /* connections per list page */
+#define MAX_LIST_PAGE 500           /* connections per list page */
+#define MAX_PARTICIPANT_ROLE_LEN 64 /* participant_role of a participant connection */
 
 /* ---- identities ---- */
 #define MAX_USER_NAME_LEN 64

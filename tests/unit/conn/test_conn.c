@@ -1108,6 +1108,94 @@ test_create_method_of_8_chars(void **state)
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
+/* Fulfillment: static | caller | participant; participant needs participant_role
+ * (1..MAX_PARTICIPANT_ROLE_LEN, tested at N and N+1); the role is refused on
+ * other modes; a PATCH keeps the stored role and checks the result. */
+static void
+test_fulfillment_modes(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    json_t *b, *out = NULL;
+    char role[MAX_PARTICIPANT_ROLE_LEN + 2];
+    char id[ID_MAX];
+    static const struct {
+        const char *fulfillment, *role;
+        enum err e;
+        const char *code, *field;
+    } cases[] = {
+        {"static", NULL, ERR_OK, NULL, NULL},
+        {"caller", NULL, ERR_OK, NULL, NULL},
+        {"participant", "customer", ERR_OK, NULL, NULL},
+        {"participant", NULL, ERR_INVALID, "missing_field", "participant_role"},
+        {"participant", "", ERR_INVALID, "missing_field", "participant_role"},
+        {"participant", "Not A Slug", ERR_INVALID, "invalid_value", "participant_role"},
+        {"caller", "customer", ERR_INVALID, "invalid_value", "participant_role"},
+        {"static", "customer", ERR_INVALID, "invalid_value", "participant_role"},
+        {"personal", NULL, ERR_INVALID, "invalid_value", "fulfillment"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[32];
+        b = J(BASE_BODY);
+        snprintf(name, sizeof(name), "ful%zu", i);
+        json_object_set_new(b, "name", json_string(name));
+        json_object_set_new(b, "fulfillment", json_string(cases[i].fulfillment));
+        if (cases[i].role)
+            json_object_set_new(b, "participant_role", json_string(cases[i].role));
+        memset(&ei, 0, sizeof(ei));
+        out = NULL;
+        assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), cases[i].e);
+        if (cases[i].e == ERR_OK) {
+            assert_string_equal(json_string_value(json_object_get(out, "fulfillment")),
+                                cases[i].fulfillment);
+            if (cases[i].role)
+                assert_string_equal(json_string_value(json_object_get(out, "participant_role")),
+                                    cases[i].role);
+        } else {
+            assert_string_equal(ei.code, cases[i].code);
+            assert_string_equal(ei.field, cases[i].field);
+        }
+        json_decref(out);
+        json_decref(b);
+    }
+    /* the role at N and N+1 */
+    memset(role, 'r', sizeof(role));
+    role[MAX_PARTICIPANT_ROLE_LEN] = '\0';
+    b = J(BASE_BODY);
+    json_object_set_new(b, "name", json_string("roleN"));
+    json_object_set_new(b, "fulfillment", json_string("participant"));
+    json_object_set_new(b, "participant_role", json_string(role));
+    assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), ERR_OK);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(out, "id")));
+    json_decref(out);
+    role[MAX_PARTICIPANT_ROLE_LEN] = 'r';
+    role[MAX_PARTICIPANT_ROLE_LEN + 1] = '\0';
+    json_object_set_new(b, "name", json_string("roleN1"));
+    json_object_set_new(b, "participant_role", json_string(role));
+    assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), ERR_INVALID);
+    assert_string_equal(ei.code, "too_long");
+    assert_string_equal(ei.field, "participant_role");
+    json_decref(b);
+
+    /* PATCH: the stored role is kept; switching to caller needs the role dropped */
+    b = J("{\"name\":\"renamed\"}");
+    assert_int_equal(conn_update(f->st, f->v, &f->member, id, b, &out, &ei), ERR_OK);
+    assert_non_null(json_object_get(out, "participant_role"));
+    json_decref(out);
+    json_decref(b);
+    b = J("{\"fulfillment\":\"caller\"}");
+    assert_int_equal(conn_update(f->st, f->v, &f->member, id, b, &out, &ei), ERR_OK);
+    assert_string_equal(json_string_value(json_object_get(out, "fulfillment")), "caller");
+    assert_null(json_object_get(out, "participant_role"));
+    json_decref(out);
+    json_decref(b);
+    b = J("{\"fulfillment\":\"participant\"}");
+    assert_int_equal(conn_update(f->st, f->v, &f->member, id, b, &out, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "participant_role");
+    json_decref(b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1134,6 +1222,7 @@ main(void)
         T(test_delete_removes_secrets),
         T(test_list_view_paging),
         T(test_create_method_of_8_chars),
+        T(test_fulfillment_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
