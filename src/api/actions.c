@@ -14,6 +14,8 @@ env_of(struct req *rq, struct call_env *env)
     env->ob = rq->ob;
     env->limits = &rq->app->out_limits;
     env->mcp = rq->mcp;
+    env->who = NULL; /* call_start sets them */
+    env->fulfil = NULL;
 }
 
 /* Runs on the worker thread when the upstream call ends. */

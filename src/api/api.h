@@ -40,6 +40,19 @@ enum err h_oauth_providers(struct req *rq, struct resp *rs);
 enum err h_oauth_provider_put(struct req *rq, struct resp *rs);
 enum err h_oauth_start(struct req *rq, struct resp *rs);
 enum err h_oauth_callback(struct req *rq, struct resp *rs);
+/* accounts.c */
+enum err h_me_accounts(struct req *rq, struct resp *rs);
+enum err h_me_account_put(struct req *rq, struct resp *rs);
+enum err h_me_account_delete(struct req *rq, struct resp *rs);
+enum err h_part_cred_put(struct req *rq, struct resp *rs);
+enum err h_part_cred_list(struct req *rq, struct resp *rs);
+enum err h_part_cred_delete(struct req *rq, struct resp *rs);
+/* runs.c */
+enum err h_run_create(struct req *rq, struct resp *rs);
+enum err h_run_get(struct req *rq, struct resp *rs);
+/* agents.c */
+enum err h_agent_resolve(struct req *rq, struct resp *rs);
+enum err h_agent_call(struct req *rq, struct resp *rs);
 /* openapi.c */
 enum err h_openapi_preview(struct req *rq, struct resp *rs);
 

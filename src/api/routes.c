@@ -27,6 +27,13 @@ const struct route api_routes[] = {
     {"GET", "/api/auth/connect/{provider}/start", h_oauth_start, ROLE_MEMBER, 0},
     {"GET", "/api/auth/connect/{provider}/callback", h_oauth_callback, ROLE_NONE, ROUTE_PUBLIC},
     {"POST", "/api/openapi/preview", h_openapi_preview, ROLE_MEMBER, ROUTE_BIG_BODY},
+    {"GET", "/api/me/accounts", h_me_accounts, ROLE_MEMBER, 0},
+    {"PUT", "/api/me/accounts/{connection}", h_me_account_put, ROLE_MEMBER, 0},
+    {"DELETE", "/api/me/accounts/{connection}", h_me_account_delete, ROLE_MEMBER, 0},
+    {"POST", "/api/participants/{id}/credentials", h_part_cred_put, ROLE_MEMBER, 0},
+    {"GET", "/api/participants/{id}/credentials", h_part_cred_list, ROLE_MEMBER, 0},
+    {"DELETE", "/api/participants/{id}/credentials/{connection}", h_part_cred_delete, ROLE_MEMBER,
+     0},
 };
 
 const size_t api_nroutes = ARRAY_LEN(api_routes);

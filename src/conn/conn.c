@@ -706,7 +706,8 @@ conn_draft_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
 
     if (e == ERR_OK)
         e = check_test_op(NULL, NULL, d, ei);
-    if (e == ERR_OK)
+    /* caller and participant connections get their credential per run */
+    if (e == ERR_OK && strcmp(d->fulfillment, "static") == 0)
         e = check_required(d->auth_pub, &d->vals, NULL, 0, ei);
     return e;
 }
@@ -963,8 +964,9 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
         goto out;
     type_changed = strcmp(json_string_value(json_object_get(d.auth_pub, "type")), r.auth_type);
     /* A new auth type starts with no stored secrets: forget the old ones. */
-    e = check_required(d.auth_pub, &d.vals, type_changed ? NULL : stored,
-                       type_changed ? 0 : nstored, ei);
+    if (strcmp(d.fulfillment, "static") == 0)
+        e = check_required(d.auth_pub, &d.vals, type_changed ? NULL : stored,
+                           type_changed ? 0 : nstored, ei);
     if (e == ERR_OK)
         e = seal_values(v, p->workspace_id, r.id, &d.vals, &set, ei);
     if (e != ERR_OK)
@@ -1041,17 +1043,19 @@ conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct
 }
 
 enum err
-conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
-                  struct auth_values *out, struct errinfo *ei)
+conn_open_sealed(struct store *st, const struct vault *v, int64_t ws, const char *kind,
+                 const char *owner, struct auth_values *out, bool *found, struct errinfo *ei)
 {
     struct sealed_set set = {0};
-    enum err e = store_secrets_get(st, c->row.workspace_id, KIND, c->row.id, &set, ei);
+    enum err e = store_secrets_get(st, ws, kind, owner, &set, ei);
 
-    /* What a call injects: the auth.* values, and an OAuth2 connection's access
-     * token (never its refresh token, which only the refresher opens). One
-     * query, each value opened once. */
+    /* What a call injects: the auth.* values, and an OAuth2 access token
+     * (never its refresh token, which only the refresher opens). One query,
+     * each value opened once. */
+    if (found)
+        *found = false;
     for (size_t i = 0; e == ERR_OK && i < set.n; i++) {
-        struct vault_aad aad = {c->row.workspace_id, KIND, c->row.id, set.v[i].field};
+        struct vault_aad aad = {ws, kind, owner, set.v[i].field};
         struct secret s = {0};
         const char *name = strncmp(set.v[i].field, "auth.", 5) == 0            ? set.v[i].field + 5
                            : strcmp(set.v[i].field, "oauth.access_token") == 0 ? "access_token"
@@ -1062,11 +1066,20 @@ conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
         if (e == ERR_OK)
             e = auth_values_add(out, name, s.p, s.len);
         secret_release(&s);
+        if (found)
+            *found = true;
     }
     sealed_set_release(&set);
     if (e != ERR_OK)
         auth_values_release(out);
     return e;
+}
+
+enum err
+conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
+                  struct auth_values *out, struct errinfo *ei)
+{
+    return conn_open_sealed(st, v, c->row.workspace_id, KIND, c->row.id, out, NULL, ei);
 }
 
 enum err

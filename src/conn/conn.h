@@ -51,6 +51,12 @@ enum err conn_load(struct store *st, int64_t ws, const char *id, const char *slu
 /* Opens the connection's credentials (the only decrypting path). */
 enum err conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
                            struct auth_values *out, struct errinfo *ei) WARN_UNUSED;
+/* Opens the values a call injects (auth.<name> -> <name>, oauth.access_token
+ * -> access_token) of the sealed secrets (kind, owner) in ws; *found (may be
+ * NULL) says whether there was any. */
+enum err conn_open_sealed(struct store *st, const struct vault *v, int64_t ws, const char *kind,
+                          const char *owner, struct auth_values *out, bool *found,
+                          struct errinfo *ei) WARN_UNUSED;
 /* Loads the operation named name of c (*op: new reference); ERR_NOT_FOUND
  * when c has none of that name. */
 enum err conn_operation(struct store *st, const struct conn *c, const char *name, json_t **op,

@@ -31,8 +31,7 @@
 #define MAX_CUSTOM_FIELDS 32
 #define MAX_INJECT_RULES 32
 #define MAX_HEADER_NAME_LEN 256
-#define MAX_LIST_PAGE 500           /* connections per list page */
-#define MAX_PARTICIPANT_ROLE_LEN 64 /* participant_role of a participant connection */
+#define MAX_LIST_PAGE 500 /* connections per list page */
 
 /* ---- identities ---- */
 #define MAX_USER_NAME_LEN 64
@@ -51,5 +50,19 @@
 #define OUT_MAX_RESPONSE ((size_t)10 * 1024 * 1024) /* (flag) decoded bytes */
 #define OUT_MAX_REDIRECTS 5                         /* (flag, at most 5) */
 #define OUT_MAX_HEADER_BYTES ((size_t)64 * 1024)    /* all response headers */
+
+/* ---- fulfillment, personal accounts, participants, runs, agents ---- */
+#define MAX_PARTICIPANT_ROLE_LEN 64              /* participant_role of a participant connection */
+#define MAX_PARTICIPANT_ID_LEN 128               /* a participant id (given by the platform) */
+#define MAX_RUN_PARTICIPANTS 32                  /* participants named by one run */
+#define MAX_RUN_NODES 64                         /* tool nodes in one workflow */
+#define MAX_NODE_ID_LEN 64                       /* a node id */
+#define MAX_NODE_DEPENDS 16                      /* depends_on entries of one node */
+#define MAX_RUN_INPUT_BYTES ((size_t)64 * 1024)  /* a run's input, as compact JSON */
+#define MAX_NODE_INPUT_BYTES ((size_t)16 * 1024) /* one node's input, as compact JSON */
+#define MAX_RUN_STATE_BYTES ((size_t)8 * 1024 * 1024) /* input + every node's output, stored */
+#define MAX_TEMPLATE_PATH_LEN 256                     /* {{path.to.value}} inside the braces */
+#define MAX_RUN_CREDENTIALS 16                        /* per-run credentials (caller connections) */
+#define MAX_AGENT_TOOLS 128                           /* names in one /api/agents/resolve */
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "conn/accounts.h"
 #include "conn/conn.h"
 #include "conn/conn_mcp.h"
 #include "conn/conn_oauth.h"
@@ -242,6 +243,20 @@ ctx_free(struct call_ctx *ctx)
 
 static void on_test_done(struct out_response *res, struct call_ctx *ctx);
 
+/* The credential c's fulfillment calls for (static: the connection's own;
+ * env->who is NULL on the deferred OAuth path, which is static only). */
+static enum err
+open_credential(const struct call_env *env, const struct conn *c, struct auth_values *out,
+                char *holder, struct errinfo *ei)
+{
+    if (env->who == NULL) {
+        if (holder)
+            holder[0] = '\0';
+        return conn_open_secrets(env->st, env->vault, c, out, ei);
+    }
+    return acct_open(env->st, env->vault, c, env->who, env->fulfil, out, holder, ei);
+}
+
 static void
 on_done(struct out_response *res, void *arg)
 {
@@ -272,7 +287,7 @@ send_with_credential(const struct call_env *env, const struct conn *c, struct ca
     enum err e;
 
     *stage = "credential";
-    e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
+    e = open_credential(env, c, &ctx->vals, NULL, ei);
     if (e == ERR_OK)
         e = auth_inject(c->auth, &ctx->vals, rq, body, ei);
     if (e != ERR_OK)
@@ -376,7 +391,7 @@ telegram_start(const struct call_env *env, const struct conn *c, const json_t *o
     snprintf(ctx->action, sizeof(ctx->action), "%s.%s", c->row.slug,
              json_string_value(json_object_get(op, "name")));
     *stage = "credential";
-    e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
+    e = open_credential(env, c, &ctx->vals, NULL, ei);
     tok = e == ERR_OK ? auth_values_get(&ctx->vals, "token") : NULL;
     if (e == ERR_OK && tok == NULL)
         e = err_set(ei, ERR_UNPROCESSABLE, "credential_missing", "auth.token",
@@ -455,7 +470,8 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
     struct call_ctx *ctx = xcalloc(1, sizeof(*ctx));
     struct out_request hdrs = {0};
     struct mcp_target t;
-    char key[ID_MAX + 32];
+    char key[ID_MAX + 32 + ACCOUNT_HOLDER_MAX];
+    char holder[ACCOUNT_HOLDER_MAX];
     enum err e;
 
     ctx->done = done;
@@ -465,7 +481,7 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
     snprintf(ctx->action, sizeof(ctx->action), "%s.%s", c->row.slug,
              json_string_value(json_object_get(op, "name")));
     *stage = "credential";
-    e = conn_open_secrets(env->st, env->vault, c, &ctx->vals, ei);
+    e = open_credential(env, c, &ctx->vals, holder, ei);
     if (e == ERR_OK)
         e = conn_mcp_target(c->row.base_url,
                             json_string_value(json_object_get(c->config, "transport")),
@@ -473,7 +489,9 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
                             &ctx->vals, &hdrs, &t, ei);
     if (e == ERR_OK) {
         *stage = "send";
-        snprintf(key, sizeof(key), "%lld:%s", (long long)c->row.workspace_id, c->row.id);
+        /* a session belongs to one credential holder (caller/participant modes) */
+        snprintf(key, sizeof(key), "%lld:%s%s%s", (long long)c->row.workspace_id, c->row.id,
+                 holder[0] ? ":" : "", holder);
         e = mcp_call_tool(env->ob, env->mcp, key, &t,
                           json_string_value(json_object_get(op, "mcp_tool")), input, on_mcp_done,
                           ctx, ei);
@@ -581,8 +599,12 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     struct out_request rq = {0};
     struct call_ctx *ctx = NULL;
     const char *stage = "resolve";
+    struct call_env lenv = *env;
     enum err e;
 
+    lenv.who = who;
+    lenv.fulfil = spec->fulfil;
+    env = &lenv;
     /* built-in tools first, then slug.operation */
     if (spec->action && builtin_find(spec->action) && spec->connection_id == NULL) {
         if (input == NULL)
@@ -620,12 +642,15 @@ call_start(const struct call_env *env, const struct principal *who, const struct
         ctx->arg = arg;
         snprintf(ctx->action, sizeof(ctx->action), "%s", spec->action);
         snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c.row.id);
-        if (strcmp(c.row.auth_type, "oauth2") == 0) {
+        /* a connection's own OAuth tokens are kept fresh; personal ones are the holder's */
+        if (strcmp(c.row.auth_type, "oauth2") == 0 && strcmp(c.row.fulfillment, "static") == 0) {
             bool ready = false;
             stage = "credential";
             e = conn_oauth_fresh(env->st, env->vault, env->ob, &c, &ready, on_fresh, ctx, ei);
             if (e == ERR_OK && !ready) { /* a refresh runs: send when it is done */
                 ctx->env = *env;
+                ctx->env.who = NULL; /* borrowed for this call only; static needs none */
+                ctx->env.fulfil = NULL;
                 ctx->ws = c.row.workspace_id;
                 ctx->pending = rq;
                 memset(&rq, 0, sizeof(rq));
@@ -731,7 +756,12 @@ call_test_start(const struct call_env *env, const struct principal *who, const c
     json_t *op = NULL;
     const char *test_op, *stage;
     struct errinfo sei = {0};
+    struct call_env lenv = *env;
     enum err e = conn_load(env->st, who->workspace_id, conn_id, NULL, &c, ei);
+
+    lenv.who = who; /* a caller connection is tested with the tester's own account */
+    lenv.fulfil = NULL;
+    env = &lenv;
 
     if (e != ERR_OK) {
         json_decref(empty);

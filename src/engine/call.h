@@ -29,18 +29,27 @@
 #include "store/store.h"
 
 struct mcp_session_cache;
+struct fulfil_ctx;
 struct call_env {
     struct store *st;
     const struct vault *vault;
     struct outbound *ob;
     const struct out_limits *limits;
     struct mcp_session_cache *mcp; /* this worker's MCP sessions */
+    /* set by call_start for the credential lookup of this call only */
+    const struct principal *who;
+    const struct fulfil_ctx *fulfil;
 };
 
 struct call_spec {
     const char *action;        /* "slug.operation" */
     const char *connection_id; /* optional */
     const json_t *input;       /* borrowed; NULL = {} */
+    /* participants and per-run credentials (conn/accounts.h), borrowed for
+     * the duration of call_start; NULL = none. Whose credential a call uses
+     * follows the connection's fulfillment: static (its own), caller (the
+     * principal's personal account or a per-run value), participant. */
+    const struct fulfil_ctx *fulfil;
 };
 
 /* The outcome of a call, rendered for the API. */

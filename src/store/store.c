@@ -442,3 +442,89 @@ store_secret_key_counts(struct store *st, struct key_count **out, size_t *n, str
 {
     return st->ops->secret_key_counts(st, out, n, ei);
 }
+
+/* ---- personal accounts, participant credentials, runs ---- */
+
+void
+account_row_release(struct account_row *r)
+{
+    if (r == NULL)
+        return;
+    free(r->kind);
+    free(r->holder);
+    free(r->connection_id);
+    free(r->method);
+    free(r->provider_id);
+    free(r->tiers);
+    free(r->scopes);
+    free(r->role);
+    free(r->conn_slug);
+    free(r->conn_name);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+account_rows_free(struct account_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        account_row_release(&rows[i]);
+    free(rows);
+}
+
+void
+run_row_release(struct run_row *r)
+{
+    if (r == NULL)
+        return;
+    free(r->status);
+    free(r->spec);
+    free(r->state);
+    free(r->error);
+    memset(r, 0, sizeof(*r));
+}
+
+enum err
+store_account_put(struct store *st, const struct account_row *r, const struct sealed_set *secrets,
+                  struct errinfo *ei)
+{
+    DISPATCH(account_put, r, secrets, ei);
+}
+
+enum err
+store_account_get(struct store *st, int64_t ws, const char *kind, const char *holder,
+                  const char *conn_id, struct account_row *out, struct errinfo *ei)
+{
+    DISPATCH(account_get, ws, kind, holder, conn_id, out, ei);
+}
+
+enum err
+store_account_list(struct store *st, int64_t ws, const char *kind, const char *holder,
+                   struct account_row **rows, size_t *n, struct errinfo *ei)
+{
+    DISPATCH(account_list, ws, kind, holder, rows, n, ei);
+}
+
+enum err
+store_account_delete(struct store *st, int64_t ws, const char *kind, const char *holder,
+                     const char *conn_id, struct errinfo *ei)
+{
+    DISPATCH(account_delete, ws, kind, holder, conn_id, ei);
+}
+
+enum err
+store_run_insert(struct store *st, const struct run_row *r, struct errinfo *ei)
+{
+    DISPATCH(run_insert, r, ei);
+}
+
+enum err
+store_run_update(struct store *st, const struct run_row *r, struct errinfo *ei)
+{
+    DISPATCH(run_update, r, ei);
+}
+
+enum err
+store_run_get(struct store *st, int64_t ws, const char *id, struct run_row *out, struct errinfo *ei)
+{
+    DISPATCH(run_get, ws, id, out, ei);
+}

@@ -269,6 +269,60 @@ enum err store_oauth_lease(struct store *st, int64_t ws, const char *conn_id, co
 enum err store_oauth_health(struct store *st, int64_t ws, const char *conn_id, const char *health,
                             const char *last_error, struct errinfo *ei) WARN_UNUSED;
 
+/* ---- personal accounts and participant credentials ---- */
+/* Who holds a credential for a connection: a user of the workspace (a
+ * personal account, holder "<user id>") or a participant of runs (holder: the
+ * platform's participant id). The values are sealed secrets of kind
+ * ACCOUNT_KIND_USER / ACCOUNT_KIND_PARTICIPANT, owner "<holder>:<connection
+ * id>", fields "auth.<name>" (or "oauth.access_token"...); deleting the row
+ * (or its connection) deletes them. */
+#define ACCOUNT_KIND_USER "account"
+#define ACCOUNT_KIND_PARTICIPANT "participant"
+struct account_row {
+    int64_t workspace_id;
+    char *kind; /* ACCOUNT_KIND_USER or ACCOUNT_KIND_PARTICIPANT */
+    char *holder;
+    char *connection_id;
+    char *method;                              /* "key" or "oauth" */
+    char *provider_id, *tiers, *scopes, *role; /* may be NULL */
+    int64_t expires_at, created_at, updated_at;
+    char *conn_slug, *conn_name; /* filled on reads */
+};
+void account_row_release(struct account_row *r);
+void account_rows_free(struct account_row *rows, size_t n);
+/* Inserts or replaces the row and makes secrets the holder's only sealed
+ * values for this connection, in one transaction. */
+enum err store_account_put(struct store *st, const struct account_row *r,
+                           const struct sealed_set *secrets, struct errinfo *ei) WARN_UNUSED;
+enum err store_account_get(struct store *st, int64_t ws, const char *kind, const char *holder,
+                           const char *conn_id, struct account_row *out,
+                           struct errinfo *ei) WARN_UNUSED;
+/* The holder's accounts in workspace ws, by connection slug. */
+enum err store_account_list(struct store *st, int64_t ws, const char *kind, const char *holder,
+                            struct account_row **rows, size_t *n, struct errinfo *ei) WARN_UNUSED;
+/* ERR_NOT_FOUND when there is none; the sealed values go with the row. */
+enum err store_account_delete(struct store *st, int64_t ws, const char *kind, const char *holder,
+                              const char *conn_id, struct errinfo *ei) WARN_UNUSED;
+
+/* ---- workflow runs ---- */
+struct run_row {
+    char id[ID_MAX];
+    int64_t workspace_id, user_id;
+    char *status; /* running, succeeded, failed */
+    char *spec;   /* JSON: workflow, participants (never credentials) */
+    char *state;  /* JSON: {"input", "steps"} */
+    char *error;  /* JSON or NULL */
+    int64_t created_at, updated_at, finished_at;
+};
+void run_row_release(struct run_row *r);
+enum err store_run_insert(struct store *st, const struct run_row *r,
+                          struct errinfo *ei) WARN_UNUSED;
+/* Sets status, state, error (and finished_at when not 0) of run id in ws. */
+enum err store_run_update(struct store *st, const struct run_row *r,
+                          struct errinfo *ei) WARN_UNUSED;
+enum err store_run_get(struct store *st, int64_t ws, const char *id, struct run_row *out,
+                       struct errinfo *ei) WARN_UNUSED;
+
 /* Backend table. Each function has the meaning of the wrapper above. */
 struct store_ops {
     const char *name;
@@ -329,6 +383,17 @@ struct store_ops {
     enum err (*secret_cas)(struct store *, int64_t, const unsigned char *, size_t, uint32_t,
                            const unsigned char *, size_t, bool *, struct errinfo *);
     enum err (*secret_key_counts)(struct store *, struct key_count **, size_t *, struct errinfo *);
+    enum err (*account_put)(struct store *, const struct account_row *, const struct sealed_set *,
+                            struct errinfo *);
+    enum err (*account_get)(struct store *, int64_t, const char *, const char *, const char *,
+                            struct account_row *, struct errinfo *);
+    enum err (*account_list)(struct store *, int64_t, const char *, const char *,
+                             struct account_row **, size_t *, struct errinfo *);
+    enum err (*account_delete)(struct store *, int64_t, const char *, const char *, const char *,
+                               struct errinfo *);
+    enum err (*run_insert)(struct store *, const struct run_row *, struct errinfo *);
+    enum err (*run_update)(struct store *, const struct run_row *, struct errinfo *);
+    enum err (*run_get)(struct store *, int64_t, const char *, struct run_row *, struct errinfo *);
 };
 
 /* Backends. */

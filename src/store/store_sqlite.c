@@ -120,6 +120,39 @@ static const char *const migrations[] = {
     "  last_error TEXT,"
     "  last_success_at INTEGER NOT NULL DEFAULT 0,"
     "  refreshes INTEGER NOT NULL DEFAULT 0);",
+    /* 5 (reserved for runs): personal accounts and participant credentials
+     * (metadata; the values are sealed in secrets, kind account/participant,
+     * owner "<holder>:<connection id>", deleted with the row, also when the
+     * connection goes), and workflow runs (never their per-run credentials). */
+    "CREATE TABLE accounts ("
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('account', 'participant')),"
+    "  holder TEXT NOT NULL,"
+    "  connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,"
+    "  method TEXT NOT NULL,"
+    "  provider_id TEXT,"
+    "  tiers TEXT,"
+    "  scopes TEXT,"
+    "  role TEXT,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (workspace_id, kind, holder, connection_id));"
+    "CREATE TRIGGER accounts_secrets_gone AFTER DELETE ON accounts BEGIN"
+    "  DELETE FROM secrets WHERE workspace_id = old.workspace_id AND kind = old.kind"
+    "  AND owner_id = old.holder || ':' || old.connection_id; END;"
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX runs_by_workspace ON runs (workspace_id, created_at);",
 };
 
 enum stmt_id {
@@ -161,6 +194,13 @@ enum stmt_id {
     S_OMETA_UPSERT,
     S_OLEASE,
     S_OHEALTH,
+    S_ACCT_PUT,
+    S_ACCT_GET,
+    S_ACCT_LIST,
+    S_ACCT_DEL,
+    S_RUN_INSERT,
+    S_RUN_UPDATE,
+    S_RUN_GET,
     S__COUNT
 };
 
@@ -267,6 +307,32 @@ static const char *const sql[S__COUNT] = {
                  "(lease_until < ?4 OR lease_owner = ?3)",
     [S_OHEALTH] = "UPDATE oauth_tokens SET health = ?3, last_error = ?4, lease_owner = NULL, "
                   "lease_until = 0 WHERE workspace_id = ?1 AND connection_id = ?2",
+    [S_ACCT_PUT] = "INSERT INTO accounts (workspace_id, kind, holder, connection_id, method, "
+                   "provider_id, tiers, scopes, role, expires_at, created_at, updated_at) VALUES "
+                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) ON CONFLICT (workspace_id, "
+                   "kind, holder, connection_id) DO UPDATE SET method = excluded.method, "
+                   "provider_id = excluded.provider_id, tiers = excluded.tiers, scopes = "
+                   "excluded.scopes, role = excluded.role, expires_at = excluded.expires_at, "
+                   "updated_at = excluded.updated_at",
+    [S_ACCT_GET] = "SELECT a.kind, a.holder, a.connection_id, a.method, a.provider_id, a.tiers, "
+                   "a.scopes, a.role, a.expires_at, a.created_at, a.updated_at, c.slug, c.name "
+                   "FROM accounts a JOIN connections c ON c.id = a.connection_id AND "
+                   "c.workspace_id = a.workspace_id WHERE a.workspace_id = ?1 AND a.kind = ?2 "
+                   "AND a.holder = ?3 AND a.connection_id = ?4",
+    [S_ACCT_LIST] = "SELECT a.kind, a.holder, a.connection_id, a.method, a.provider_id, a.tiers, "
+                    "a.scopes, a.role, a.expires_at, a.created_at, a.updated_at, c.slug, c.name "
+                    "FROM accounts a JOIN connections c ON c.id = a.connection_id AND "
+                    "c.workspace_id = a.workspace_id WHERE a.workspace_id = ?1 AND a.kind = ?2 "
+                    "AND a.holder = ?3 ORDER BY c.slug LIMIT 1000",
+    [S_ACCT_DEL] = "DELETE FROM accounts WHERE workspace_id = ?1 AND kind = ?2 AND holder = ?3 "
+                   "AND connection_id = ?4",
+    [S_RUN_INSERT] = "INSERT INTO runs (id, workspace_id, user_id, status, spec, state, error, "
+                     "created_at, updated_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                     "?8, ?8, ?9)",
+    [S_RUN_UPDATE] = "UPDATE runs SET status = ?3, state = ?4, error = ?5, updated_at = ?6, "
+                     "finished_at = ?7 WHERE workspace_id = ?1 AND id = ?2",
+    [S_RUN_GET] = "SELECT id, workspace_id, user_id, status, spec, state, error, created_at, "
+                  "updated_at, finished_at FROM runs WHERE workspace_id = ?1 AND id = ?2",
 };
 
 struct sqlite_store {
@@ -1504,6 +1570,229 @@ sq_ohealth(struct store *st, int64_t ws, const char *conn, const char *health, c
     return exec_stmt(s, q, ei);
 }
 
+/* ---- personal accounts, participant credentials, runs ---- */
+
+static enum err
+sq_account_put(struct store *st, const struct account_row *r, const struct sealed_set *secrets,
+               struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q;
+    char owner[MAX_PARTICIPANT_ID_LEN + ID_MAX + 2];
+    int64_t now = now_ms();
+    enum err e = tx_begin(s, ei);
+
+    if (e != ERR_OK)
+        return e;
+    snprintf(owner, sizeof(owner), "%s:%s", r->holder, r->connection_id);
+    q = stmt(s, S_SECRETS_DEL_OWNER);
+    if (q == NULL)
+        return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+    sqlite3_bind_int64(q, 1, r->workspace_id);
+    bind_text(q, 2, r->kind);
+    bind_text(q, 3, owner);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK) {
+        q = stmt(s, S_ACCT_PUT);
+        if (q == NULL)
+            return tx_end(s, db_err(s, SQLITE_ERROR, ei), ei);
+        sqlite3_bind_int64(q, 1, r->workspace_id);
+        bind_text(q, 2, r->kind);
+        bind_text(q, 3, r->holder);
+        bind_text(q, 4, r->connection_id);
+        bind_text(q, 5, r->method);
+        bind_text(q, 6, r->provider_id);
+        bind_text(q, 7, r->tiers);
+        bind_text(q, 8, r->scopes);
+        bind_text(q, 9, r->role);
+        sqlite3_bind_int64(q, 10, r->expires_at);
+        sqlite3_bind_int64(q, 11, now);
+        e = exec_stmt(s, q, ei);
+    }
+    if (e == ERR_OK)
+        e = put_secrets(s, r->workspace_id, r->kind, owner, secrets, ei);
+    return tx_end(s, e, ei);
+}
+
+static void
+read_account(sqlite3_stmt *q, int64_t ws, struct account_row *r)
+{
+    r->workspace_id = ws;
+    r->kind = col_text(q, 0);
+    r->holder = col_text(q, 1);
+    r->connection_id = col_text(q, 2);
+    r->method = col_text(q, 3);
+    r->provider_id = col_text(q, 4);
+    r->tiers = col_text(q, 5);
+    r->scopes = col_text(q, 6);
+    r->role = col_text(q, 7);
+    r->expires_at = sqlite3_column_int64(q, 8);
+    r->created_at = sqlite3_column_int64(q, 9);
+    r->updated_at = sqlite3_column_int64(q, 10);
+    r->conn_slug = col_text(q, 11);
+    r->conn_name = col_text(q, 12);
+}
+
+static enum err
+sq_account_get(struct store *st, int64_t ws, const char *kind, const char *holder,
+               const char *conn_id, struct account_row *out, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_ACCT_GET);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, kind);
+    bind_text(q, 3, holder);
+    bind_text(q, 4, conn_id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        read_account(q, ws, out);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "account_not_found", "connection",
+                       "no credential of this holder for this connection");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_account_list(struct store *st, int64_t ws, const char *kind, const char *holder,
+                struct account_row **rows, size_t *n, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_ACCT_LIST);
+    struct account_row *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *rows = NULL;
+    *n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, kind);
+    bind_text(q, 3, holder);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = realloc(v, cap * sizeof(*v));
+            if (v == NULL)
+                abort();
+        }
+        memset(&v[cnt], 0, sizeof(v[cnt]));
+        read_account(q, ws, &v[cnt++]);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        account_rows_free(v, cnt);
+        return db_err(s, rc, ei);
+    }
+    *rows = v;
+    *n = cnt;
+    return ERR_OK;
+}
+
+static enum err
+sq_account_delete(struct store *st, int64_t ws, const char *kind, const char *holder,
+                  const char *conn_id, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_ACCT_DEL);
+    enum err e;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, kind);
+    bind_text(q, 3, holder);
+    bind_text(q, 4, conn_id);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK && sqlite3_changes(s->db) == 0)
+        return err_set(ei, ERR_NOT_FOUND, "account_not_found", "connection",
+                       "no credential of this holder for this connection");
+    return e;
+}
+
+static enum err
+sq_run_insert(struct store *st, const struct run_row *r, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_RUN_INSERT);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, r->id);
+    sqlite3_bind_int64(q, 2, r->workspace_id);
+    sqlite3_bind_int64(q, 3, r->user_id);
+    bind_text(q, 4, r->status);
+    bind_text(q, 5, r->spec);
+    bind_text(q, 6, r->state);
+    bind_text(q, 7, r->error);
+    sqlite3_bind_int64(q, 8, r->created_at);
+    sqlite3_bind_int64(q, 9, r->finished_at);
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_run_update(struct store *st, const struct run_row *r, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_RUN_UPDATE);
+    enum err e;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, r->workspace_id);
+    bind_text(q, 2, r->id);
+    bind_text(q, 3, r->status);
+    bind_text(q, 4, r->state);
+    bind_text(q, 5, r->error);
+    sqlite3_bind_int64(q, 6, now_ms());
+    sqlite3_bind_int64(q, 7, r->finished_at);
+    e = exec_stmt(s, q, ei);
+    if (e == ERR_OK && sqlite3_changes(s->db) == 0)
+        return err_set(ei, ERR_NOT_FOUND, "run_not_found", "id", "no such run");
+    return e;
+}
+
+static enum err
+sq_run_get(struct store *st, int64_t ws, const char *id, struct run_row *out, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_RUN_GET);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        snprintf(out->id, sizeof(out->id), "%s", (const char *)sqlite3_column_text(q, 0));
+        out->workspace_id = sqlite3_column_int64(q, 1);
+        out->user_id = sqlite3_column_int64(q, 2);
+        out->status = col_text(q, 3);
+        out->spec = col_text(q, 4);
+        out->state = col_text(q, 5);
+        out->error = col_text(q, 6);
+        out->created_at = sqlite3_column_int64(q, 7);
+        out->updated_at = sqlite3_column_int64(q, 8);
+        out->finished_at = sqlite3_column_int64(q, 9);
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "run_not_found", "id", "no such run");
+    return db_err(s, rc, ei);
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1541,4 +1830,11 @@ static const struct store_ops sqlite_ops = {
     .oauth_commit = sq_ocommit,
     .oauth_lease = sq_olease,
     .oauth_health = sq_ohealth,
+    .account_put = sq_account_put,
+    .account_get = sq_account_get,
+    .account_list = sq_account_list,
+    .account_delete = sq_account_delete,
+    .run_insert = sq_run_insert,
+    .run_update = sq_run_update,
+    .run_get = sq_run_get,
 };
