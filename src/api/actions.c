@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "conn/accounts.h"
 #include "engine/call.h"
 #include "core/banned.h"
 
@@ -41,28 +42,38 @@ on_call_done(struct call_result *res, void *arg)
 
 static const char *const call_keys[] = {"actionIdentifier", "connectionId", "input", NULL};
 
+/* ERR_INVALID naming the first key of the body that is not in keys. */
+static enum err
+only_keys(const json_t *body, const char *const *keys, const char *what, struct errinfo *ei)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach ((json_t *)body, k, v) {
+        bool ok = false;
+        (void)v;
+        for (size_t i = 0; keys[i]; i++)
+            ok = ok || strcmp(keys[i], k) == 0;
+        if (!ok)
+            return err_set(ei, ERR_INVALID, "unknown_field", k, "is not a field of %s", what);
+    }
+    return ERR_OK;
+}
+
 enum err
 h_action_call(struct req *rq, struct resp *rs)
 {
     struct call_env env;
     struct call_spec spec = {0};
     const char *stage = "request";
-    const char *k;
-    json_t *v;
     enum err e = req_json_object(rq, &rs->ei);
 
     if (e != ERR_OK)
         return e;
-    json_object_foreach (rq->json, k, v) {
-        bool ok = false;
-        (void)v;
-        for (size_t i = 0; call_keys[i]; i++)
-            ok = ok || strcmp(call_keys[i], k) == 0;
-        if (!ok)
-            return err_set(&rs->ei, ERR_INVALID, "unknown_field", k,
-                           "is not a field of an action call (actionIdentifier, connectionId, "
-                           "input)");
-    }
+    e = only_keys(rq->json, call_keys, "an action call (actionIdentifier, connectionId, input)",
+                  &rs->ei);
+    if (e != ERR_OK)
+        return e;
     spec.action = json_string_value(json_object_get(rq->json, "actionIdentifier"));
     spec.connection_id = json_string_value(json_object_get(rq->json, "connectionId"));
     spec.input = json_object_get(rq->json, "input");
@@ -104,4 +115,62 @@ h_tools(struct req *rq, struct resp *rs)
     if (e == ERR_OK)
         resp_json(rs, 200, out);
     return e;
+}
+
+enum err
+h_agent_resolve(struct req *rq, struct resp *rs)
+{
+    json_t *out = NULL;
+    enum err e = req_json_object(rq, &rs->ei);
+
+    if (e == ERR_OK && json_object_size(rq->json) != 1)
+        e = err_set(&rs->ei, ERR_INVALID, "invalid_body", "tools",
+                    "send {\"tools\": [\"web_search\", \"slug.operation\", ...]}");
+    if (e == ERR_OK)
+        e = tools_resolve(rq->st, &rq->who, json_object_get(rq->json, "tools"), &out, &rs->ei);
+    if (e == ERR_OK)
+        resp_json(rs, 200, out);
+    return e;
+}
+
+static const char *const agent_keys[] = {"tool", "input", "participants", "credentials", NULL};
+
+/* POST /api/agents/call: one tool call of an agent run, with the run's
+ * participants and per-run credentials (the same fulfillment as a workflow
+ * node). The values are wiped from the body once parsed. */
+enum err
+h_agent_call(struct req *rq, struct resp *rs)
+{
+    struct call_env env;
+    struct call_spec spec = {0};
+    struct fulfil_set fs = {0};
+    const char *stage = "request";
+    enum err e = req_json_object(rq, &rs->ei);
+
+    if (e != ERR_OK)
+        return e;
+    e = only_keys(rq->json, agent_keys, "an agent call (tool, input, participants, credentials)",
+                  &rs->ei);
+    spec.action = json_string_value(json_object_get(rq->json, "tool"));
+    spec.input = json_object_get(rq->json, "input");
+    if (e == ERR_OK && spec.action == NULL)
+        e = err_set(&rs->ei, ERR_INVALID, "missing_field", "tool",
+                    "is required (a built-in tool or slug.operation)");
+    if (e == ERR_OK)
+        e = fulfil_parse(rq->st, rq->who.workspace_id, json_object_get(rq->json, "participants"),
+                         json_object_get(rq->json, "credentials"), &fs, &rs->ei);
+    json_wipe_strings(json_object_get(rq->json, "credentials"));
+    if (e != ERR_OK)
+        return e;
+    spec.fulfil = &fs.ctx;
+    atomic_fetch_add(&rq->app->metrics.calls, 1);
+    env_of(rq, &env);
+    e = call_start(&env, &rq->who, &spec, on_call_done, rq, &stage, &rs->ei);
+    fulfil_set_release(&fs); /* call_start opened what it needs */
+    if (e == ERR_OK) {
+        req_suspend(rq);
+        return ERR_OK;
+    }
+    atomic_fetch_add(&rq->app->metrics.calls_failed, 1);
+    return resp_json(rs, err_http_status(e), call_error_body(stage, e, &rs->ei));
 }

@@ -34,6 +34,10 @@ const struct route api_routes[] = {
     {"GET", "/api/participants/{id}/credentials", h_part_cred_list, ROLE_MEMBER, 0},
     {"DELETE", "/api/participants/{id}/credentials/{connection}", h_part_cred_delete, ROLE_MEMBER,
      0},
+    {"POST", "/api/runs", h_run_create, ROLE_MEMBER, 0},
+    {"GET", "/api/runs/{id}", h_run_get, ROLE_MEMBER, 0},
+    {"POST", "/api/agents/resolve", h_agent_resolve, ROLE_MEMBER, 0},
+    {"POST", "/api/agents/call", h_agent_call, ROLE_MEMBER, 0},
 };
 
 const size_t api_nroutes = ARRAY_LEN(api_routes);

@@ -13,6 +13,12 @@
 
 /* ---- helpers ---- */
 
+static const char *
+fulfillment_of(const struct conn *c)
+{
+    return c->row.fulfillment ? c->row.fulfillment : "static";
+}
+
 bool
 part_id_valid(const char *id)
 {
@@ -55,6 +61,118 @@ fulfil_creds_release(struct fulfil_cred *v, size_t n)
 }
 
 void
+fulfil_set_release(struct fulfil_set *s)
+{
+    if (s == NULL)
+        return;
+    free(s->parties);
+    fulfil_creds_release(s->creds, s->ncreds);
+    memset(s, 0, sizeof(*s));
+}
+
+static enum err
+parse_parties(const json_t *arr, struct fulfil_set *out, struct errinfo *ei)
+{
+    json_t *p;
+    size_t i;
+
+    if (arr == NULL)
+        return ERR_OK;
+    if (!json_is_array(arr))
+        return err_set(ei, ERR_INVALID, "invalid_type", "participants",
+                       "must be an array of {\"id\", \"role\"}");
+    if (json_array_size(arr) > MAX_RUN_PARTICIPANTS)
+        return err_set(ei, ERR_TOO_LARGE, "too_many", "participants",
+                       "a run names at most %d participants", MAX_RUN_PARTICIPANTS);
+    out->parties = xcalloc(json_array_size(arr) + 1, sizeof(*out->parties));
+    json_array_foreach (arr, i, p) {
+        const char *id = json_string_value(json_object_get(p, "id"));
+        const char *role = json_string_value(json_object_get(p, "role"));
+        char f[48];
+        if (!json_is_object(p) || json_object_size(p) != 2 || !part_id_valid(id)) {
+            snprintf(f, sizeof(f), "participants[%zu].id", i);
+            return err_set(ei, ERR_INVALID, "invalid_value", f,
+                           "a participant is {\"id\": 1-%d of A-Z a-z 0-9 _ . @ -, \"role\"}",
+                           MAX_PARTICIPANT_ID_LEN);
+        }
+        if (!str_is_slug(role, MAX_PARTICIPANT_ROLE_LEN)) {
+            snprintf(f, sizeof(f), "participants[%zu].role", i);
+            return err_set(ei, ERR_INVALID, "invalid_value", f,
+                           "must be 1-%d lower-case letters, digits or _",
+                           MAX_PARTICIPANT_ROLE_LEN);
+        }
+        snprintf(out->parties[i].id, sizeof(out->parties[i].id), "%s", id);
+        snprintf(out->parties[i].role, sizeof(out->parties[i].role), "%s", role);
+        out->nparties = i + 1;
+    }
+    return ERR_OK;
+}
+
+static enum err
+parse_creds(struct store *st, int64_t ws, const json_t *obj, struct fulfil_set *out,
+            struct errinfo *ei)
+{
+    const char *slug;
+    json_t *v;
+    size_t i = 0;
+    enum err e = ERR_OK;
+
+    if (obj == NULL)
+        return ERR_OK;
+    if (!json_is_object(obj))
+        return err_set(ei, ERR_INVALID, "invalid_type", "credentials",
+                       "must be an object {\"<connection slug>\": {\"<field>\": \"<value>\"}}");
+    if (json_object_size(obj) > MAX_RUN_CREDENTIALS)
+        return err_set(ei, ERR_TOO_LARGE, "too_many", "credentials",
+                       "a run brings credentials for at most %d connections", MAX_RUN_CREDENTIALS);
+    out->creds = xcalloc(json_object_size(obj) + 1, sizeof(*out->creds));
+    json_object_foreach ((json_t *)obj, slug, v) {
+        struct conn c = {0};
+        char f[MAX_SLUG_LEN + 16];
+        snprintf(f, sizeof(f), "credentials.%s", slug);
+        if (!str_is_slug(slug, MAX_SLUG_LEN))
+            e = err_set(ei, ERR_INVALID, "invalid_value", f, "is not a connection slug");
+        if (e == ERR_OK && conn_load(st, ws, NULL, slug, &c, ei) != ERR_OK)
+            e = err_set(ei, ERR_INVALID, "unknown_connection", f,
+                        "no connection of this workspace has this slug");
+        if (e == ERR_OK && strcmp(fulfillment_of(&c), "caller") != 0)
+            e = err_set(ei, ERR_INVALID, "wrong_fulfillment", f,
+                        "connection %s has fulfillment %s: per-run credentials are for caller "
+                        "connections",
+                        slug, fulfillment_of(&c));
+        if (e == ERR_OK)
+            e = acct_parse_values(&c, v, f, &out->creds[i].vals, ei);
+        conn_release(&c);
+        if (e != ERR_OK)
+            return e;
+        snprintf(out->creds[i].slug, sizeof(out->creds[i].slug), "%s", slug);
+        out->ncreds = ++i;
+    }
+    return ERR_OK;
+}
+
+enum err
+fulfil_parse(struct store *st, int64_t ws, const json_t *participants, const json_t *credentials,
+             struct fulfil_set *out, struct errinfo *ei)
+{
+    enum err e;
+
+    memset(out, 0, sizeof(*out));
+    e = parse_parties(participants, out, ei);
+    if (e == ERR_OK)
+        e = parse_creds(st, ws, credentials, out, ei);
+    if (e != ERR_OK) {
+        fulfil_set_release(out);
+        return e;
+    }
+    out->ctx.parties = out->parties;
+    out->ctx.nparties = out->nparties;
+    out->ctx.creds = out->creds;
+    out->ctx.ncreds = out->ncreds;
+    return ERR_OK;
+}
+
+void
 json_wipe_strings(json_t *j)
 {
     const char *k;
@@ -72,12 +190,6 @@ json_wipe_strings(json_t *j)
         json_array_foreach (j, i, v)
             json_wipe_strings(v);
     }
-}
-
-static const char *
-fulfillment_of(const struct conn *c)
-{
-    return c->row.fulfillment ? c->row.fulfillment : "static";
 }
 
 /* owner of a holder's sealed values: "<holder>:<connection id>" */

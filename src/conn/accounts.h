@@ -67,6 +67,24 @@ enum err acct_parse_values(const struct conn *c, const json_t *creds, const char
 /* Wipes and frees n per-run credentials. */
 void fulfil_creds_release(struct fulfil_cred *v, size_t n);
 
+/* A run's or agent call's participants and per-run credentials, parsed. */
+struct fulfil_set {
+    struct fulfil_party *parties;
+    size_t nparties;
+    struct fulfil_cred *creds;
+    size_t ncreds;
+    struct fulfil_ctx ctx; /* points at the two arrays */
+};
+void fulfil_set_release(struct fulfil_set *s); /* wipes the credentials */
+/* participants: [{"id", "role"}] (at most MAX_RUN_PARTICIPANTS); credentials:
+ * {"<slug>": {"<field>": "<value>"}} (at most MAX_RUN_CREDENTIALS), each slug
+ * a caller connection of workspace ws, the values checked against its auth
+ * type. Either may be NULL. Errors name "participants[i].role",
+ * "credentials.<slug>.<field>"... */
+enum err fulfil_parse(struct store *st, int64_t ws, const json_t *participants,
+                      const json_t *credentials, struct fulfil_set *out,
+                      struct errinfo *ei) WARN_UNUSED;
+
 /* Overwrites the bytes of every string in j (a request body that carried
  * credentials) before it is freed. */
 void json_wipe_strings(json_t *j);

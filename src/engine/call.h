@@ -100,4 +100,17 @@ enum err call_test_start(const struct call_env *env, const struct principal *who
 enum err tools_list(struct store *st, const struct principal *who, json_t **out,
                     struct errinfo *ei) WARN_UNUSED;
 
+/* The connection tool slug.operation of workspace ws: ERR_NOT_FOUND (code
+ * unknown_tool, ei saying why) when there is none; *out (may be NULL) gets
+ * its definition (new reference). Built-ins are builtin_find's. */
+enum err tool_find(struct store *st, int64_t ws, const char *name, json_t **out,
+                   struct errinfo *ei) WARN_UNUSED;
+/* POST /api/agents/resolve: the definitions of the named tools (built-in
+ * names resolved first, then slug.operation of who's workspace) as an LLM's
+ * function-calling API wants them: {"tools": [built-ins..., connection
+ * tools...], "errors": [{"name", "code", "message"}]} -- unknown names are
+ * listed, never dropped. At most MAX_AGENT_TOOLS names. New reference. */
+enum err tools_resolve(struct store *st, const struct principal *who, const json_t *names,
+                       json_t **out, struct errinfo *ei) WARN_UNUSED;
+
 #endif

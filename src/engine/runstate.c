@@ -455,6 +455,8 @@ check_node(const json_t *nodes, size_t i, wf_tool_fn tool, void *arg, struct err
         e = tool(arg, name, ei);
         if (e != ERR_OK && ei->field[0] == '\0')
             snprintf(ei->field, sizeof(ei->field), "tool_name");
+        if (e == ERR_NOT_FOUND) /* a workflow naming no tool is a bad request */
+            e = ERR_INVALID;
     }
     if (e != ERR_OK)
         err_field_prefix(ei, f);

@@ -78,3 +78,94 @@ tools_list(struct store *st, const struct principal *who, json_t **out, struct e
     *out = json_pack("{s:o}", "tools", tools);
     return ERR_OK;
 }
+
+enum err
+tool_find(struct store *st, int64_t ws, const char *name, json_t **out, struct errinfo *ei)
+{
+    const char *dot = strchr(name, '.');
+    char slug[MAX_SLUG_LEN + 2];
+    struct conn c = {0};
+    json_t *op = NULL;
+    enum err e;
+
+    if (dot == NULL || dot == name || dot[1] == '\0' || (size_t)(dot - name) > MAX_SLUG_LEN)
+        return err_set(ei, ERR_NOT_FOUND, "unknown_tool", NULL,
+                       "%s is neither a built-in tool nor slug.operation", name);
+    snprintf(slug, sizeof(slug), "%.*s", (int)(dot - name), name);
+    e = conn_load(st, ws, NULL, slug, &c, ei);
+    if (e == ERR_NOT_FOUND)
+        e = err_set(ei, ERR_NOT_FOUND, "unknown_tool", NULL, "no connection has slug %s", slug);
+    if (e == ERR_OK) {
+        e = conn_operation(st, &c, dot + 1, &op, ei);
+        if (e == ERR_NOT_FOUND)
+            e = err_set(ei, ERR_NOT_FOUND, "unknown_tool", NULL,
+                        "connection %s has no operation %s", slug, dot + 1);
+    }
+    if (e == ERR_OK && out) {
+        *out = tool_json(&c.row, op);
+        json_object_set_new(*out, "fulfillment", json_string(c.row.fulfillment));
+    }
+    json_decref(op);
+    conn_release(&c);
+    return e;
+}
+
+enum err
+tools_resolve(struct store *st, const struct principal *who, const json_t *names, json_t **out,
+              struct errinfo *ei)
+{
+    json_t *builtins, *conn_tools, *errors, *name;
+    size_t i;
+    enum err e = ERR_OK;
+
+    if (!json_is_array(names))
+        return err_set(ei, ERR_INVALID, "invalid_type", "tools", "must be an array of tool names");
+    if (json_array_size(names) > MAX_AGENT_TOOLS)
+        return err_set(ei, ERR_TOO_LARGE, "too_many", "tools", "at most %d tools per request",
+                       MAX_AGENT_TOOLS);
+    json_array_foreach (names, i, name) {
+        if (!json_is_string(name)) {
+            char f[32];
+            snprintf(f, sizeof(f), "tools[%zu]", i);
+            return err_set(ei, ERR_INVALID, "invalid_type", f, "must be a string");
+        }
+    }
+    builtins = builtins_list_json();
+    conn_tools = json_array();
+    errors = json_array();
+    *out = json_pack("{s:o, s:o}", "tools", json_array(), "errors", errors);
+    json_array_foreach (names, i, name) {
+        const char *n = json_string_value(name);
+        json_t *def = NULL, *b;
+        size_t j;
+        struct errinfo tei = {0};
+        /* built-in names first: they win over a connection slug.operation */
+        json_array_foreach (builtins, j, b) {
+            if (def == NULL && strcmp(json_string_value(json_object_get(b, "name")), n) == 0)
+                def = json_incref(b);
+        }
+        if (def) {
+            json_array_append_new(json_object_get(*out, "tools"), def);
+            continue;
+        }
+        e = tool_find(st, who->workspace_id, n, &def, &tei);
+        if (e == ERR_OK) {
+            json_array_append_new(conn_tools, def);
+        } else if (e == ERR_NOT_FOUND) {
+            json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "name", n, "code", tei.code,
+                                                    "message", tei.msg));
+            e = ERR_OK;
+        } else {
+            *ei = tei;
+            break;
+        }
+    }
+    json_array_extend(json_object_get(*out, "tools"), conn_tools);
+    json_decref(conn_tools);
+    json_decref(builtins);
+    if (e != ERR_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return e;
+}

@@ -170,11 +170,11 @@ test_workflow_refusals(void **state)
         {"[]", ERR_INVALID, "invalid_workflow", "workflow.nodes"},
         {"{}", ERR_INVALID, "invalid_workflow", "workflow.nodes"},
         {"[1]", ERR_INVALID, "invalid_workflow", "workflow.nodes[0]"},
-        {"[{\"id\":\"a\",\"type\":\"tool\",\"tool_name\":\"gh.nope\"}]", ERR_NOT_FOUND,
+        {"[{\"id\":\"a\",\"type\":\"tool\",\"tool_name\":\"gh.nope\"}]", ERR_INVALID,
          "unknown_tool", "workflow.nodes[0].tool_name"},
         {"[{\"id\":\"a\",\"type\":\"tool\",\"tool_name\":\"gh.get\"},"
          "{\"id\":\"b\",\"type\":\"tool\",\"tool_name\":\"nothing_here\"}]",
-         ERR_NOT_FOUND, "unknown_tool", "workflow.nodes[1].tool_name"},
+         ERR_INVALID, "unknown_tool", "workflow.nodes[1].tool_name"},
         {"[{\"id\":\"a\",\"type\":\"code\",\"tool_name\":\"gh.get\"}]", ERR_INVALID,
          "invalid_workflow", "workflow.nodes[0].type"},
         {"[{\"id\":\"a b\",\"type\":\"tool\",\"tool_name\":\"gh.get\"}]", ERR_INVALID,
