@@ -58,8 +58,14 @@ h_oauth_start(struct req *rq, struct resp *rs)
     if (conn == NULL)
         return err_set(&rs->ei, ERR_INVALID, "missing_field", "connection",
                        "name the oauth2 connection to connect: ?connection=<id>");
-    e = conn_oauth_start(rq->st, rq->app->vault, rq->app->app_url, &rq->who,
-                         req_param(rq, "provider"), tiers ? tiers : "", conn, &location, &rs->ei);
+    if (req_query(rq, "personal") && strcmp(req_query(rq, "personal"), "1") == 0)
+        e = conn_oauth_personal_start(rq->st, rq->app->vault, rq->app->app_url, &rq->who,
+                                      req_param(rq, "provider"), tiers ? tiers : "", conn,
+                                      &location, &rs->ei);
+    else
+        e = conn_oauth_start(rq->st, rq->app->vault, rq->app->app_url, &rq->who,
+                             req_param(rq, "provider"), tiers ? tiers : "", conn, &location,
+                             &rs->ei);
     if (e != ERR_OK)
         return e;
     rs->status = 302;

@@ -237,6 +237,20 @@ open_caller(struct store *st, const struct vault *v, const struct conn *c,
     }
     snprintf(uid, sizeof(uid), "%lld", (long long)who->user_id);
     owner_of(uid, c->row.id, owner, sizeof(owner));
+    if (oauth) { /* personal tokens are not refreshed here: an expired one needs a reconnect */
+        struct account_row r = {0};
+        e = store_account_get(st, who->workspace_id, ACCOUNT_KIND_USER, uid, c->row.id, &r, ei);
+        bool expired = e == ERR_OK && r.expires_at != 0 && r.expires_at <= now_ms();
+        account_row_release(&r);
+        if (expired)
+            return err_set(ei, ERR_UNPROCESSABLE, "needs_credential", "connection",
+                           "the personal OAuth token of user %s for connection %s has expired: "
+                           "reconnect through /api/auth/connect/%s/start?personal=1&connection=%s",
+                           who->user_name, c->row.slug,
+                           json_string_value(json_object_get(c->auth, "provider")), c->row.id);
+        if (e != ERR_OK && e != ERR_NOT_FOUND)
+            return e;
+    }
     e = open_holder(st, v, who->workspace_id, ACCOUNT_KIND_USER, owner, out, &found, ei);
     if (e == ERR_OK && !found) {
         if (oauth)
@@ -544,8 +558,8 @@ acct_delete(struct store *st, const struct vault *v, struct outbound *ob,
     snprintf(uid, sizeof(uid), "%lld", (long long)who->user_id);
     if (e == ERR_OK)
         e = store_account_get(st, who->workspace_id, ACCOUNT_KIND_USER, uid, c.row.id, &r, ei);
-    (void)v;
-    (void)ob;
+    if (e == ERR_OK && strcmp(r.method, "oauth") == 0) /* best effort, before the tokens go */
+        conn_oauth_personal_revoke(st, v, ob, &c, who->user_id);
     if (e == ERR_OK)
         e = store_account_delete(st, who->workspace_id, ACCOUNT_KIND_USER, uid, c.row.id, ei);
     if (e == ERR_OK)

@@ -174,11 +174,14 @@ conn_oauth_provider_list(struct store *st, json_t **out, struct errinfo *ei)
 
 /* ---- start ---- */
 
-enum err
-conn_oauth_start(struct store *st, const struct vault *v, const char *app_url,
-                 const struct principal *who, const char *provider_id, const char *tiers,
-                 const char *conn_id, char **location, struct errinfo *ei)
+/* personal: the caller's own account for a caller connection (state bound to
+ * "me:<connection id>", tokens sealed as the user's, see conn_oauth_personal.c). */
+static enum err
+start_flow(struct store *st, const struct vault *v, const char *app_url,
+           const struct principal *who, const char *provider_id, const char *tiers,
+           const char *conn_id, bool personal, char **location, struct errinfo *ei)
 {
+    char state_conn[ID_MAX + 4];
     struct oauth_provider p = {0};
     struct oauth_client c = {0};
     struct oauth_list scopes = {0}, tiers_l = {0};
@@ -205,7 +208,9 @@ conn_oauth_start(struct store *st, const struct vault *v, const char *app_url,
                     "the connection uses provider %s",
                     json_string_value(json_object_get(conn.auth, "provider")));
     if (e == ERR_OK)
-        e = conn_may_change(who, &conn.row, ei);
+        e = personal ? conn_oauth_personal_check(&conn, ei) : conn_may_change(who, &conn.row, ei);
+    if (e == ERR_OK)
+        snprintf(state_conn, sizeof(state_conn), "%s%s", personal ? "me:" : "", conn.row.id);
     if (e == ERR_OK)
         e = conn_oauth_provider(st, provider_id, &p, ei);
     if (e == ERR_OK)
@@ -221,7 +226,7 @@ conn_oauth_start(struct store *st, const struct vault *v, const char *app_url,
     if (e == ERR_OK && p.pkce)
         e = oauth_pkce_new(&pk, ei);
     if (e == ERR_OK) {
-        struct vault_aad aad = {who->workspace_id, "oauth_state", conn.row.id, "code_verifier"};
+        struct vault_aad aad = {who->workspace_id, "oauth_state", state_conn, "code_verifier"};
         oauth_state_hash(state, row.state_hash);
         e = vault_seal(v, &aad, pk.verifier.p ? pk.verifier.p : "", pk.verifier.len, &ct, &n, ei);
     }
@@ -231,7 +236,7 @@ conn_oauth_start(struct store *st, const struct vault *v, const char *app_url,
         row.provider_id = (char *)provider_id;
         row.workspace_id = who->workspace_id;
         row.user_id = who->user_id;
-        row.connection_id = conn.row.id;
+        row.connection_id = state_conn;
         row.tiers = tiers_csv;
         row.redirect_uri = redirect;
         row.verifier = ct;
@@ -255,6 +260,22 @@ conn_oauth_start(struct store *st, const struct vault *v, const char *app_url,
     oauth_provider_release(&p);
     conn_release(&conn);
     return e;
+}
+
+enum err
+conn_oauth_start(struct store *st, const struct vault *v, const char *app_url,
+                 const struct principal *who, const char *provider_id, const char *tiers,
+                 const char *conn_id, char **location, struct errinfo *ei)
+{
+    return start_flow(st, v, app_url, who, provider_id, tiers, conn_id, false, location, ei);
+}
+
+enum err
+conn_oauth_personal_start(struct store *st, const struct vault *v, const char *app_url,
+                          const struct principal *who, const char *provider_id, const char *tiers,
+                          const char *conn_id, char **location, struct errinfo *ei)
+{
+    return start_flow(st, v, app_url, who, provider_id, tiers, conn_id, true, location, ei);
 }
 
 /* ---- committing a token set ---- */
@@ -338,6 +359,14 @@ on_code_exchanged(struct out_response *res, void *arg)
         e = err_set(&ei, ERR_UPSTREAM, "token_exchange_failed", "code",
                     "the provider refused the code exchange (%s%s%s)", oauth_token_result_name(r),
                     terr.error[0] ? ": " : "", terr.error);
+    if (e == ERR_OK && strncmp(j->row.connection_id, "me:", 3) == 0) { /* a personal account */
+        e = conn_oauth_personal_commit(j->st, j->v, &j->row, &j->p, &t, &out, &ei);
+        oauth_tokens_release(&t);
+        j->done(e, out, &ei, j->arg);
+        json_decref(out);
+        cb_job_free(j);
+        return;
+    }
     if (e == ERR_OK)
         e = commit_tokens(j->st, j->v, j->row.workspace_id, j->row.connection_id,
                           j->row.provider_id, &j->p, &t, j->row.tiers, -1, false, &committed, &ei);
@@ -685,4 +714,11 @@ conn_oauth_revoke(struct store *st, const struct vault *v, struct outbound *ob,
     }
     oauth_provider_release(&p);
     oauth_client_release(&cl);
+}
+
+enum err
+conn_oauth_client(struct store *st, const struct vault *v, const char *provider_id,
+                  struct oauth_client *c, struct errinfo *ei)
+{
+    return client_of(st, v, provider_id, c, ei);
 }

@@ -45,4 +45,28 @@ enum err conn_oauth_fresh(struct store *st, const struct vault *v, struct outbou
 void conn_oauth_revoke(struct store *st, const struct vault *v, struct outbound *ob,
                        const struct conn *c);
 
+/* ---- personal accounts (conn_oauth_personal.c) ---- */
+/* /api/auth/connect/<provider>/start?personal=1&connection=<id>: any member
+ * connects their own account to a caller connection; the callback seals the
+ * tokens as that user's (kind "account"), never on the connection. */
+enum err conn_oauth_personal_start(struct store *st, const struct vault *v, const char *app_url,
+                                   const struct principal *who, const char *provider_id,
+                                   const char *tiers, const char *conn_id, char **location,
+                                   struct errinfo *ei) WARN_UNUSED;
+/* ERR_INVALID unless c has fulfillment caller. */
+enum err conn_oauth_personal_check(const struct conn *c, struct errinfo *ei) WARN_UNUSED;
+/* The callback's commit for a state bound to "me:<connection id>": *out is
+ * {"connection_id", "provider", "tiers", "scopes", "personal": true}. */
+struct oauth_tokens;
+enum err conn_oauth_personal_commit(struct store *st, const struct vault *v,
+                                    const struct oauth_state_row *row,
+                                    const struct oauth_provider *p, const struct oauth_tokens *t,
+                                    json_t **out, struct errinfo *ei) WARN_UNUSED;
+/* RFC 7009 revocation of user uid's personal tokens for c, best effort. */
+void conn_oauth_personal_revoke(struct store *st, const struct vault *v, struct outbound *ob,
+                                const struct conn *c, int64_t uid);
+/* The client credentials of a provider (registry, else environment). */
+enum err conn_oauth_client(struct store *st, const struct vault *v, const char *provider_id,
+                           struct oauth_client *c, struct errinfo *ei) WARN_UNUSED;
+
 #endif

@@ -1,0 +1,161 @@
+// Personal OAuth accounts (issue 7) against the oidc-provider peer: two users of one workspace
+// connect their own accounts to one caller connection through
+// /api/auth/connect/<provider>/start?personal=1; each user's runs and calls reach the provider's
+// protected resource as that user and never as the other (TEN-006); /api/me/accounts lists the
+// granted tiers, never a token; deleting an account revokes its tokens (RFC 7009); another
+// workspace cannot start a personal flow on the connection (TEN-001).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+
+import { makeCanary, scanFiles } from './lib/canary.mjs';
+import { startOidcPeer, walkAuthorize } from './lib/oidc_flow.mjs';
+import { api, cleanup, freePort, runCli, startServer, tempDir } from './lib/server.mjs';
+
+let srv, peer, appUrl, conn, staticConn, dir;
+const toks = {};
+const seen = [];
+const clientSecret = makeCanary('clientsecret');
+
+function client(name) {
+  const a = api(srv.url, toks[name]);
+  const w = {};
+  for (const m of ['get', 'post', 'put', 'patch', 'del']) {
+    w[m] = async (...args) => {
+      const r = await a[m](...args);
+      seen.push(r.text);
+      return r;
+    };
+  }
+  return w;
+}
+
+async function start(name, connectionId, { personal = true, tiers = 'user' } = {}) {
+  const q = `connection=${connectionId}&tiers=${tiers}${personal ? '&personal=1' : ''}`;
+  return fetch(`${srv.url}/api/auth/connect/peer/start?${q}`, {
+    headers: { authorization: `Bearer ${toks[name]}` }, redirect: 'manual' });
+}
+
+async function connectAs(name, login) {
+  const s = await start(name, conn.id);
+  assert.equal(s.status, 302, await s.text());
+  const cb = await walkAuthorize(s.headers.get('location'), { issuer: peer.ready.issuer, appUrl, login });
+  const r = await fetch(cb, { redirect: 'manual' });
+  const page = await r.text();
+  seen.push(page);
+  assert.equal(r.status, 200, page);
+  return page;
+}
+
+before(async () => {
+  dir = tempDir();
+  const db = path.join(dir, 'c.db');
+  for (const args of [['user', 'add', 'root', '--platform-admin'], ['user', 'add', 'bob'], ['user', 'add', 'eve'],
+    ['workspace', 'add', 'w'], ['workspace', 'add', 'x'], ['member', 'add', 'w', 'root', '--role', 'admin'],
+    ['member', 'add', 'w', 'bob', '--role', 'member'], ['member', 'add', 'x', 'eve', '--role', 'admin']]) {
+    assert.equal(runCli([...args, '--db', `sqlite:${db}`]).code, 0);
+  }
+  const tok = (u, w) => runCli(['token', 'create', '--user', u, '--workspace', w, '--db', `sqlite:${db}`]).stdout.trim();
+  toks.root = tok('root', 'w');
+  toks.bob = tok('bob', 'w');
+  toks.eve = tok('eve', 'x');
+  const port = await freePort();
+  appUrl = `http://127.0.0.1:${port}`;
+  peer = await startOidcPeer({ redirectUri: `${appUrl}/api/auth/connect/peer/callback`, clientSecret, atTtl: 120 });
+  srv = await startServer({ dbPath: db, port, allowPrivate: '127.0.0.1/32', args: ['--app-url', appUrl] });
+  const root = client('root');
+  const iss = peer.ready.issuer;
+  const reg = await root.put('/api/admin/oauth-providers/peer', {
+    name: 'Test peer', authorize_url: `${iss}/auth`, token_url: `${iss}/token`, revocation_url: `${iss}/token/revocation`,
+    issuer: iss, require_iss: true, client_auth: 'basic', default_scopes: ['openid', 'offline_access'],
+    tiers: { user: { scopes: ['read:user'] }, repo: { scopes: ['repo'] } }, extra_authorize_params: { prompt: 'consent' },
+    client_id: peer.ready.client_id, client_secret: clientSecret,
+  });
+  assert.equal(reg.status, 200, reg.text);
+  const c = await root.post('/api/connections', {
+    name: 'Peer me', base_url: iss, fulfillment: 'caller', auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] },
+    operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }],
+  });
+  assert.equal(c.status, 201, c.text);
+  conn = c.json;
+  const s = await root.post('/api/connections', {
+    name: 'Peer shared', base_url: iss, auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] },
+    operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }],
+  });
+  assert.equal(s.status, 201, s.text);
+  staticConn = s.json;
+});
+
+after(async () => {
+  await srv?.stop();
+  await peer?.stop();
+  cleanup();
+});
+
+test('before connecting: a clear needs_credential naming the personal connect URL', async () => {
+  const r = await client('root').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(r.status, 422, r.text);
+  assert.equal(r.json.error.code, 'needs_credential');
+  assert.ok(r.json.error.message.includes(`/api/auth/connect/peer/start?personal=1&connection=${conn.id}`), r.text);
+});
+
+test('each user connects their own account; runs and calls act as that user only (TEN-006)', async () => {
+  await connectAs('root', 'alice-at-peer');
+  await connectAs('bob', 'bob-at-peer');
+  const wf = { workflow: { nodes: [{ id: 'me', type: 'tool', tool_name: 'peer_me.whoami', input: {} }] } };
+  for (const [name, sub] of [['root', 'alice-at-peer'], ['bob', 'bob-at-peer']]) {
+    const r = await client(name).post('/api/runs', wf);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'succeeded', r.text);
+    assert.equal(r.json.steps.me.output.body.sub, sub);
+    const a = await client(name).post('/api/agents/call', { tool: 'peer_me.whoami', input: {} });
+    assert.equal(a.json.body.sub, sub);
+  }
+  const l = await client('root').get('/api/me/accounts');
+  assert.equal(l.status, 200);
+  assert.equal(l.json.accounts.length, 1);
+  const acc = l.json.accounts[0];
+  assert.equal(acc.connection, 'peer_me');
+  assert.equal(acc.method, 'oauth');
+  assert.equal(acc.provider, 'peer');
+  assert.deepEqual(acc.tiers, ['user']);
+  // names of what is set, never values
+  assert.deepEqual(acc.fields_set, ['oauth.access_token', 'oauth.refresh_token']);
+  assert.deepEqual(Object.keys(acc).sort(), ['connection', 'connection_id', 'connection_name', 'created_at',
+    'fields_set', 'method', 'provider', 'tiers', 'updated_at']);
+  // the tokens went to the users' accounts, not to the connection
+  const v = await client('root').get(`/api/connections/${conn.id}`);
+  assert.deepEqual(v.json.auth.secrets_set, []);
+});
+
+test('personal connect is for caller connections, and only within the workspace (TEN-001)', async () => {
+  const s = await start('root', staticConn.id);
+  assert.equal(s.status, 400);
+  assert.equal((await s.json()).error.code, 'wrong_fulfillment');
+  const e = await start('eve', conn.id);
+  assert.equal(e.status, 404);
+  // a member may connect their own account, but not the shared connection's tokens
+  const b = await start('bob', staticConn.id, { personal: false });
+  assert.equal(b.status, 403);
+});
+
+test('deleting an account revokes its tokens; only that user loses access', async () => {
+  const before = await peer.counters();
+  const d = await client('root').del('/api/me/accounts/peer_me');
+  assert.equal(d.status, 200, d.text);
+  for (let i = 0; i < 50; i++) {
+    if ((await peer.counters()).revocations >= before.revocations + 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await peer.counters()).revocations, before.revocations + 2, 'refresh and access token revoked');
+  const r = await client('root').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(r.status, 422);
+  assert.equal(r.json.error.code, 'needs_credential');
+  const b = await client('bob').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(b.status, 200, b.text);
+  assert.equal(b.json.body.sub, 'bob-at-peer');
+  assert.deepEqual((await client('root').get('/api/me/accounts')).json.accounts, []);
+  // nothing secret in what connhub answered or wrote in the clear
+  assert.ok(!seen.join('\n').includes(clientSecret));
+  assert.deepEqual(scanFiles([dir], [clientSecret]), []);
+});
