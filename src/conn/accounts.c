@@ -184,11 +184,13 @@ json_wipe_strings(json_t *j)
         char *p = (char *)json_string_value(j);
         OPENSSL_cleanse(p, json_string_length(j));
     } else if (json_is_object(j)) {
-        json_object_foreach (j, k, v)
+        json_object_foreach (j, k, v) {
             json_wipe_strings(v);
+        }
     } else if (json_is_array(j)) {
-        json_array_foreach (j, i, v)
+        json_array_foreach (j, i, v) {
             json_wipe_strings(v);
+        }
     }
 }
 
@@ -364,8 +366,9 @@ acct_parse_values(const struct conn *c, const json_t *creds, const char *prefix,
     if (custom) {
         json_object_set(in, "values", (json_t *)creds);
     } else {
-        json_object_foreach ((json_t *)creds, k, val)
+        json_object_foreach ((json_t *)creds, k, val) {
             json_object_set(in, k, val);
+        }
     }
     e = auth_parse(in, c->auth, &pub, out, ei);
     json_decref(in);

@@ -118,8 +118,9 @@ view_of(const struct run_row *r, const json_t *spec, const json_t *state, const 
     if (spec) {
         const char *k;
         json_t *v;
-        json_object_foreach ((json_t *)spec, k, v)
+        json_object_foreach ((json_t *)spec, k, v) {
             json_object_set(o, k, v);
+        }
     }
     if (state) {
         json_object_set(o, "input", json_object_get(state, "input"));

@@ -107,7 +107,8 @@ rs_lookup(const json_t *state, const char *path, const json_t **out, struct erri
     while ((r = next_seg(&p, first, key, sizeof(key), &is_index, &idx)) == 1) {
         if (first && strcmp(key, "input") != 0 && strcmp(key, "steps") != 0)
             return bad_path(path, ei);
-        if (depth == 2 && strncmp(path, "steps", 5) == 0 && (is_index || strcmp(key, "output")))
+        if (depth == 2 && strncmp(path, "steps", 5) == 0 &&
+            (is_index || strcmp(key, "output") != 0))
             return bad_path(path, ei);
         first = false;
         depth++;
