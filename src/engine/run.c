@@ -233,8 +233,7 @@ on_node_done(struct call_result *res, void *arg)
     const char *id = json_string_value(json_object_get(node, "id"));
     const char *tool = json_string_value(json_object_get(node, "tool_name"));
     json_t *out = json_loadb(res->json.data ? res->json.data : "", res->json.len, 0, NULL);
-    char *text;
-    size_t len;
+    struct errinfo ei = {0};
 
     r->next++;
     if (out == NULL)
@@ -245,14 +244,9 @@ on_node_done(struct call_result *res, void *arg)
         return;
     }
     json_object_set_new(json_object_get(r->state, "steps"), id, json_pack("{s:o}", "output", out));
-    text = json_dumps(r->state, JSON_COMPACT);
-    len = text ? strlen(text) : SIZE_MAX;
-    free(text);
-    if (len > MAX_RUN_STATE_BYTES) {
+    if (rs_state_size(r->state, MAX_RUN_STATE_BYTES, &ei) != ERR_OK) {
         r->error = json_pack("{s:s, s:s, s:{s:s, s:s}}", "node", id, "tool", tool, "error", "code",
-                             "state_too_large", "message",
-                             "the run's state (input and every node's output) is over "
-                             "MAX_RUN_STATE_BYTES");
+                             ei.code, "message", ei.msg);
         finish(r, "failed");
         return;
     }

@@ -272,6 +272,23 @@ rs_render(const json_t *in, const json_t *state, const char *field, json_t **out
     return ERR_OK;
 }
 
+enum err
+rs_state_size(const json_t *state, size_t max, struct errinfo *ei)
+{
+    char *text = json_dumps(state, JSON_COMPACT);
+    size_t len = text ? strlen(text) : 0;
+
+    free(text);
+    if (text == NULL)
+        return ERR_NOMEM;
+    if (len > max)
+        return err_set(ei, ERR_TOO_LARGE, "state_too_large", NULL,
+                       "the run's state (input and every node's output) would be %zu bytes, over "
+                       "the %zu-byte limit",
+                       len, max);
+    return ERR_OK;
+}
+
 /* ---- checking a workflow ---- */
 
 struct plan {

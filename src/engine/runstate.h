@@ -40,6 +40,10 @@ enum err rs_lookup(const json_t *state, const char *path, const json_t **out,
 enum err rs_render(const json_t *in, const json_t *state, const char *field, json_t **out,
                    struct errinfo *ei) WARN_UNUSED;
 
+/* ERR_TOO_LARGE (code state_too_large) when state's compact JSON is over max
+ * bytes (a run's stored state is capped at MAX_RUN_STATE_BYTES). */
+enum err rs_state_size(const json_t *state, size_t max, struct errinfo *ei) WARN_UNUSED;
+
 /* Says whether tool name exists (ERR_OK) or not (ERR_NOT_FOUND with ei
  * filled); other errors stop the check. */
 typedef enum err (*wf_tool_fn)(void *arg, const char *name, struct errinfo *ei);

@@ -291,6 +291,60 @@ test_workflow_limits(void **state)
     json_decref(input);
 }
 
+static void
+test_state_size_limit(void **state)
+{
+    /* {"s":"..."} of exactly N bytes, then N+1 */
+    size_t fill = MAX_RUN_STATE_BYTES - strlen("{\"s\":\"\"}");
+    char *big = malloc(fill + 2);
+    json_t *st;
+    struct errinfo ei = {0};
+
+    (void)state;
+    memset(big, 'x', fill + 1);
+    big[fill] = '\0';
+    st = json_pack("{s:s}", "s", big);
+    assert_int_equal(rs_state_size(st, MAX_RUN_STATE_BYTES, &ei), ERR_OK);
+    json_decref(st);
+    big[fill] = 'x';
+    big[fill + 1] = '\0';
+    st = json_pack("{s:s}", "s", big);
+    assert_int_equal(rs_state_size(st, MAX_RUN_STATE_BYTES, &ei), ERR_TOO_LARGE);
+    assert_string_equal(ei.code, "state_too_large");
+    json_decref(st);
+    free(big);
+}
+
+static void
+test_depends_limit(void **state)
+{
+    json_t *nodes = json_array(), *deps = json_array(), *input = json_object();
+    size_t *order = NULL, n = 0;
+    struct errinfo ei = {0};
+
+    (void)state;
+    for (int i = 0; i <= MAX_NODE_DEPENDS; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "d%d", i);
+        json_array_append_new(
+            nodes, json_pack("{s:s, s:s, s:s}", "id", id, "type", "tool", "tool_name", "gh.get"));
+        if (i < MAX_NODE_DEPENDS)
+            json_array_append_new(deps, json_string(id));
+    }
+    json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:O}", "id", "last", "type", "tool",
+                                           "tool_name", "gh.get", "depends_on", deps));
+    assert_int_equal(wf_plan(nodes, input, fake_tool, NULL, &order, &n, &ei), ERR_OK);
+    assert_int_equal(order[n - 1], MAX_NODE_DEPENDS + 1);
+    free(order);
+    json_array_append_new(deps, json_string("d16"));
+    json_object_set(json_array_get(nodes, MAX_NODE_DEPENDS + 1), "depends_on", deps);
+    assert_int_equal(wf_plan(nodes, input, fake_tool, NULL, &order, &n, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "workflow.nodes[17].depends_on");
+    json_decref(deps);
+    json_decref(nodes);
+    json_decref(input);
+}
+
 int
 main(void)
 {
@@ -298,6 +352,7 @@ main(void)
         cmocka_unit_test(test_render_types_and_text), cmocka_unit_test(test_render_errors),
         cmocka_unit_test(test_template_path_limit),   cmocka_unit_test(test_workflow_refusals),
         cmocka_unit_test(test_workflow_order),        cmocka_unit_test(test_workflow_limits),
+        cmocka_unit_test(test_state_size_limit),      cmocka_unit_test(test_depends_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
