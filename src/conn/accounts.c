@@ -220,6 +220,16 @@ copy_values(const struct auth_values *from, struct auth_values *to)
 
 /* ---- the call path ---- */
 
+/* True when c's auth type takes no secret at all (auth none). */
+static bool
+no_secrets(const struct conn *c)
+{
+    const struct auth_method *m = auth_method_find(c->row.auth_type);
+    const char *f[AUTH_MAX_SECRETS];
+
+    return m != NULL && m->secret_fields(c->auth, f, AUTH_MAX_SECRETS) == 0;
+}
+
 static enum err
 open_caller(struct store *st, const struct vault *v, const struct conn *c,
             const struct principal *who, const struct fulfil_ctx *fc, struct auth_values *out,
@@ -237,6 +247,8 @@ open_caller(struct store *st, const struct vault *v, const struct conn *c,
             snprintf(holder, ACCOUNT_HOLDER_MAX, "run");
         return copy_values(&fc->creds[i].vals, out);
     }
+    if (!oauth && no_secrets(c))
+        return ERR_OK; /* e.g. auth none: nothing anyone must provide */
     snprintf(uid, sizeof(uid), "%lld", (long long)who->user_id);
     owner_of(uid, c->row.id, owner, sizeof(owner));
     if (oauth) { /* personal tokens are not refreshed here: an expired one needs a reconnect */
@@ -285,6 +297,8 @@ open_participant(struct store *st, const struct vault *v, const struct conn *c,
     for (size_t i = 0; role && fc && i < fc->nparties && p == NULL; i++)
         if (strcmp(fc->parties[i].role, role) == 0)
             p = &fc->parties[i];
+    if (strcmp(c->row.auth_type, "oauth2") != 0 && no_secrets(c))
+        return ERR_OK;
     if (p == NULL)
         return err_set(ei, ERR_UNPROCESSABLE, "needs_credential", "participants",
                        "connection %s takes the credential of the run's %s participant, and "

@@ -235,6 +235,17 @@ test_open_by_fulfillment(void **state)
     assert_null(open_as(f, &f->alice, "cust", NULL, holder, &e, &ei));
     assert_string_equal(ei.field, "participants");
     auth_values_release(&cred.vals);
+    /* a caller or participant connection whose auth takes no secret needs nobody */
+    mk(f, &f->alice,
+       "{\"name\":\"open\",\"base_url\":\"https://example.com\",\"fulfillment\":\"caller\"}", NULL);
+    {
+        struct conn c = {0};
+        struct auth_values vals = {0};
+        assert_int_equal(conn_load(f->st, f->dave.workspace_id, NULL, "open", &c, &ei), ERR_OK);
+        assert_int_equal(acct_open(f->st, f->v, &c, &f->dave, NULL, &vals, holder, &ei), ERR_OK);
+        assert_int_equal(vals.n, 0);
+        conn_release(&c);
+    }
 }
 
 /* A sealed account value copied onto another user's row does not open. */
