@@ -88,3 +88,45 @@ h_part_cred_delete(struct req *rq, struct resp *rs)
                   json_pack("{s:b, s:s}", "deleted", 1, "connection", req_param(rq, "connection")));
     return e;
 }
+
+enum err
+h_part_invite(struct req *rq, struct resp *rs)
+{
+    json_t *out = NULL;
+    enum err e = req_json_object(rq, &rs->ei);
+
+    if (e == ERR_OK)
+        e = part_invite(rq->st, rq->app->app_url, &rq->who, req_param(rq, "id"), rq->json, &out,
+                        &rs->ei);
+    if (e == ERR_OK)
+        resp_json(rs, 201, out);
+    return e;
+}
+
+/* Public: the link's token is the authority (single use, expiring). */
+enum err
+h_onboarding_info(struct req *rq, struct resp *rs)
+{
+    json_t *out = NULL;
+    enum err e = part_invite_info(rq->st, req_query(rq, "token"), &out, &rs->ei);
+
+    if (e == ERR_OK)
+        resp_json(rs, 200, out);
+    return e;
+}
+
+enum err
+h_onboarding_redeem(struct req *rq, struct resp *rs)
+{
+    json_t *out = NULL;
+    enum err e = req_json_object(rq, &rs->ei);
+
+    if (e == ERR_OK)
+        e = part_invite_redeem(rq->st, rq->app->vault, req_query(rq, "token"), rq->json, &out,
+                               &rs->ei);
+    if (rq->json)
+        wipe_body(rq);
+    if (e == ERR_OK)
+        resp_json(rs, 201, out);
+    return e;
+}

@@ -47,6 +47,9 @@ enum err h_me_account_delete(struct req *rq, struct resp *rs);
 enum err h_part_cred_put(struct req *rq, struct resp *rs);
 enum err h_part_cred_list(struct req *rq, struct resp *rs);
 enum err h_part_cred_delete(struct req *rq, struct resp *rs);
+enum err h_part_invite(struct req *rq, struct resp *rs);
+enum err h_onboarding_info(struct req *rq, struct resp *rs);
+enum err h_onboarding_redeem(struct req *rq, struct resp *rs);
 /* runs.c */
 enum err h_run_create(struct req *rq, struct resp *rs);
 enum err h_run_get(struct req *rq, struct resp *rs);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "conn/conn_oauth.h"
 #include "core/log.h"
@@ -341,15 +342,16 @@ acct_parse_values(const struct conn *c, const json_t *creds, const char *prefix,
     const char *type = c->row.auth_type;
     const struct auth_method *m = auth_method_find(type);
     const char *fields[AUTH_MAX_SECRETS], *req[AUTH_MAX_SECRETS];
-    bool custom = strcmp(type, "custom") == 0;
+    bool custom;
     json_t *in, *pub = NULL;
     const char *k;
     json_t *val;
     size_t n, nreq;
     enum err e = ERR_OK;
 
-    if (m == NULL)
+    if (m == NULL || type == NULL)
         return err_set(ei, ERR_INTERNAL, "unknown_auth_type", "auth.type", "unknown auth type");
+    custom = strcmp(type, "custom") == 0;
     if (strcmp(type, "oauth2") == 0)
         return err_set(ei, ERR_INVALID, "oauth2_connection", prefix,
                        "connection %s uses OAuth2: connect it through "
@@ -652,5 +654,171 @@ part_delete(struct store *st, const struct principal *who, const char *pid, cons
         log_kv(LOG_INFO, "participant.credential_deleted", "s:participant", pid, "s:connection",
                c.row.id, "s:workspace", who->workspace_slug, LOG_END);
     conn_release(&c);
+    return e;
+}
+
+/* ---- onboarding links ---- */
+
+#define INVITE_TOKEN_BYTES ((size_t)32)
+
+static bool
+invite_hash(const char *token, char out[65])
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    size_t n = token ? strlen(token) : 0;
+
+    if (n != 2 * INVITE_TOKEN_BYTES || strspn(token, "0123456789abcdef") != n)
+        return false;
+    SHA256((const unsigned char *)token, n, d);
+    hex_encode(d, sizeof(d), out);
+    return true;
+}
+
+enum err
+part_invite(struct store *st, const char *app_url, const struct principal *who, const char *pid,
+            const json_t *body, json_t **out, struct errinfo *ei)
+{
+    unsigned char raw[INVITE_TOKEN_BYTES];
+    char token[2 * INVITE_TOKEN_BYTES + 1], path[2 * INVITE_TOKEN_BYTES + 40], when[32];
+    struct invite_row r = {0};
+    struct conn c = {0};
+    const char *k;
+    json_t *val;
+    enum err e = check_pid(pid, ei);
+
+    json_object_foreach ((json_t *)body, k, val) {
+        (void)val;
+        if (e == ERR_OK && strcmp(k, "connection") != 0)
+            e = err_set(ei, ERR_INVALID, "unknown_field", k,
+                        "is not a field of an onboarding link (connection)");
+    }
+    if (e == ERR_OK)
+        e = conn_load_ref(st, who->workspace_id,
+                          json_string_value(json_object_get(body, "connection")), &c, ei);
+    if (e == ERR_OK && strcmp(fulfillment_of(&c), "participant") != 0)
+        e = err_set(ei, ERR_INVALID, "wrong_fulfillment", "connection",
+                    "connection %s has fulfillment %s, not participant", c.row.slug,
+                    fulfillment_of(&c));
+    if (e == ERR_OK)
+        e = rand_bytes(raw, sizeof(raw));
+    if (e == ERR_OK) {
+        hex_encode(raw, sizeof(raw), token);
+        OPENSSL_cleanse(raw, sizeof(raw));
+        (void)invite_hash(token, r.token_hash);
+        r.workspace_id = who->workspace_id;
+        r.participant_id = (char *)pid;
+        r.connection_id = c.row.id;
+        r.created_by = who->user_id;
+        r.expires_at = now_ms() + (int64_t)PARTICIPANT_INVITE_TTL_S * 1000;
+        e = store_invite_put(st, &r, ei);
+    }
+    if (e == ERR_OK) {
+        snprintf(path, sizeof(path), "/api/onboarding?token=%s", token);
+        iso8601_ms(r.expires_at, when);
+        *out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "participant", pid, "connection", c.row.slug,
+                         "path", path, "expires_at", when, "token", token);
+        if (app_url) {
+            char *url = NULL;
+            size_t n = strlen(app_url) + strlen(path) + 1;
+            url = xcalloc(1, n);
+            snprintf(url, n, "%s%s", app_url, path);
+            json_object_set_new(*out, "url", json_string(url));
+            free(url);
+        }
+        log_kv(LOG_INFO, "participant.invited", "s:participant", pid, "s:connection", c.row.id,
+               "s:workspace", who->workspace_slug, "s:user", who->user_name, LOG_END);
+    }
+    OPENSSL_cleanse(token, sizeof(token));
+    OPENSSL_cleanse(path, sizeof(path));
+    conn_release(&c);
+    return e;
+}
+
+/* The link's row and connection; an expired link is refused like a used one. */
+static enum err
+invite_load(struct store *st, const char *token, bool take, struct invite_row *r, struct conn *c,
+            struct errinfo *ei)
+{
+    char hash[65];
+    enum err e;
+
+    if (!invite_hash(token, hash))
+        return err_set(ei, ERR_NOT_FOUND, "unknown_invite", "token",
+                       "this onboarding link is unknown or was already used");
+    e = store_invite_get(st, hash, take, r, ei);
+    if (e == ERR_OK && r->expires_at < now_ms())
+        e = err_set(ei, ERR_NOT_FOUND, "expired_invite", "token",
+                    "this onboarding link has expired: ask for a new one");
+    if (e == ERR_OK)
+        e = conn_load(st, r->workspace_id, r->connection_id, NULL, c, ei);
+    return e;
+}
+
+enum err
+part_invite_info(struct store *st, const char *token, json_t **out, struct errinfo *ei)
+{
+    struct invite_row r = {0};
+    struct conn c = {0};
+    char when[32];
+    enum err e = invite_load(st, token, false, &r, &c, ei);
+
+    if (e == ERR_OK) {
+        const struct auth_method *m = auth_method_find(c.row.auth_type);
+        const char *f[AUTH_MAX_SECRETS];
+        size_t n = m ? m->secret_fields(c.auth, f, AUTH_MAX_SECRETS) : 0;
+        json_t *fields = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(fields, json_string(f[i]));
+        iso8601_ms(r.expires_at, when);
+        *out = json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s}", "participant", r.participant_id,
+                         "connection", c.row.slug, "connection_name", c.row.name, "role",
+                         json_string_value(json_object_get(c.config, "participant_role")), "fields",
+                         fields, "expires_at", when);
+    }
+    conn_release(&c);
+    invite_row_release(&r);
+    return e;
+}
+
+enum err
+part_invite_redeem(struct store *st, const struct vault *v, const char *token, const json_t *body,
+                   json_t **out, struct errinfo *ei)
+{
+    struct invite_row r = {0}, taken = {0};
+    struct conn c = {0};
+    struct auth_values vals = {0};
+    struct principal p = {0};
+    const char *k;
+    json_t *val;
+    enum err e = invite_load(st, token, false, &r, &c, ei);
+
+    json_object_foreach ((json_t *)body, k, val) {
+        (void)val;
+        if (e == ERR_OK && strcmp(k, "credentials") != 0)
+            e = err_set(ei, ERR_INVALID, "unknown_field", k,
+                        "is not a field of an onboarding answer (credentials)");
+    }
+    /* check the values before using the link up */
+    if (e == ERR_OK && json_object_get(body, "credentials") == NULL)
+        e = err_set(ei, ERR_INVALID, "missing_field", "credentials", "is required");
+    if (e == ERR_OK)
+        e = acct_parse_values(&c, json_object_get(body, "credentials"), "credentials", &vals, ei);
+    auth_values_release(&vals);
+    if (e == ERR_OK) {
+        conn_release(&c);
+        e = invite_load(st, token, true, &taken, &c, ei);
+    }
+    if (e == ERR_OK) {
+        p.workspace_id = taken.workspace_id;
+        p.user_id = taken.created_by;
+        snprintf(p.user_name, sizeof(p.user_name), "participant");
+        e = put_values(st, v, &p, ACCOUNT_KIND_PARTICIPANT, taken.participant_id, "participant",
+                       c.row.id, json_object_get(body, "credentials"), out, ei);
+    }
+    if (e == ERR_OK)
+        json_object_set_new(*out, "participant", json_string(taken.participant_id));
+    conn_release(&c);
+    invite_row_release(&r);
+    invite_row_release(&taken);
     return e;
 }

@@ -116,6 +116,23 @@ enum err part_list(struct store *st, const struct principal *who, const char *pi
 enum err part_delete(struct store *st, const struct principal *who, const char *pid,
                      const char *conn_ref, struct errinfo *ei) WARN_UNUSED;
 
+/* Onboarding links: POST /api/participants/{id}/onboarding {"connection"}
+ * answers {"url": "<app_url>/api/onboarding?token=<64 hex>", "path",
+ * "expires_at"}: a single-use link (only its SHA-256 is stored) with which the
+ * participant enters their own credential, valid PARTICIPANT_INVITE_TTL_S. */
+enum err part_invite(struct store *st, const char *app_url, const struct principal *who,
+                     const char *pid, const json_t *body, json_t **out,
+                     struct errinfo *ei) WARN_UNUSED;
+/* GET /api/onboarding?token=: what the link asks for {"participant",
+ * "connection", "connection_name", "role", "fields", "expires_at"}. */
+enum err part_invite_info(struct store *st, const char *token, json_t **out,
+                          struct errinfo *ei) WARN_UNUSED;
+/* POST /api/onboarding?token= {"credentials": {...}}: checked first (a
+ * mistake does not use the link up), then the link is taken and the
+ * credential saved as the participant's. */
+enum err part_invite_redeem(struct store *st, const struct vault *v, const char *token,
+                            const json_t *body, json_t **out, struct errinfo *ei) WARN_UNUSED;
+
 /* A participant id: 1..MAX_PARTICIPANT_ID_LEN of [A-Za-z0-9_.@-]. */
 bool part_id_valid(const char *id);
 

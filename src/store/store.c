@@ -528,3 +528,26 @@ store_run_get(struct store *st, int64_t ws, const char *id, struct run_row *out,
 {
     DISPATCH(run_get, ws, id, out, ei);
 }
+
+void
+invite_row_release(struct invite_row *r)
+{
+    if (r == NULL)
+        return;
+    free(r->participant_id);
+    free(r->connection_id);
+    memset(r, 0, sizeof(*r));
+}
+
+enum err
+store_invite_put(struct store *st, const struct invite_row *r, struct errinfo *ei)
+{
+    DISPATCH(invite_put, r, ei);
+}
+
+enum err
+store_invite_get(struct store *st, const char *token_hash, bool take, struct invite_row *out,
+                 struct errinfo *ei)
+{
+    DISPATCH(invite_get, token_hash, take, out, ei);
+}

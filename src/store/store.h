@@ -323,6 +323,25 @@ enum err store_run_update(struct store *st, const struct run_row *r,
 enum err store_run_get(struct store *st, int64_t ws, const char *id, struct run_row *out,
                        struct errinfo *ei) WARN_UNUSED;
 
+/* ---- participant onboarding links ---- */
+/* A single-use link that lets a participant enter their own credential for
+ * one connection; only the SHA-256 of its token is stored. */
+struct invite_row {
+    char token_hash[65];
+    int64_t workspace_id;
+    char *participant_id;
+    char *connection_id;
+    int64_t created_by;
+    int64_t expires_at;
+};
+void invite_row_release(struct invite_row *r);
+enum err store_invite_put(struct store *st, const struct invite_row *r,
+                          struct errinfo *ei) WARN_UNUSED;
+/* Reads the link (take: and deletes it, atomically); ERR_NOT_FOUND when
+ * unknown or used. */
+enum err store_invite_get(struct store *st, const char *token_hash, bool take,
+                          struct invite_row *out, struct errinfo *ei) WARN_UNUSED;
+
 /* Backend table. Each function has the meaning of the wrapper above. */
 struct store_ops {
     const char *name;
@@ -394,6 +413,9 @@ struct store_ops {
     enum err (*run_insert)(struct store *, const struct run_row *, struct errinfo *);
     enum err (*run_update)(struct store *, const struct run_row *, struct errinfo *);
     enum err (*run_get)(struct store *, int64_t, const char *, struct run_row *, struct errinfo *);
+    enum err (*invite_put)(struct store *, const struct invite_row *, struct errinfo *);
+    enum err (*invite_get)(struct store *, const char *, bool, struct invite_row *,
+                           struct errinfo *);
 };
 
 /* Backends. */

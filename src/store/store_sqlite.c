@@ -152,7 +152,14 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  finished_at INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX runs_by_workspace ON runs (workspace_id, created_at);",
+    "CREATE INDEX runs_by_workspace ON runs (workspace_id, created_at);"
+    "CREATE TABLE participant_invites ("
+    "  token_hash TEXT PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  participant_id TEXT NOT NULL,"
+    "  connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,"
+    "  created_by INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL);",
 };
 
 enum stmt_id {
@@ -201,6 +208,9 @@ enum stmt_id {
     S_RUN_INSERT,
     S_RUN_UPDATE,
     S_RUN_GET,
+    S_INVITE_PUT,
+    S_INVITE_GET,
+    S_INVITE_TAKE,
     S__COUNT
 };
 
@@ -333,6 +343,12 @@ static const char *const sql[S__COUNT] = {
                      "finished_at = ?7 WHERE workspace_id = ?1 AND id = ?2",
     [S_RUN_GET] = "SELECT id, workspace_id, user_id, status, spec, state, error, created_at, "
                   "updated_at, finished_at FROM runs WHERE workspace_id = ?1 AND id = ?2",
+    [S_INVITE_PUT] = "INSERT INTO participant_invites (token_hash, workspace_id, participant_id, "
+                     "connection_id, created_by, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_INVITE_GET] = "SELECT workspace_id, participant_id, connection_id, created_by, expires_at "
+                     "FROM participant_invites WHERE token_hash = ?1",
+    [S_INVITE_TAKE] = "DELETE FROM participant_invites WHERE token_hash = ?1 RETURNING "
+                      "workspace_id, participant_id, connection_id, created_by, expires_at",
 };
 
 struct sqlite_store {
@@ -1793,6 +1809,57 @@ sq_run_get(struct store *st, int64_t ws, const char *id, struct run_row *out, st
     return db_err(s, rc, ei);
 }
 
+static enum err
+sq_invite_put(struct store *st, const struct invite_row *r, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_INVITE_PUT);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, r->token_hash);
+    sqlite3_bind_int64(q, 2, r->workspace_id);
+    bind_text(q, 3, r->participant_id);
+    bind_text(q, 4, r->connection_id);
+    sqlite3_bind_int64(q, 5, r->created_by);
+    sqlite3_bind_int64(q, 6, r->expires_at);
+    return exec_stmt(s, q, ei);
+}
+
+/* take: read and delete in one statement (single use). */
+static enum err
+sq_invite_get(struct store *st, const char *hash, bool take, struct invite_row *r,
+              struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, take ? S_INVITE_TAKE : S_INVITE_GET);
+    bool found = false;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, hash);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        snprintf(r->token_hash, sizeof(r->token_hash), "%s", hash);
+        r->workspace_id = sqlite3_column_int64(q, 0);
+        r->participant_id = col_text(q, 1);
+        r->connection_id = col_text(q, 2);
+        r->created_by = sqlite3_column_int64(q, 3);
+        r->expires_at = sqlite3_column_int64(q, 4);
+        found = true;
+        rc = sqlite3_step(q); /* finish the statement so a delete commits */
+    }
+    sqlite3_reset(q);
+    if (found)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "unknown_invite", "token",
+                       "this onboarding link is unknown or was already used");
+    return db_err(s, rc, ei);
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1837,4 +1904,6 @@ static const struct store_ops sqlite_ops = {
     .run_insert = sq_run_insert,
     .run_update = sq_run_update,
     .run_get = sq_run_get,
+    .invite_put = sq_invite_put,
+    .invite_get = sq_invite_get,
 };

@@ -306,6 +306,37 @@ test('a participant credential is used only in runs that include that participan
   assert.equal(bp.json.error.field, 'participants[0].role');
 });
 
+test('an onboarding link collects a participant credential once, then runs with them use it', async () => {
+  const p7 = makeCanary('p7');
+  const inv = keep(await A.post('/api/participants/p-7/onboarding', { connection: 'cust' }));
+  assert.equal(inv.status, 201, inv.text);
+  assert.match(inv.json.path, /^\/api\/onboarding\?token=[0-9a-f]{64}$/);
+  const link = srv.url + inv.json.path;
+  const anon = api(srv.url, null);
+  const info = keep(await anon.get(inv.json.path));
+  assert.equal(info.status, 200, info.text);
+  assert.deepEqual([info.json.participant, info.json.connection, info.json.role, info.json.fields], ['p-7', 'cust', 'customer', ['key']]);
+  // a mistake does not use the link up
+  const wrong = keep(await anon.post(inv.json.path, { credentials: { tokn: p7 } }));
+  assert.equal(wrong.status, 400);
+  assert.equal(wrong.json.error.field, 'credentials.tokn');
+  const ok = keep(await anon.post(inv.json.path, { credentials: { key: p7 } }));
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(ok.json.participant, 'p-7');
+  const again = keep(await anon.post(inv.json.path, { credentials: { key: 'x' } }));
+  assert.equal(again.status, 404, 'single use');
+  assert.equal(keep(await anon.get(inv.json.path)).status, 404);
+  assert.equal(keep(await anon.get('/api/onboarding?token=nothex')).status, 404);
+  const badConn = keep(await A.post('/api/participants/p-7/onboarding', { connection: 'me' }));
+  assert.equal(badConn.json.error.code, 'wrong_fulfillment');
+  up.requests.length = 0;
+  const r = await run(B, { workflow: { nodes: [{ id: 'c', type: 'tool', tool_name: 'cust.post', input: { path: 'x' } }] }, participants: [{ id: 'p-7', role: 'customer' }] });
+  assert.equal(r.json.status, 'succeeded', r.text);
+  assert.equal(up.requests[0].headers['x-api-key'], p7);
+  assert.ok(!srv.output().includes(new URL(link).searchParams.get('token')), 'the link token is not logged');
+  assert.deepEqual(scanForCanaries(srv.output(), [p7]), []);
+});
+
 test('another workspace sees nothing (TEN-001, TEN-003)', async () => {
   const mine = await run(A, { workflow, input: { item: '1', n: 1 }, participants: [{ id: 'p-1', role: 'customer' }] });
   assert.equal(mine.json.status, 'succeeded');

@@ -1152,7 +1152,7 @@ test_migration2_moves_operations_dur010(void **state)
     store_close(f->st);
     f->st = NULL;
     db = side_open(f);
-    side_exec(db, "DROP TABLE runs; DROP TABLE accounts; "
+    side_exec(db, "DROP TABLE participant_invites; DROP TABLE runs; DROP TABLE accounts; "
                   "DROP TABLE oauth_tokens; DROP TABLE oauth_states; DROP TABLE oauth_providers; "
                   "DROP TABLE connection_specs; DROP TABLE connection_operations; "
                   "DELETE FROM schema_migrations WHERE version >= 2");
