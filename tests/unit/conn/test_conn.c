@@ -269,8 +269,8 @@ static const struct vcase create_cases[] = {
     {"service_type", "\"openapi\"", ERR_INVALID, "read_only_field", "operations"},
     {"spec", "\"openapi: 3.0.0\"", ERR_INVALID, "unknown_field", "spec"},
     {"exclude_operations", "[]", ERR_INVALID, "unknown_field", "exclude_operations"},
-    {"service_type", "\"gmail\"", ERR_INVALID, "not_supported_yet", "service_type"},
-    {"service_type", "\"gmail\"", ERR_INVALID, "not_supported_yet", "service_type"},
+    /* gmail tools come with the service type, never from the body */
+    {"service_type", "\"gmail\"", ERR_INVALID, "read_only_field", "operations"},
     {"service_type", "\"ftp\"", ERR_INVALID, "invalid_value", "service_type"},
     {"service_type", "1", ERR_INVALID, "invalid_type", "service_type"},
     {"base_url", NULL, ERR_INVALID, "missing_field", "base_url"},
@@ -342,6 +342,15 @@ static const struct vcase create_cases[] = {
     {"operations",
      "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"description\":\"x\\u0001y\"}]",
      ERR_INVALID, "invalid_characters", "operations[0].description"},
+    /* an operation's tier: a tier name of at most OAUTH_MAX_TIER_NAME_LEN (32) */
+    {"operations", "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":\"Send\"}]",
+     ERR_INVALID, "invalid_name", "operations[0].tier"},
+    {"operations", "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":7}]",
+     ERR_INVALID, "invalid_type", "operations[0].tier"},
+    {"operations",
+     "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":"
+     "\"t23456789012345678901234567890123\"}]",
+     ERR_INVALID, NULL, "operations[0].tier"},
     /* TEN-007: read-only fields are refused, not ignored */
     {"id", "\"conn_x\"", ERR_INVALID, "read_only_field", "id"},
     {"workspace_id", "2", ERR_INVALID, "read_only_field", "workspace_id"},

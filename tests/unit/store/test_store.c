@@ -1152,7 +1152,8 @@ test_migration2_moves_operations_dur010(void **state)
     store_close(f->st);
     f->st = NULL;
     db = side_open(f);
-    side_exec(db, "DROP TABLE oauth_tokens; DROP TABLE oauth_states; DROP TABLE oauth_providers; "
+    side_exec(db, "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
+                  "DROP TABLE oauth_providers; "
                   "DROP TABLE connection_specs; DROP TABLE connection_operations; "
                   "DELETE FROM schema_migrations WHERE version >= 2");
     snprintf(sql, sizeof(sql),
