@@ -339,6 +339,7 @@ conn_draft_release(struct conn_draft *d)
     json_decref(d->operations);
     spec_import_release(&d->imp);
     auth_values_release(&d->vals);
+    json_decref(d->oauth_provider);
 }
 
 static enum err
@@ -514,20 +515,25 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
         e = draft_import(body, NULL, d, ei);
     if (e == ERR_OK && auth == NULL && d->imp.auth) {
         const char *t = json_string_value(json_object_get(d->imp.auth, "type"));
-        if (t && strcmp(t, "oauth2") == 0)
-            return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
-                           "the spec's security scheme is OAuth2: pass auth {\"type\": "
-                           "\"oauth2\", \"provider\": \"<id>\", \"tiers\": [...]} naming a "
-                           "registered provider, or another auth type");
-        if (t && auth_method_find(t) == NULL)
+        if (t && strcmp(t, "oauth2") == 0) {
+            /* the scheme becomes a provider (adopted at save); its client
+             * credentials still come from a platform admin */
+            e = conn_oauth_provider_from_spec(d->imp.auth, &d->oauth_provider, ei);
+            if (e != ERR_OK)
+                return e;
+            auth = none = json_pack("{s:s, s:O, s:[s]}", "type", "oauth2", "provider",
+                                    json_object_get(d->oauth_provider, "id"), "tiers", "all");
+        } else if (t && auth_method_find(t) == NULL) {
             return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
                            "the spec's security scheme is %s, which connhub cannot use yet: "
                            "pass auth with one of: %s",
                            t, auth_type_list());
-        /* only what an auth object holds: the spec's scheme label etc. stay out */
-        auth = none = json_pack("{s:s}", "type", t);
-        if (json_object_get(d->imp.auth, "name"))
-            json_object_set(none, "name", json_object_get(d->imp.auth, "name"));
+        } else {
+            /* only what an auth object holds: the spec's scheme label etc. stay out */
+            auth = none = json_pack("{s:s}", "type", t);
+            if (json_object_get(d->imp.auth, "name"))
+                json_object_set(none, "name", json_object_get(d->imp.auth, "name"));
+        }
     }
     if (e == ERR_OK && auth == NULL)
         auth = none = json_pack("{s:s}", "type", "none");
@@ -744,6 +750,8 @@ conn_draft_save(struct store *st, const struct vault *v, const struct principal 
     r.version = 1;
     r.owner_name = (char *)p->user_name;
     e = seal_values(v, p->workspace_id, r.id, &d->vals, &set, ei);
+    if (e == ERR_OK && d->oauth_provider)
+        e = conn_oauth_provider_adopt(st, d->oauth_provider, ei);
     if (e == ERR_OK) {
         size_t nops = 0;
         struct op_row *ops = op_rows_of(d->operations, &nops);

@@ -28,6 +28,7 @@
 #include "oauth/flow.h"
 #include "oauth/refresh.h"
 #include "oauth/token.h"
+#include "outbound/ssrf.h"
 #include "core/banned.h"
 
 #define KIND "connection"
@@ -1136,6 +1137,123 @@ conn_oauth_delete(struct store *st, const struct vault *v, struct outbound *ob,
         done(j->outcome, arg);
     revoke_finish(j);
     return ERR_OK;
+}
+
+/* ---- providers from OpenAPI imports ---- */
+
+/* s -> a slug of at most max bytes: lower-case alnum, runs of anything
+ * else one '_', no leading or trailing '_'. */
+static void
+slugify(const char *s, char *out, size_t max)
+{
+    size_t n = 0;
+    bool sep = false;
+
+    for (; s && *s && n < max; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum) {
+            sep = n > 0;
+            continue;
+        }
+        if (sep && n + 1 < max)
+            out[n++] = '_';
+        sep = false;
+        out[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    while (n > 0 && out[n - 1] == '_')
+        n--;
+    out[n] = '\0';
+}
+
+enum err
+conn_oauth_provider_from_spec(const json_t *ent, json_t **def, struct errinfo *ei)
+{
+    const json_t *flow = json_object_get(json_object_get(ent, "flows"), "authorizationCode");
+    const char *au = json_string_value(json_object_get(flow, "authorization_url"));
+    const char *tu = json_string_value(json_object_get(flow, "token_url"));
+    const json_t *scopes = json_object_get(flow, "scopes");
+    struct url_info ui;
+    struct oauth_provider p = {0};
+    char id[OAUTH_MAX_ID_LEN + 1], tier[OAUTH_MAX_TIER_NAME_LEN + 1];
+    json_t *tiers, *all = json_array(), *names = json_array(), *d;
+    const char *k;
+    json_t *v;
+    enum err e;
+
+    *def = NULL;
+    if (au == NULL || tu == NULL)
+        return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
+                       "the spec's OAuth2 scheme has no authorization-code flow (with "
+                       "authorizationUrl and tokenUrl): pass auth explicitly");
+    if (json_object_size(scopes) == 0 || json_object_size(scopes) > OAUTH_MAX_SCOPES)
+        return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
+                       "the spec's OAuth2 scheme declares %s scopes (1..%d make tiers): register "
+                       "a provider and pass auth {\"type\": \"oauth2\", \"provider\": ...}",
+                       json_object_size(scopes) ? "too many" : "no", OAUTH_MAX_SCOPES);
+    e = url_validate(au, "auth.authorization_url", &ui, ei);
+    if (e != ERR_OK)
+        return e;
+    /* the id: the authorization server's host ("auth.example.com" -> auth_example_com) */
+    slugify(ui.host, id, sizeof(id));
+    tiers = json_object();
+    /* a tier per scope while they fit, and "all" including every one of them */
+    json_object_foreach ((json_t *)scopes, k, v) {
+        (void)v;
+        json_array_append_new(all, json_string(k));
+        slugify(k, tier, sizeof(tier));
+        if (json_object_size(scopes) < OAUTH_MAX_TIERS && tier[0] && strcmp(tier, "all") != 0 &&
+            json_object_get(tiers, tier) == NULL) {
+            json_object_set_new(tiers, tier, json_pack("{s:[s]}", "scopes", k));
+            json_array_append_new(names, json_string(tier));
+        }
+    }
+    json_object_set_new(tiers, "all", json_pack("{s:o, s:o}", "scopes", all, "includes", names));
+    d = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "name", ui.host, "authorize_url", au,
+                  "token_url", tu, "tiers", tiers);
+    e = oauth_provider_from_json(d, &p, ei);
+    oauth_provider_release(&p);
+    if (e != ERR_OK) {
+        err_field_prefix(ei, "spec.oauth2");
+        json_decref(d);
+        return e;
+    }
+    *def = d;
+    return ERR_OK;
+}
+
+enum err
+conn_oauth_provider_adopt(struct store *st, const json_t *def, struct errinfo *ei)
+{
+    const char *id = json_string_value(json_object_get(def, "id"));
+    struct oauth_provider have = {0};
+    char *text;
+    enum err e = conn_oauth_provider(st, id, &have, ei);
+
+    if (e == ERR_OK) { /* known: the same endpoints, or a clear refusal */
+        bool same =
+            strcmp(have.token_url, json_string_value(json_object_get(def, "token_url"))) == 0 &&
+            strcmp(have.authorize_url, json_string_value(json_object_get(def, "authorize_url"))) ==
+                0;
+        oauth_provider_release(&have);
+        return same ? ERR_OK
+                    : err_set(ei, ERR_CONFLICT, "provider_conflict", "auth",
+                              "provider %s already exists with other endpoints: pass auth "
+                              "{\"type\": \"oauth2\", \"provider\": \"<id>\"} naming the one to use",
+                              id);
+    }
+    if (e != ERR_NOT_FOUND)
+        return e;
+    memset(ei, 0, sizeof(*ei));
+    text = json_dumps(def, JSON_COMPACT);
+    if (text == NULL)
+        return ERR_NOMEM;
+    /* no client credentials: a platform admin adds them (PUT) before anyone connects */
+    e = store_oauth_provider_put(st, id, text, NULL, ei);
+    free(text);
+    if (e == ERR_OK)
+        log_kv(LOG_INFO, "oauth.provider_imported", "s:provider", id, LOG_END);
+    return e;
 }
 
 /* ---- deleting a provider ---- */

@@ -119,6 +119,20 @@ enum err conn_oauth_delete(struct store *st, const struct vault *v, struct outbo
                            const struct principal *who, const struct conn *c, conn_revoke_cb done,
                            void *arg, bool *pending, struct errinfo *ei) WARN_UNUSED;
 
+/* An OpenAPI import's oauth2 scheme entry (openapi/security.c: flows with
+ * URLs and scopes) as a provider definition (*def, new reference): id from
+ * the authorization server's host ("auth.example.com" -> auth_example_com),
+ * a tier per scope (slugified) while fewer than OAUTH_MAX_TIERS, and tier
+ * "all" with every scope. ERR_INVALID "unsupported_auth" without an
+ * authorization-code flow or with no (or over OAUTH_MAX_SCOPES) scopes. */
+enum err conn_oauth_provider_from_spec(const json_t *ent, json_t **def,
+                                       struct errinfo *ei) WARN_UNUSED;
+/* Registers def in the admin registry without client credentials (a
+ * platform admin supplies them), unless a provider with that id exists:
+ * the same endpoints are reused, others are ERR_CONFLICT. */
+enum err conn_oauth_provider_adopt(struct store *st, const json_t *def,
+                                   struct errinfo *ei) WARN_UNUSED;
+
 /* DELETE /api/admin/oauth-providers/{id}: the registry entry and its sealed
  * client secret. ERR_CONFLICT "provider_in_use" while connections (any
  * workspace) use it; a built-in without a registry entry cannot be deleted. */

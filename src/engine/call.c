@@ -60,6 +60,12 @@ call_error_body(const char *stage, enum err e, const struct errinfo *ei)
 
     if (ei && ei->field[0])
         json_object_set_new(err, "field", json_string(ei->field));
+    /* OAuth refusals (needs_tier, needs_reauth, not_connected, revoked) name
+     * the URL that fixes them: also given on its own */
+    if (ei && strstr(ei->msg, " at /api/auth/connect/") != NULL) {
+        const char *u = strstr(ei->msg, " at /api/auth/connect/") + 4;
+        json_object_set_new(err, "reconnect_url", json_stringn(u, strcspn(u, " ")));
+    }
     return json_pack("{s:b, s:o}", "ok", 0, "error", err);
 }
 
