@@ -1176,7 +1176,7 @@ conn_oauth_provider_from_spec(const json_t *ent, json_t **def, struct errinfo *e
     struct url_info ui;
     struct oauth_provider p = {0};
     char id[OAUTH_MAX_ID_LEN + 1], tier[OAUTH_MAX_TIER_NAME_LEN + 1];
-    json_t *tiers, *all = json_array(), *names = json_array(), *d;
+    json_t *tiers, *all, *names, *d;
     const char *k;
     json_t *v;
     enum err e;
@@ -1197,6 +1197,8 @@ conn_oauth_provider_from_spec(const json_t *ent, json_t **def, struct errinfo *e
     /* the id: the authorization server's host ("auth.example.com" -> auth_example_com) */
     slugify(ui.host, id, sizeof(id));
     tiers = json_object();
+    all = json_array();
+    names = json_array();
     /* a tier per scope while they fit, and "all" including every one of them */
     json_object_foreach ((json_t *)scopes, k, v) {
         (void)v;
