@@ -924,6 +924,13 @@ draft_from_patch(struct store *st, const json_t *body, const struct conn_row *r,
                              json_object_get(body, "rename_operations")))
         e = err_set(ei, ERR_INVALID, "missing_field", "spec",
                     "send the spec again with exclude_operations or rename_operations");
+    if (e == ERR_OK && strcmp(r->service_type, "gmail") == 0) {
+        if (json_object_get(body, "operations"))
+            return err_set(ei, ERR_INVALID, "read_only_field", "operations",
+                           "a gmail connection's tools are send_message, list_messages and "
+                           "get_message");
+        return conn_gmail_check_auth(d, ei);
+    }
     if (e != ERR_OK || d->operations)
         return e;
     if (json_object_get(body, "operations")) {

@@ -38,7 +38,7 @@
 /* ---- the connection ---- */
 
 enum err
-conn_gmail_draft(struct conn_draft *d, struct errinfo *ei)
+conn_gmail_check_auth(const struct conn_draft *d, struct errinfo *ei)
 {
     const char *type = json_string_value(json_object_get(d->auth_pub, "type"));
     const struct secret *key = auth_values_get(&d->vals, "service_account");
@@ -63,6 +63,16 @@ conn_gmail_draft(struct conn_draft *d, struct errinfo *ei)
             return ERR_INVALID;
         }
     }
+    return ERR_OK;
+}
+
+enum err
+conn_gmail_draft(struct conn_draft *d, struct errinfo *ei)
+{
+    enum err e = conn_gmail_check_auth(d, ei);
+
+    if (e != ERR_OK)
+        return e;
     d->operations = json_array();
     for (size_t i = 0; i < gmail_tool_count(); i++) {
         const struct gmail_tool *t = gmail_tool_at(i);

@@ -12,6 +12,8 @@
  * google_service_account with a key that parses) and sets the operations:
  * the gmail tools, each with the tier it needs. */
 enum err conn_gmail_draft(struct conn_draft *d, struct errinfo *ei) WARN_UNUSED;
+/* The auth part of that check alone (PATCH). */
+enum err conn_gmail_check_auth(const struct conn_draft *d, struct errinfo *ei) WARN_UNUSED;
 
 /* conn_oauth_fresh for google_service_account connections: a connection
  * without need_tier fails "needs_tier"; a sealed access token for the same

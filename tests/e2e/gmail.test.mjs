@@ -186,6 +186,17 @@ test('service account: JWT signed and exchanged once, exact Gmail requests, tier
   r = await call('reader', 'list_messages', {});
   assert.equal(r.json.status, 200, r.text);
   checkTokenRequest(up.requests[0], SCOPE.read);
+  // granting the tier (PATCH; the key stays as stored) takes a token for the new scopes
+  let pr = await A.patch(`/api/connections/${ro.json.id}`, { operations: [] });
+  assert.equal(pr.status, 400, pr.text);
+  assert.equal(pr.json.error.code, 'read_only_field');
+  pr = await A.patch(`/api/connections/${ro.json.id}`, { auth: { type: 'google_service_account', tiers: ['read', 'send'] } });
+  assert.equal(pr.status, 200, pr.text);
+  assert.deepEqual(pr.json.auth.tiers, ['read', 'send']);
+  up.requests.length = 0;
+  r = await call('reader', 'send_message', { to: 'bob@example.org', text: 'x' });
+  assert.equal(r.json.status, 200, r.text);
+  checkTokenRequest(up.requests[0], `${SCOPE.read} ${SCOPE.send}`);
   // "full" covers send and read
   const full = await A.post('/api/connections', { name: 'Full', slug: 'full', service_type: 'gmail',
     auth: { type: 'google_service_account', subject: SUBJECT, tiers: ['full'], service_account: JSON.stringify(keyFile) } });
