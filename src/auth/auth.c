@@ -465,8 +465,8 @@ gsa_parse(const json_t *in, json_t **pub, struct errinfo *ei)
     if (e == ERR_OK && (at == NULL || at == subject || at[1] == '\0'))
         e = err_set(ei, ERR_INVALID, "invalid_value", "subject",
                     "must be the e-mail address of the user to act for");
-    if (e == ERR_OK && (!json_is_array(tiers) || json_array_size(tiers) == 0 ||
-                        json_array_size(tiers) > 3))
+    if (e == ERR_OK &&
+        (!json_is_array(tiers) || json_array_size(tiers) == 0 || json_array_size(tiers) > 3))
         e = err_set(ei, ERR_INVALID, "invalid_value", "tiers",
                     "must list the tiers the service account was granted: send, read, full");
     json_array_foreach (tiers, i, t) {

@@ -158,10 +158,9 @@ text_field(const json_t *body, const char *key, size_t max, bool required, const
 static enum err
 check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
 {
-    static const char *const keys[] = {"name",        "method",       "path",
-                                       "description", "input_schema", "output_schema",
-                                       "params",      "operation_id", "tier",
-                                       NULL};
+    static const char *const keys[] = {
+        "name",          "method", "path",         "description", "input_schema",
+        "output_schema", "params", "operation_id", "tier",        NULL};
     const char *name, *method, *path, *desc, *tier = NULL, *k;
     char f[48];
     json_t *v;
@@ -547,9 +546,8 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
         return telegram_draft(d, ei);
     if (e == ERR_OK && strcmp(d->service_type, "gmail") == 0)
         return conn_gmail_draft(d, ei);
-    if (e == ERR_OK &&
-        strcmp(json_string_value(json_object_get(d->auth_pub, "type")),
-               "google_service_account") == 0)
+    if (e == ERR_OK && strcmp(json_string_value(json_object_get(d->auth_pub, "type")),
+                              "google_service_account") == 0)
         return err_set(ei, ERR_INVALID, "invalid_value", "auth.type",
                        "google_service_account is for service_type gmail");
     if (e == ERR_OK && strcmp(d->service_type, "mcp") == 0) {

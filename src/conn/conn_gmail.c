@@ -44,7 +44,8 @@ conn_gmail_check_auth(const struct conn_draft *d, struct errinfo *ei)
     const struct secret *key = auth_values_get(&d->vals, "service_account");
     enum err e = ERR_OK;
 
-    if (type == NULL || (strcmp(type, "oauth2") != 0 && strcmp(type, "google_service_account")))
+    if (type == NULL ||
+        (strcmp(type, "oauth2") != 0 && strcmp(type, "google_service_account") != 0))
         return err_set(ei, ERR_INVALID, "invalid_value", "auth.type",
                        "a gmail connection's auth is {\"type\": \"oauth2\", \"provider\": "
                        "\"gmail\", \"tiers\": [...]} or {\"type\": \"google_service_account\", "
@@ -161,8 +162,8 @@ on_gsa_token(struct out_response *res, void *arg)
                                     ? OAUTH_EV_CONFIG
                                     : OAUTH_EV_TRANSIENT,
                                 ei.code, ei.msg, false);
-        log_kv(LOG_WARN, "gmail.service_account_token_failed", "s:connection", j->conn_id,
-               "s:code", ei.code, LOG_END);
+        log_kv(LOG_WARN, "gmail.service_account_token_failed", "s:connection", j->conn_id, "s:code",
+               ei.code, LOG_END);
     }
     oauth_meta_release(&m);
     gsa_finish(j, e, &ei);
@@ -210,7 +211,7 @@ gsa_request(struct store *st, const struct vault *v, const struct conn *c, const
     if (e == ERR_OK && s == NULL)
         e = err_set(ei, ERR_UNPROCESSABLE, "credential_missing", "auth.service_account",
                     "the connection has no service-account key set");
-    if (e == ERR_OK) {
+    if (e == ERR_OK && s != NULL) {
         struct vault_aad aad = {c->row.workspace_id, KIND, c->row.id, "auth.service_account"};
         e = vault_open(v, &aad, s->data, s->len, &json, ei);
     }

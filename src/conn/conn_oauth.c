@@ -291,8 +291,7 @@ commit_tokens(struct store *st, const struct vault *v, int64_t ws, const char *c
     }
     /* granted tiers: what the answer's scopes cover (narrowed by the provider), else the
      * requested ones */
-    if (e == ERR_OK && p && t->scope &&
-        oauth_scopes_to_tiers(p, t->scope, &granted, ei) == ERR_OK)
+    if (e == ERR_OK && p && t->scope && oauth_scopes_to_tiers(p, t->scope, &granted, ei) == ERR_OK)
         e = oauth_list_join(&granted, ',', &tiers_csv);
     m.provider_id = (char *)provider_id;
     m.scopes = t->scope;
@@ -365,8 +364,8 @@ on_code_exchanged(struct out_response *res, void *arg)
     }
     if (e == ERR_OK)
         e = commit_tokens(j->st, j->v, j->row.workspace_id, j->row.connection_id,
-                          j->row.provider_id, &j->p, &t, j->row.tiers, -1, false, false,
-                          &committed, &ei);
+                          j->row.provider_id, &j->p, &t, j->row.tiers, -1, false, false, &committed,
+                          &ei);
     if (e == ERR_OK) {
         struct oauth_meta m = {0};
         if (store_oauth_meta_get(j->st, j->row.workspace_id, j->row.connection_id, &m, &ei) ==
@@ -486,7 +485,7 @@ log_health_change(const char *conn_id, const char *from, const char *to, const c
  * refresh lease when asked) and logs a change of state. */
 void
 conn_oauth_health_event(struct store *st, int64_t ws, const char *conn_id, enum oauth_event ev,
-             const char *code, const char *desc, bool release_lease)
+                        const char *code, const char *desc, bool release_lease)
 {
     struct oauth_meta m = {0};
     struct oauth_health_state h;
@@ -539,12 +538,11 @@ conn_oauth_health_json(struct store *st, int64_t ws, const char *conn_id)
                       "s:I, s:I, s:I}",
                       "connected", 1, "state", m.health ? m.health : "healthy", "last_error_code",
                       m.last_error_code, "last_error", m.last_error, "tiers", m.tiers, "scopes",
-                      m.scopes, "last_success_at", (json_int_t)m.last_success_at,
-                      "last_failure_at", (json_int_t)m.last_failure_at, "next_retry_at",
-                      (json_int_t)m.next_retry_at, "state_changed_at",
-                      (json_int_t)m.health_changed_at, "expires_at", (json_int_t)m.expires_at,
-                      "refreshes", (json_int_t)m.refreshes, "forced_refreshes",
-                      (json_int_t)m.forced_refreshes, "consecutive_failures",
+                      m.scopes, "last_success_at", (json_int_t)m.last_success_at, "last_failure_at",
+                      (json_int_t)m.last_failure_at, "next_retry_at", (json_int_t)m.next_retry_at,
+                      "state_changed_at", (json_int_t)m.health_changed_at, "expires_at",
+                      (json_int_t)m.expires_at, "refreshes", (json_int_t)m.refreshes,
+                      "forced_refreshes", (json_int_t)m.forced_refreshes, "consecutive_failures",
                       (json_int_t)m.consecutive_failures, "total_failures",
                       (json_int_t)m.total_failures, "token_version", (json_int_t)m.version);
     oauth_meta_release(&m);
@@ -559,7 +557,7 @@ conn_oauth_outcome(struct store *st, int64_t ws, const char *conn_id, const stru
 
     if (status == 401 && retried) {
         conn_oauth_health_event(st, ws, conn_id, OAUTH_EV_TRANSIENT, "upstream_401",
-                     "the upstream refused a freshly refreshed access token", false);
+                                "the upstream refused a freshly refreshed access token", false);
         return;
     }
     if (status <= 0 || status == 401)
@@ -614,9 +612,8 @@ tier_granted(const struct oauth_provider *p, const char *granted, const char *ne
 }
 
 enum err
-conn_oauth_check_tier(const struct oauth_provider *p, const char *provider_id,
-                      const char *granted, const char *need, const char *conn_id,
-                      struct errinfo *ei)
+conn_oauth_check_tier(const struct oauth_provider *p, const char *provider_id, const char *granted,
+                      const char *need, const char *conn_id, struct errinfo *ei)
 {
     char url[512];
 
@@ -642,11 +639,11 @@ struct fresh_job {
     int64_t ws;
     char conn_id[ID_MAX];
     char owner[OAUTH_LEASE_OWNER_MAX];
-    char before[16];  /* health when the refresh started */
-    int64_t version;  /* the version we saw expiring (or refused, when forced) */
+    char before[16]; /* health when the refresh started */
+    int64_t version; /* the version we saw expiring (or refused, when forced) */
     int64_t give_up_at;
-    bool forced;      /* the upstream answered 401 to version's token */
-    bool reread;      /* invalid_grant: re-read once before needs_reauth */
+    bool forced; /* the upstream answered 401 to version's token */
+    bool reread; /* invalid_grant: re-read once before needs_reauth */
     struct oauth_use use;
 };
 
@@ -727,9 +724,9 @@ refresh_failed(struct fresh_job *j, enum oauth_token_result r, const struct oaut
                     "refreshing the access token failed (%s%s%s)", oauth_token_result_name(r),
                     terr && terr->error[0] ? ": " : "", terr ? terr->error : "");
     conn_oauth_health_event(j->st, j->ws, j->conn_id, event_of(r),
-                 timed_out ? "token_endpoint_timeout" : (terr && terr->error[0] ? terr->error
-                                                                                : NULL),
-                 ei.msg, true);
+                            timed_out ? "token_endpoint_timeout"
+                                      : (terr && terr->error[0] ? terr->error : NULL),
+                            ei.msg, true);
     log_kv(LOG_WARN, "oauth.refresh_failed", "s:connection", j->conn_id, "s:code", ei.code,
            "s:result", oauth_token_result_name(r), LOG_END);
     if (r != OAUTH_TOKEN_INVALID_GRANT && !j->forced &&
@@ -815,8 +812,8 @@ row_usable(const struct fresh_job *j, const struct oauth_meta *m, int64_t now)
 {
     if (m->version != j->version)
         return true; /* someone refreshed since: use theirs */
-    return !j->forced && !oauth_needs_refresh(now, m->obtained_at, m->expires_at,
-                                              OAUTH_REFRESH_MARGIN_S);
+    return !j->forced &&
+           !oauth_needs_refresh(now, m->obtained_at, m->expires_at, OAUTH_REFRESH_MARGIN_S);
 }
 
 /* One turn: fresh already? take the lease? wait for the holder? */
@@ -920,8 +917,8 @@ conn_oauth_fresh(struct store *st, const struct vault *v, struct outbound *ob, c
         json_t *it;
         struct oauth_list l = {0};
         json_array_foreach (t, i, it)
-            if (json_is_string(it) && oauth_list_add(&l, json_string_value(it), OAUTH_MAX_TIERS) !=
-                                          ERR_OK)
+            if (json_is_string(it) &&
+                oauth_list_add(&l, json_string_value(it), OAUTH_MAX_TIERS) != ERR_OK)
                 break;
         if (oauth_list_join(&l, ',', &tiers) != ERR_OK)
             tiers = NULL;
@@ -1047,8 +1044,8 @@ on_revoked(struct out_response *res, void *arg)
 
 enum err
 conn_oauth_delete(struct store *st, const struct vault *v, struct outbound *ob,
-                  const struct principal *who, const struct conn *c, conn_revoke_cb done,
-                  void *arg, bool *pending, struct errinfo *ei)
+                  const struct principal *who, const struct conn *c, conn_revoke_cb done, void *arg,
+                  bool *pending, struct errinfo *ei)
 {
     struct oauth_provider p = {0};
     struct oauth_client cl = {0};
@@ -1080,12 +1077,11 @@ conn_oauth_delete(struct store *st, const struct vault *v, struct outbound *ob,
         oauth_meta_release(&m);
     }
     /* 1. the revocation requests, built while the tokens still exist */
-    if (conn_oauth_provider(st, provider, &p, &rei) != ERR_OK)
+    if (conn_oauth_provider(st, provider, &p, &rei) != ERR_OK ||
+        (p.revocation_url != NULL && client_of(st, v, p.id, &cl, &rei) != ERR_OK))
         skip = rei.msg;
     else if (p.revocation_url == NULL)
         skip = "the provider has no revocation endpoint";
-    else if (client_of(st, v, p.id, &cl, &rei) != ERR_OK)
-        skip = rei.msg;
     for (size_t i = 0; skip == NULL && i < 2; i++) {
         struct secret tok = {0};
         if (open_token(st, v, c->row.workspace_id, c->row.id, fields[i], &tok, &rei) == ERR_OK)
@@ -1233,16 +1229,17 @@ conn_oauth_provider_adopt(struct store *st, const json_t *def, struct errinfo *e
     enum err e = conn_oauth_provider(st, id, &have, ei);
 
     if (e == ERR_OK) { /* known: the same endpoints, or a clear refusal */
-        bool same =
-            strcmp(have.token_url, json_string_value(json_object_get(def, "token_url"))) == 0 &&
-            strcmp(have.authorize_url, json_string_value(json_object_get(def, "authorize_url"))) ==
-                0;
+        const char *tu = json_string_value(json_object_get(def, "token_url"));
+        const char *au = json_string_value(json_object_get(def, "authorize_url"));
+        bool same = tu && au && have.token_url && have.authorize_url &&
+                    strcmp(have.token_url, tu) == 0 && strcmp(have.authorize_url, au) == 0;
         oauth_provider_release(&have);
-        return same ? ERR_OK
-                    : err_set(ei, ERR_CONFLICT, "provider_conflict", "auth",
-                              "provider %s already exists with other endpoints: pass auth "
-                              "{\"type\": \"oauth2\", \"provider\": \"<id>\"} naming the one to use",
-                              id);
+        return same
+                   ? ERR_OK
+                   : err_set(ei, ERR_CONFLICT, "provider_conflict", "auth",
+                             "provider %s already exists with other endpoints: pass auth "
+                             "{\"type\": \"oauth2\", \"provider\": \"<id>\"} naming the one to use",
+                             id);
     }
     if (e != ERR_NOT_FOUND)
         return e;
@@ -1297,8 +1294,8 @@ conn_oauth_provider_delete(struct store *st, const char *id, json_t **out, struc
     if (e == ERR_OK) {
         log_kv(LOG_INFO, "oauth.provider_deleted", "s:provider", id, "b:had_secret", had_secret,
                LOG_END);
-        *out = json_pack("{s:b, s:s, s:b}", "deleted", 1, "id", id, "builtin_remains",
-                         is_builtin(id));
+        *out =
+            json_pack("{s:b, s:s, s:b}", "deleted", 1, "id", id, "builtin_remains", is_builtin(id));
     }
     return e;
 }

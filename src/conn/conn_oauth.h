@@ -66,25 +66,24 @@ enum err conn_oauth_fresh(struct store *st, const struct vault *v, struct outbou
                           struct errinfo *ei) WARN_UNUSED;
 /* The shape of conn_oauth_fresh (and conn_gsa_fresh, conn_gmail.h). */
 typedef enum err (*token_fresh_fn)(struct store *st, const struct vault *v, struct outbound *ob,
-                                   const struct conn *c, const char *need_tier,
-                                   int64_t forced_from, struct oauth_use *use, bool *ready,
-                                   conn_fresh_cb done, void *arg, struct errinfo *ei);
+                                   const struct conn *c, const char *need_tier, int64_t forced_from,
+                                   struct oauth_use *use, bool *ready, conn_fresh_cb done,
+                                   void *arg, struct errinfo *ei);
 
 /* Seals t's tokens on connection conn_id and commits them with their
  * metadata (version + 1, health healthy). Granted tiers: from t->scope
  * through p when both are there, else `tiers`. expect >= 0: only if the
  * stored version is still expect (*committed). */
-enum err conn_oauth_commit(struct store *st, const struct vault *v, int64_t ws,
-                           const char *conn_id, const char *provider_id,
-                           const struct oauth_provider *p, const struct oauth_tokens *t,
-                           const char *tiers, int64_t expect, bool refresh, bool forced,
-                           bool *committed, struct errinfo *ei) WARN_UNUSED;
+enum err conn_oauth_commit(struct store *st, const struct vault *v, int64_t ws, const char *conn_id,
+                           const char *provider_id, const struct oauth_provider *p,
+                           const struct oauth_tokens *t, const char *tiers, int64_t expect,
+                           bool refresh, bool forced, bool *committed,
+                           struct errinfo *ei) WARN_UNUSED;
 
 /* Applies ev (oauth/health.h) to the stored health of conn_id, writes it
  * (releasing the refresh lease when asked) and logs a change of state. */
-void conn_oauth_health_event(struct store *st, int64_t ws, const char *conn_id,
-                             enum oauth_event ev, const char *code, const char *desc,
-                             bool release_lease);
+void conn_oauth_health_event(struct store *st, int64_t ws, const char *conn_id, enum oauth_event ev,
+                             const char *code, const char *desc, bool release_lease);
 
 /* After the upstream answered status to the token of use: a success is
  * recorded (last success time; recovery from degraded logged); a 401 after

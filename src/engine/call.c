@@ -515,8 +515,8 @@ finish_error(struct call_ctx *ctx, const char *stage, enum err e, const struct e
         r.http_status = 500;
     free(s);
     json_decref(o);
-    log_kv(LOG_WARN, "call.failed", "s:tool", ctx->action, "s:connection", ctx->conn_id,
-           "s:stage", stage, "s:code", ei->code, LOG_END);
+    log_kv(LOG_WARN, "call.failed", "s:tool", ctx->action, "s:connection", ctx->conn_id, "s:stage",
+           stage, "s:code", ei->code, LOG_END);
     ctx->done(&r, ctx->arg);
     call_result_release(&r);
     ctx_free(ctx);
