@@ -35,6 +35,8 @@
 #define F_ACCESS "oauth.access_token"
 #define F_REFRESH "oauth.refresh_token"
 #define LEASE_POLL_MS 100
+/* after a failed refresh the old access token is used while it has this long left */
+#define OAUTH_OLD_TOKEN_MIN_LEFT_MS 500
 
 static void log_health_change(const char *conn_id, const char *from, const char *to,
                               const char *code, const char *why);
@@ -562,10 +564,29 @@ conn_oauth_outcome(struct store *st, int64_t ws, const char *conn_id, const stru
     }
     if (status <= 0 || status == 401)
         return;
-    /* the credential worked: at most one write per OAUTH_SUCCESS_WRITE_MS, or
-     * at once when the connection was not healthy (recovery is logged) */
+    /* the credential worked: at most one write per OAUTH_SUCCESS_WRITE_MS */
     if (use->healthy && use->last_success_at + OAUTH_SUCCESS_WRITE_MS > now)
         return;
+    if (!use->healthy) {
+        /* only a state the upstream caused (a 401) ends with an upstream success; a
+         * failing refresh ends with a refresh that works, so its back-off holds */
+        struct oauth_meta m = {0};
+        struct errinfo ei = {0};
+        bool upstream = false;
+        if (store_oauth_meta_get(st, ws, conn_id, &m, &ei) == ERR_OK) {
+            upstream = m.health && strcmp(m.health, "degraded") == 0 && m.last_error_code &&
+                       strcmp(m.last_error_code, "upstream_401") == 0;
+            if (!upstream && m.last_success_at + OAUTH_SUCCESS_WRITE_MS <= now) {
+                m.last_success_at = now;
+                if (store_oauth_health_set(st, ws, conn_id, &m, false, &ei) != ERR_OK)
+                    log_kv(LOG_WARN, "oauth.health_write_failed", "s:connection", conn_id,
+                           LOG_END);
+            }
+        }
+        oauth_meta_release(&m);
+        if (!upstream)
+            return;
+    }
     conn_oauth_health_event(st, ws, conn_id, OAUTH_EV_SUCCESS, NULL, NULL, false);
 }
 
@@ -731,7 +752,8 @@ refresh_failed(struct fresh_job *j, enum oauth_token_result r, const struct oaut
            "s:result", oauth_token_result_name(r), LOG_END);
     if (r != OAUTH_TOKEN_INVALID_GRANT && !j->forced &&
         store_oauth_meta_get(j->st, j->ws, j->conn_id, &m, &(struct errinfo){0}) == ERR_OK &&
-        m.version == j->version && (m.expires_at == 0 || m.expires_at > now_ms() + 1000)) {
+        m.version == j->version &&
+        (m.expires_at == 0 || m.expires_at > now_ms() + OAUTH_OLD_TOKEN_MIN_LEFT_MS)) {
         /* the old token still lives: use it, the next call retries after the back-off */
         j->use.version = m.version;
         oauth_meta_release(&m);
@@ -845,6 +867,15 @@ fresh_step(struct loop *lp, void *arg)
     if (e == ERR_OK) {
         meta_to_state(&m, &h);
         snprintf(j->before, sizeof(j->before), "%s", oauth_health_name(h.status));
+        if (!oauth_health_may_refresh(&h, now) && h.status == OAUTH_DEGRADED && !j->forced &&
+            (m.expires_at == 0 || m.expires_at > now + OAUTH_OLD_TOKEN_MIN_LEFT_MS)) {
+            /* backing off, but the token still lives: use it */
+            j->use.version = m.version;
+            j->use.last_success_at = m.last_success_at;
+            oauth_meta_release(&m);
+            fresh_finish(j, ERR_OK, NULL);
+            return;
+        }
         if (!oauth_health_may_refresh(&h, now))
             e = h.status == OAUTH_DEGRADED
                     ? err_set(&ei, ERR_UNAVAILABLE, "refresh_backoff", "auth",

@@ -162,9 +162,22 @@ test('health is in the view: a provider error on refresh degrades (clear error, 
   assert.ok(h.last_success_at > 0);
   for (const k of ['refreshes', 'forced_refreshes', 'consecutive_failures', 'total_failures']) assert.equal(typeof h[k], 'number', k);
   assert.ok(!/access_token|refresh_token/.test(JSON.stringify(h)));
+  // past half its lifetime the token is refreshed; when that fails the call goes out with the old
+  // token while it lives, and the back-off holds (no refresh per call)
+  const o = await connected();
+  await sleep(1600);
+  await resetCounters(peer.issuer);
+  await peerPost(peer.issuer, '/_fault', { status: 503, error: 'temporarily_unavailable', count: 1 });
+  let r = await call(o);
+  assert.equal(r.json?.status, 200, r.text);
+  r = await call(o);
+  assert.equal(r.json?.status, 200, r.text);
+  assert.equal((await counters(peer.issuer)).token_requests, 1);
+  assert.equal((await health(o)).state, 'degraded');
+
   await sleep(3100); // past expiry: the next call refreshes
   await peerPost(peer.issuer, '/_fault', { status: 503, error: 'temporarily_unavailable', count: 1 });
-  let r = await call(c);
+  r = await call(c);
   assert.equal(r.status, 502, r.text);
   assert.equal(r.json.error.code, 'refresh_failed');
   assert.match(r.json.error.message, /temporarily_unavailable/);
@@ -314,7 +327,12 @@ test('an OpenAPI import with an oauth2 scheme becomes a provider; the admin stil
     security: [{ oa: ['pets:read'] }],
     paths: { '/pets': { get: { operationId: 'listPets', responses: { 200: { description: 'ok' } } } } },
   };
-  let r = await M.post('/api/connections', { name: 'Pets', service_type: 'openapi', spec: JSON.stringify(spec) });
+  // the preview shows the provider an import would register
+  let r = await M.post('/api/openapi/preview', { spec: JSON.stringify(spec) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.oauth_provider.id, 'auth_pets_example');
+  assert.equal((await A.get('/api/admin/oauth-providers')).json.providers.some((x) => x.id === 'auth_pets_example'), false);
+  r = await M.post('/api/connections', { name: 'Pets', service_type: 'openapi', spec: JSON.stringify(spec) });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.json.auth.type, 'oauth2');
   assert.equal(r.json.auth.provider, 'auth_pets_example');
