@@ -579,8 +579,7 @@ conn_oauth_outcome(struct store *st, int64_t ws, const char *conn_id, const stru
             if (!upstream && m.last_success_at + OAUTH_SUCCESS_WRITE_MS <= now) {
                 m.last_success_at = now;
                 if (store_oauth_health_set(st, ws, conn_id, &m, false, &ei) != ERR_OK)
-                    log_kv(LOG_WARN, "oauth.health_write_failed", "s:connection", conn_id,
-                           LOG_END);
+                    log_kv(LOG_WARN, "oauth.health_write_failed", "s:connection", conn_id, LOG_END);
             }
         }
         oauth_meta_release(&m);
