@@ -146,11 +146,11 @@ open_personal(struct store *st, const struct vault *v, int64_t ws, int64_t uid, 
     snprintf(owner, sizeof(owner), "%lld:%s", (long long)uid, conn_id);
     e = store_secrets_get(st, ws, ACCOUNT_KIND_USER, owner, &set, ei);
     sv = e == ERR_OK ? sealed_set_find(&set, field) : NULL;
-    if (e == ERR_OK && sv == NULL)
-        e = err_set(ei, ERR_NOT_FOUND, "no_token", "auth", "no %s", field);
-    if (e == ERR_OK) {
+    if (sv != NULL) {
         struct vault_aad aad = {ws, ACCOUNT_KIND_USER, owner, field};
         e = vault_open(v, &aad, sv->data, sv->len, out, ei);
+    } else if (e == ERR_OK) {
+        e = err_set(ei, ERR_NOT_FOUND, "no_token", "auth", "no %s", field);
     }
     sealed_set_release(&set);
     return e;

@@ -63,7 +63,7 @@
 #define MAX_RUN_STATE_BYTES ((size_t)8 * 1024 * 1024) /* input + every node's output, stored */
 #define MAX_TEMPLATE_PATH_LEN 256                     /* {{path.to.value}} inside the braces */
 #define MAX_RUN_CREDENTIALS 16                        /* per-run credentials (caller connections) */
-#define PARTICIPANT_INVITE_TTL_S (7 * 24 * 3600) /* an onboarding link works this long, once */
+#define PARTICIPANT_INVITE_TTL_S (7 * 24 * 3600)      /* an onboarding link works this long, once */
 #define MAX_AGENT_TOOLS 128                           /* names in one /api/agents/resolve */
 
 #endif

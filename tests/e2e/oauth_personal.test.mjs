@@ -12,7 +12,7 @@ import { makeCanary, scanFiles } from './lib/canary.mjs';
 import { startOidcPeer, walkAuthorize } from './lib/oidc_flow.mjs';
 import { api, cleanup, freePort, runCli, startServer, tempDir } from './lib/server.mjs';
 
-let srv, peer, appUrl, conn, staticConn, dir;
+let srv, peer, peer2, appUrl, conn, conn2, staticConn, dir;
 const toks = {};
 const seen = [];
 const clientSecret = makeCanary('clientsecret');
@@ -74,10 +74,26 @@ before(async () => {
   assert.equal(reg.status, 200, reg.text);
   const c = await root.post('/api/connections', {
     name: 'Peer me', base_url: iss, fulfillment: 'caller', auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] },
-    operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }],
+    operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' },
+      { name: 'repos', method: 'GET', path: '/api/whoami', tier: 'repo' }],
   });
   assert.equal(c.status, 201, c.text);
   conn = c.json;
+  // a second provider whose access tokens live 4 s (refreshed 2 s before expiry)
+  peer2 = await startOidcPeer({ redirectUri: `${appUrl}/api/auth/connect/peer2/callback`, clientSecret, atTtl: 4 });
+  const i2 = peer2.ready.issuer;
+  const reg2 = await root.put('/api/admin/oauth-providers/peer2', {
+    name: 'Short peer', authorize_url: `${i2}/auth`, token_url: `${i2}/token`, issuer: i2, require_iss: true,
+    client_auth: 'basic', default_scopes: ['openid', 'offline_access'], tiers: { user: { scopes: ['read:user'] } },
+    extra_authorize_params: { prompt: 'consent' }, client_id: peer2.ready.client_id, client_secret: clientSecret,
+  });
+  assert.equal(reg2.status, 200, reg2.text);
+  const c2 = await root.post('/api/connections', {
+    name: 'Short me', base_url: i2, fulfillment: 'caller', auth: { type: 'oauth2', provider: 'peer2', tiers: ['user'] },
+    operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }],
+  });
+  assert.equal(c2.status, 201, c2.text);
+  conn2 = c2.json;
   const s = await root.post('/api/connections', {
     name: 'Peer shared', base_url: iss, auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] },
     operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }],
@@ -89,6 +105,7 @@ before(async () => {
 after(async () => {
   await srv?.stop();
   await peer?.stop();
+  await peer2?.stop();
   cleanup();
 });
 
@@ -137,6 +154,75 @@ test('personal connect is for caller connections, and only within the workspace 
   // a member may connect their own account, but not the shared connection's tokens
   const b = await start('bob', staticConn.id, { personal: false });
   assert.equal(b.status, 403);
+});
+
+test('a personal account is held to its granted tiers: needs_tier with a personal reconnect URL, nothing sent', async () => {
+  const before = await peer.counters();
+  const r = await client('bob').post('/api/actions/call', { actionIdentifier: 'peer_me.repos', input: {} });
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.json.error.code, 'needs_tier');
+  assert.match(r.json.error.message, /user's own account/);
+  assert.equal(r.json.error.reconnect_url, `/api/auth/connect/peer/start?tiers=user,repo&connection=${conn.id}&personal=1`);
+  const after = await peer.counters();
+  assert.equal(after.whoami_ok + after.whoami_401, before.whoami_ok + before.whoami_401, 'nothing reached the upstream');
+  // the same in a run: the node fails with the tier named
+  const run = await client('bob').post('/api/runs', { workflow: { nodes: [{ id: 'r', type: 'tool', tool_name: 'peer_me.repos', input: {} }] } });
+  assert.equal(run.json.status, 'failed', run.text);
+  assert.match(JSON.stringify(run.json), /needs_tier/);
+});
+
+test('an upstream 401 to a personal token: one forced refresh of that user\'s token and one retry, never a loop', async () => {
+  const iss = peer.ready.issuer;
+  let k0 = await peer.counters();
+  await fetch(`${iss}/_fault_whoami?count=1`, { method: 'POST' });
+  let r = await client('bob').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.status, 200, r.text);
+  assert.equal(r.json.body.sub, 'bob-at-peer', 'the refreshed token is still bob\'s');
+  let k1 = await peer.counters();
+  assert.equal(k1.refresh_ok - k0.refresh_ok, 1);
+  assert.equal(k1.whoami_401 - k0.whoami_401, 1);
+  // root's account was not touched: still its own token, no refresh
+  r = await client('root').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(r.json.body.sub, 'alice-at-peer');
+  k0 = await peer.counters();
+  assert.equal(k0.refresh_requests, k1.refresh_requests);
+  // two 401s in a row: one refresh, one retry, then the 401 is the answer
+  await fetch(`${iss}/_fault_whoami?count=2`, { method: 'POST' });
+  r = await client('bob').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(r.json.status, 401, r.text);
+  k1 = await peer.counters();
+  assert.equal(k1.whoami_401 - k0.whoami_401, 2);
+  assert.equal(k1.refresh_requests - k0.refresh_requests, 1);
+  // and the next call works with the refreshed token
+  r = await client('bob').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(r.json.body.sub, 'bob-at-peer');
+});
+
+test('an expiring personal token is refreshed before the call, and stays the user\'s own', async () => {
+  const s = await fetch(`${srv.url}/api/auth/connect/peer2/start?connection=${conn2.id}&tiers=user&personal=1`, {
+    headers: { authorization: `Bearer ${toks.bob}` }, redirect: 'manual' });
+  assert.equal(s.status, 302, await s.text());
+  const cb = await walkAuthorize(s.headers.get('location'), { issuer: peer2.ready.issuer, appUrl, login: 'bob-at-peer2' });
+  assert.equal((await fetch(cb, { redirect: 'manual' })).status, 200);
+  const acc = async () => (await client('bob').get('/api/me/accounts')).json.accounts.find((a) => a.connection === 'short_me');
+  const first = await acc();
+  let r = await client('bob').post('/api/agents/call', { tool: 'short_me.whoami', input: {} });
+  assert.equal(r.json.body.sub, 'bob-at-peer2', r.text);
+  const k0 = await peer2.counters();
+  assert.equal(k0.refresh_requests, 0, 'a fresh token is not refreshed');
+  await new Promise((res) => setTimeout(res, 2300)); // inside the 2 s margin before expiry
+  r = await client('bob').post('/api/runs', { workflow: { nodes: [{ id: 'me', type: 'tool', tool_name: 'short_me.whoami', input: {} }] } });
+  assert.equal(r.json.status, 'succeeded', r.text);
+  assert.equal(r.json.steps.me.output.body.sub, 'bob-at-peer2');
+  const k1 = await peer2.counters();
+  assert.equal(k1.refresh_ok, 1, JSON.stringify(k1));
+  assert.equal(k1.whoami_401, 0, 'refreshed before, not after a refusal');
+  const second = await acc();
+  assert.ok(second.updated_at > first.updated_at, 'the new tokens were sealed as the account again');
+  // root has no account on this connection: needs_credential, nothing refreshed for it
+  r = await client('root').post('/api/agents/call', { tool: 'short_me.whoami', input: {} });
+  assert.equal(r.json.error.code, 'needs_credential', r.text);
 });
 
 test('deleting an account revokes its tokens; only that user loses access', async () => {
