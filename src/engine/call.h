@@ -95,6 +95,13 @@ enum err call_test_start(const struct call_env *env, const struct principal *who
                          const char *conn_id, call_done_cb done, void *arg,
                          struct errinfo *ei) WARN_UNUSED;
 
+/* The function name of tool slug.op for an LLM's function-calling API:
+ * "<slug>__<op>" ([a-z0-9_]) when it fits TOOL_FUNCTION_NAME_MAX (the
+ * OpenAI/Gemini limit), else its first 55 bytes, "_" and 8 hex digits of a
+ * hash of the whole name (stable, distinct for distinct names in practice). */
+#define TOOL_FUNCTION_NAME_MAX 64
+void tool_function_name(const char *slug, const char *op, char out[TOOL_FUNCTION_NAME_MAX + 1]);
+
 /* GET /api/tools: every connection's slug.operation tools with their input
  * schemas (function-calling shape), plus built-ins. New reference. */
 enum err tools_list(struct store *st, const struct principal *who, json_t **out,
@@ -109,7 +116,12 @@ enum err tool_find(struct store *st, int64_t ws, const char *name, json_t **out,
  * names resolved first, then slug.operation of who's workspace) as an LLM's
  * function-calling API wants them: {"tools": [built-ins..., connection
  * tools...], "errors": [{"name", "code", "message"}]} -- unknown names are
- * listed, never dropped. At most MAX_AGENT_TOOLS names. New reference. */
+ * listed, never dropped; a name given twice is defined once. A connection
+ * tool: {name, description (else "METHOD path on <connection>"),
+ * input_schema (the operation's, else one required property per path/query
+ * placeholder), function: {name, description, parameters}, connection_id,
+ * service_type, fulfillment, tier (OAuth2 operations that name one)}. At
+ * most MAX_AGENT_TOOLS names. New reference. */
 enum err tools_resolve(struct store *st, const struct principal *who, const json_t *names,
                        json_t **out, struct errinfo *ei) WARN_UNUSED;
 

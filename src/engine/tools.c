@@ -1,40 +1,93 @@
 /* tools: the registry of callable tools, as an LLM function-calling API
  * wants them. Built-in tools (none yet) come first, then every connection's
  * slug.operation. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conn/conn.h"
 #include "core/limits.h"
 #include "engine/call.h"
+#include "engine/template.h"
 #include "services/builtins.h"
 #include "core/banned.h"
+
+void
+tool_function_name(const char *slug, const char *op, char out[TOOL_FUNCTION_NAME_MAX + 1])
+{
+    char full[MAX_SLUG_LEN + MAX_OPERATION_NAME_LEN + 4];
+    uint32_t h = 2166136261u; /* FNV-1a 32 */
+    int n = snprintf(full, sizeof(full), "%s__%s", slug, op);
+
+    if (n >= 0 && n <= TOOL_FUNCTION_NAME_MAX) {
+        memcpy(out, full, (size_t)n + 1);
+        return;
+    }
+    for (const char *p = full; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    /* the first 55 bytes, "_" and 8 hex digits of the whole name: 64 */
+    snprintf(out, TOOL_FUNCTION_NAME_MAX + 1, "%.*s_%08x", TOOL_FUNCTION_NAME_MAX - 9, full,
+             (unsigned)h);
+}
+
+/* An operation without input_schema: one property per placeholder of its
+ * path template (each required: a missing one is refused at call time). */
+static json_t *
+derived_schema(const json_t *op)
+{
+    json_t *names = json_array(), *props = json_object(), *req = json_array(), *it;
+    const char *path = json_string_value(json_object_get(op, "path"));
+    struct errinfo ei = {0};
+    size_t i;
+
+    if (path && tmpl_check(path, "path", names, &ei) == ERR_OK) {
+        json_array_foreach (names, i, it) {
+            const char *n = json_string_value(json_object_get(it, "name"));
+            const char *in = json_string_value(json_object_get(it, "in"));
+            if (n == NULL || json_object_get(props, n))
+                continue;
+            json_object_set_new(props, n,
+                                json_pack("{s:[s,s,s], s:s+}", "type", "string", "number",
+                                          "boolean", "description", in ? in : "path",
+                                          " parameter"));
+            json_array_append_new(req, json_string(n));
+        }
+    }
+    json_decref(names);
+    return json_pack("{s:s, s:o, s:o}", "type", "object", "properties", props, "required", req);
+}
 
 static json_t *
 tool_json(const struct conn_row *r, const json_t *op)
 {
     const char *opname = json_string_value(json_object_get(op, "name"));
     const char *desc = json_string_value(json_object_get(op, "description"));
+    const char *tier = json_string_value(json_object_get(op, "tier"));
     json_t *schema = json_object_get(op, "input_schema");
     char name[MAX_SLUG_LEN + MAX_OPERATION_NAME_LEN + 4];
-    char fname[MAX_SLUG_LEN + MAX_OPERATION_NAME_LEN + 4];
+    char fname[TOOL_FUNCTION_NAME_MAX + 1];
     char dbuf[600];
-    json_t *params;
+    json_t *params, *out;
 
     snprintf(name, sizeof(name), "%s.%s", r->slug, opname);
-    /* Function names of LLM APIs allow [A-Za-z0-9_-] only: slug__operation. */
-    snprintf(fname, sizeof(fname), "%s__%s", r->slug, opname);
+    tool_function_name(r->slug, opname, fname);
     if (desc == NULL) {
-        snprintf(dbuf, sizeof(dbuf), "%s %s on %s",
-                 json_string_value(json_object_get(op, "method")),
-                 json_string_value(json_object_get(op, "path")), r->name);
+        const char *m = json_string_value(json_object_get(op, "method"));
+        const char *p = json_string_value(json_object_get(op, "path"));
+        if (m && p)
+            snprintf(dbuf, sizeof(dbuf), "%s %s on %s", m, p, r->name);
+        else
+            snprintf(dbuf, sizeof(dbuf), "%s on %s", opname, r->name);
         desc = dbuf;
     }
-    params = schema ? json_incref(schema) : json_pack("{s:s}", "type", "object");
-    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s, s:O}}", "name", name, "source",
-                     "connection", "description", desc, "input_schema", params, "connection_id",
-                     r->id, "service_type", r->service_type, "function", "name", fname,
-                     "description", desc, "parameters", params);
+    params = schema ? json_incref(schema) : derived_schema(op);
+    out = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s, s:O}}", "name", name, "source",
+                    "connection", "description", desc, "input_schema", params, "connection_id",
+                    r->id, "service_type", r->service_type, "function", "name", fname,
+                    "description", desc, "parameters", params);
+    if (out && tier)
+        json_object_set_new(out, "tier", json_string(tier));
+    return out;
 }
 
 enum err
@@ -139,6 +192,12 @@ tools_resolve(struct store *st, const struct principal *who, const json_t *names
         json_t *def = NULL, *b;
         size_t j;
         struct errinfo tei = {0};
+        bool dup = false;
+        /* a name asked for twice is defined once (function names must be unique) */
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = strcmp(json_string_value(json_array_get(names, k)), n) == 0;
+        if (dup)
+            continue;
         /* built-in names first: they win over a connection slug.operation */
         json_array_foreach (builtins, j, b) {
             if (def == NULL && strcmp(json_string_value(json_object_get(b, "name")), n) == 0)

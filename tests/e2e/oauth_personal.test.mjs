@@ -225,6 +225,21 @@ test('an expiring personal token is refreshed before the call, and stays the use
   assert.equal(r.json.error.code, 'needs_credential', r.text);
 });
 
+test('an oauth2 connection with participant fulfillment is refused before anything is sent', async () => {
+  const c = await client('root').post('/api/connections', {
+    name: 'Peer part', base_url: peer.ready.issuer, fulfillment: 'participant', participant_role: 'customer',
+    auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] }, operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }],
+  });
+  assert.equal(c.status, 201, c.text);
+  const before = await peer.counters();
+  const r = await client('root').post('/api/agents/call', { tool: 'peer_part.whoami', input: {}, participants: [{ id: 'p-1', role: 'customer' }] });
+  assert.equal(r.status, 422, r.text);
+  assert.equal(r.json.error.code, 'unsupported_fulfillment');
+  assert.equal(r.json.error.field, 'fulfillment');
+  const after = await peer.counters();
+  assert.equal(after.whoami_ok + after.whoami_401, before.whoami_ok + before.whoami_401);
+});
+
 test('deleting an account revokes its tokens; only that user loses access', async () => {
   const before = await peer.counters();
   const d = await client('root').del('/api/me/accounts/peer_me');

@@ -256,6 +256,25 @@ test('personal accounts: listed without secrets, usable only by their owner (TEN
   assert.match(r.json.error.error.message, /user bob must add it with PUT \/api\/me\/accounts\/me2/);
   assert.equal(r.json.steps.a.output.ok, false);
   assert.equal(up.requests.length, 0, 'nothing was sent');
+  // a run cannot name another triggering user...
+  for (const key of ['triggered_by', 'user', 'user_id']) {
+    const t = await run(B, { workflow: { nodes: [{ id: 'a', type: 'tool', tool_name: 'me2.get', input: { thing: 'x' } }] }, [key]: 'alice' });
+    assert.equal(t.status, 400, t.text);
+    assert.equal(t.json.error.code, 'unknown_field');
+    assert.equal(t.json.error.field, key);
+  }
+  // ...nor reach alice's account by naming her (user id 1, the first user added) as a participant
+  const asPart = await run(B, {
+    workflow: { nodes: [{ id: 'a', type: 'tool', tool_name: 'me2.get', input: { thing: 'x' } }] },
+    participants: [{ id: '1', role: 'customer' }, { id: 'alice', role: 'customer' }],
+  });
+  assert.equal(asPart.json.status, 'failed');
+  assert.equal(asPart.json.error.error.code, 'needs_credential');
+  // nor through an agent call
+  const ag = keep(await B.post('/api/agents/call', { tool: 'me2.get', input: { thing: 'x' }, participants: [{ id: '1', role: 'customer' }] }));
+  assert.equal(ag.status, 422, ag.text);
+  assert.equal(ag.json.error.code, 'needs_credential');
+  assert.equal(up.requests.length, 0, 'nothing was sent');
   // per-run credentials are only for caller connections
   const bad = await run(B, { workflow: { nodes: [{ id: 'a', type: 'tool', tool_name: 'st.get', input: { id: '1' } }] }, credentials: { st: { token: 'x' } } });
   assert.equal(bad.status, 400);
@@ -450,6 +469,31 @@ test('agents: resolve lists built-ins first, then slug.operation, unknown names 
     assert.match(t.function.name, /^[A-Za-z0-9_-]+$/);
   }
   assert.equal(r.json.tools[2].fulfillment, 'caller');
+  // no input_schema on the operation: one required property per path placeholder
+  const stDef = r.json.tools[1];
+  assert.deepEqual(stDef.input_schema.required, ['id']);
+  assert.deepEqual(stDef.input_schema.properties.id.type, ['string', 'number', 'boolean']);
+  assert.deepEqual(stDef.function.parameters, stDef.input_schema);
+  assert.equal(stDef.function.name, 'st__get');
+  assert.equal(stDef.description, `GET /static/{{id}} on st`);
+  // a name asked for twice is defined once (function names must be unique)
+  const twice = keep(await A.post('/api/agents/resolve', { tools: ['st.get', 'web_search', 'st.get', 'web_search'] }));
+  assert.deepEqual(twice.json.tools.map((t) => t.name), ['web_search', 'st.get']);
+  // function names fit the LLM APIs' 64 characters: N kept, N+1 shortened with a hash
+  const longSlug = 'l'.repeat(64);
+  const lc = keep(await A.post('/api/connections', { name: longSlug, base_url: up.url, auth: { type: 'bearer', token: 'x' },
+    operations: [{ name: 'o'.repeat(64), method: 'GET', path: '/static/x' }, { name: 'o'.repeat(64 - 2 - 30), method: 'GET', path: '/static/x' }] }));
+  assert.equal(lc.status, 201, lc.text);
+  const ln = keep(await A.post('/api/agents/resolve', { tools: [`${longSlug}.${'o'.repeat(64)}`] }));
+  assert.match(ln.json.tools[0].function.name, /^l{55}_[0-9a-f]{8}$/);
+  const sc = keep(await A.post('/api/connections', { name: 's'.repeat(30), base_url: up.url, auth: { type: 'bearer', token: 'x' },
+    operations: [{ name: 'o'.repeat(32), method: 'GET', path: '/static/x' }, { name: 'o'.repeat(33), method: 'GET', path: '/static/x' }] }));
+  assert.equal(sc.status, 201, sc.text);
+  const atN = keep(await A.post('/api/agents/resolve', { tools: [`${'s'.repeat(30)}.${'o'.repeat(32)}`, `${'s'.repeat(30)}.${'o'.repeat(33)}`] }));
+  assert.equal(atN.json.tools[0].function.name, `${'s'.repeat(30)}__${'o'.repeat(32)}`, 'N = 64 kept');
+  assert.match(atN.json.tools[1].function.name, /^s{30}__o{23}_[0-9a-f]{8}$/, 'N+1 shortened');
+  for (const d of [...ln.json.tools, ...atN.json.tools]) assert.match(d.function.name, /^[A-Za-z0-9_-]{1,64}$/);
+  for (const id of [lc.json.id, sc.json.id]) assert.equal(keep(await A.del(`/api/connections/${id}`)).status, 200);
   assert.deepEqual(r.json.errors.map((e) => [e.name, e.code]), [['nope.x', 'unknown_tool'], ['justaword', 'unknown_tool']]);
   const many = keep(await A.post('/api/agents/resolve', { tools: Array.from({ length: 129 }, () => 'web_search') }));
   assert.equal(many.status, 413);
