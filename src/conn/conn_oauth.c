@@ -1162,6 +1162,10 @@ conn_oauth_delete(struct store *st, const struct vault *v, struct outbound *ob,
     }
     oauth_provider_release(&p);
     oauth_client_release(&cl);
+    /* users' personal accounts on a caller connection: revoked too (best effort) */
+    if (strcmp(c->row.fulfillment, "caller") == 0)
+        json_object_set_new(j->outcome, "personal_accounts",
+                            json_integer((json_int_t)conn_oauth_personal_revoke_all(st, v, ob, c)));
     /* 2. the local credentials go, whatever the provider will answer */
     e = conn_delete(st, who, c->row.id, ei);
     /* 3. the requests (they carry their own copies of the tokens) */

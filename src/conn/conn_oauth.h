@@ -181,6 +181,11 @@ enum err conn_oauth_personal_fresh(struct store *st, const struct vault *v, stru
 /* RFC 7009 revocation of user uid's personal tokens for c, best effort. */
 void conn_oauth_personal_revoke(struct store *st, const struct vault *v, struct outbound *ob,
                                 const struct conn *c, int64_t uid);
+/* Before caller connection c goes: conn_oauth_personal_revoke for every
+ * user's personal OAuth account on it (at most MAX_ACCOUNTS_REVOKED; more
+ * are logged and only deleted). Returns how many accounts were revoked. */
+size_t conn_oauth_personal_revoke_all(struct store *st, const struct vault *v, struct outbound *ob,
+                                      const struct conn *c);
 /* The client credentials of a provider (registry, else environment). */
 enum err conn_oauth_client(struct store *st, const struct vault *v, const char *provider_id,
                            struct oauth_client *c, struct errinfo *ei) WARN_UNUSED;

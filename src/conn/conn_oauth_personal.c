@@ -370,3 +370,32 @@ conn_oauth_personal_revoke(struct store *st, const struct vault *v, struct outbo
     oauth_client_release(&cl);
     oauth_provider_release(&p);
 }
+
+size_t
+conn_oauth_personal_revoke_all(struct store *st, const struct vault *v, struct outbound *ob,
+                               const struct conn *c)
+{
+    struct account_row *rows = NULL;
+    struct errinfo ei = {0};
+    size_t n = 0, sent = 0;
+
+    if (store_account_list_conn(st, c->row.workspace_id, ACCOUNT_KIND_USER, c->row.id,
+                                MAX_ACCOUNTS_REVOKED + 1, &rows, &n, &ei) != ERR_OK) {
+        log_kv(LOG_WARN, "oauth.personal_revoke_skipped", "s:connection", c->row.id, "s:detail",
+               ei.msg, LOG_END);
+        return 0;
+    }
+    if (n > MAX_ACCOUNTS_REVOKED)
+        log_kv(LOG_WARN, "oauth.personal_revoke_capped", "s:connection", c->row.id, "I:max",
+               (long long)MAX_ACCOUNTS_REVOKED, LOG_END);
+    for (size_t i = 0; i < n && i < MAX_ACCOUNTS_REVOKED; i++) {
+        char *end = NULL;
+        long long uid = strtoll(rows[i].holder, &end, 10);
+        if (strcmp(rows[i].method, "oauth") != 0 || end == rows[i].holder || *end != '\0')
+            continue;
+        conn_oauth_personal_revoke(st, v, ob, c, (int64_t)uid);
+        sent++;
+    }
+    account_rows_free(rows, n);
+    return sent;
+}

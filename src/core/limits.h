@@ -65,5 +65,6 @@
 #define MAX_RUN_CREDENTIALS 16                        /* per-run credentials (caller connections) */
 #define PARTICIPANT_INVITE_TTL_S (7 * 24 * 3600)      /* an onboarding link works this long, once */
 #define MAX_AGENT_TOOLS 128                           /* names in one /api/agents/resolve */
+#define MAX_ACCOUNTS_REVOKED 1000 /* personal OAuth accounts revoked when their connection goes */
 
 #endif

@@ -526,6 +526,13 @@ store_account_list(struct store *st, int64_t ws, const char *kind, const char *h
 }
 
 enum err
+store_account_list_conn(struct store *st, int64_t ws, const char *kind, const char *conn_id,
+                        size_t max, struct account_row **rows, size_t *n, struct errinfo *ei)
+{
+    DISPATCH(account_list_conn, ws, kind, conn_id, max, rows, n, ei);
+}
+
+enum err
 store_account_delete(struct store *st, int64_t ws, const char *kind, const char *holder,
                      const char *conn_id, struct errinfo *ei)
 {

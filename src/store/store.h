@@ -321,6 +321,12 @@ enum err store_account_get(struct store *st, int64_t ws, const char *kind, const
 /* The holder's accounts in workspace ws, by connection slug. */
 enum err store_account_list(struct store *st, int64_t ws, const char *kind, const char *holder,
                             struct account_row **rows, size_t *n, struct errinfo *ei) WARN_UNUSED;
+/* Every holder's account (of kind) on connection conn_id of workspace ws, by
+ * holder, at most max rows (e.g. to revoke personal OAuth tokens before the
+ * connection goes). */
+enum err store_account_list_conn(struct store *st, int64_t ws, const char *kind,
+                                 const char *conn_id, size_t max, struct account_row **rows,
+                                 size_t *n, struct errinfo *ei) WARN_UNUSED;
 /* ERR_NOT_FOUND when there is none; the sealed values go with the row. */
 enum err store_account_delete(struct store *st, int64_t ws, const char *kind, const char *holder,
                               const char *conn_id, struct errinfo *ei) WARN_UNUSED;
@@ -436,6 +442,8 @@ struct store_ops {
                              struct account_row **, size_t *, struct errinfo *);
     enum err (*account_delete)(struct store *, int64_t, const char *, const char *, const char *,
                                struct errinfo *);
+    enum err (*account_list_conn)(struct store *, int64_t, const char *, const char *, size_t,
+                                  struct account_row **, size_t *, struct errinfo *);
     enum err (*run_insert)(struct store *, const struct run_row *, struct errinfo *);
     enum err (*run_update)(struct store *, const struct run_row *, struct errinfo *);
     enum err (*run_get)(struct store *, int64_t, const char *, struct run_row *, struct errinfo *);

@@ -224,6 +224,7 @@ enum stmt_id {
     S_ACCT_PUT,
     S_ACCT_GET,
     S_ACCT_LIST,
+    S_ACCT_LIST_CONN,
     S_ACCT_DEL,
     S_RUN_INSERT,
     S_RUN_UPDATE,
@@ -370,6 +371,12 @@ static const char *const sql[S__COUNT] = {
                     "FROM accounts a JOIN connections c ON c.id = a.connection_id AND "
                     "c.workspace_id = a.workspace_id WHERE a.workspace_id = ?1 AND a.kind = ?2 "
                     "AND a.holder = ?3 ORDER BY c.slug LIMIT 1000",
+    [S_ACCT_LIST_CONN] = "SELECT a.kind, a.holder, a.connection_id, a.method, a.provider_id, "
+                         "a.tiers, a.scopes, a.role, a.expires_at, a.created_at, a.updated_at, "
+                         "c.slug, c.name FROM accounts a JOIN connections c ON c.id = "
+                         "a.connection_id AND c.workspace_id = a.workspace_id WHERE "
+                         "a.workspace_id = ?1 AND a.kind = ?2 AND a.connection_id = ?3 ORDER BY "
+                         "a.holder LIMIT ?4",
     [S_ACCT_DEL] = "DELETE FROM accounts WHERE workspace_id = ?1 AND kind = ?2 AND holder = ?3 "
                    "AND connection_id = ?4",
     [S_RUN_INSERT] = "INSERT INTO runs (id, workspace_id, user_id, status, spec, state, error, "
@@ -1779,12 +1786,13 @@ sq_account_get(struct store *st, int64_t ws, const char *kind, const char *holde
     return db_err(s, rc, ei);
 }
 
+/* by holder (S_ACCT_LIST) or by connection (S_ACCT_LIST_CONN, limit max) */
 static enum err
-sq_account_list(struct store *st, int64_t ws, const char *kind, const char *holder,
-                struct account_row **rows, size_t *n, struct errinfo *ei)
+account_rows(struct store *st, enum stmt_id id, int64_t ws, const char *kind, const char *key,
+             size_t max, struct account_row **rows, size_t *n, struct errinfo *ei)
 {
     struct sqlite_store *s = SQ(st);
-    sqlite3_stmt *q = stmt(s, S_ACCT_LIST);
+    sqlite3_stmt *q = stmt(s, id);
     struct account_row *v = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
@@ -1795,7 +1803,9 @@ sq_account_list(struct store *st, int64_t ws, const char *kind, const char *hold
         return db_err(s, SQLITE_ERROR, ei);
     sqlite3_bind_int64(q, 1, ws);
     bind_text(q, 2, kind);
-    bind_text(q, 3, holder);
+    bind_text(q, 3, key);
+    if (id == S_ACCT_LIST_CONN)
+        sqlite3_bind_int64(q, 4, (sqlite3_int64)max);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (cnt == cap) {
             cap = cap ? cap * 2 : 8;
@@ -1814,6 +1824,20 @@ sq_account_list(struct store *st, int64_t ws, const char *kind, const char *hold
     *rows = v;
     *n = cnt;
     return ERR_OK;
+}
+
+static enum err
+sq_account_list(struct store *st, int64_t ws, const char *kind, const char *holder,
+                struct account_row **rows, size_t *n, struct errinfo *ei)
+{
+    return account_rows(st, S_ACCT_LIST, ws, kind, holder, 0, rows, n, ei);
+}
+
+static enum err
+sq_account_list_conn(struct store *st, int64_t ws, const char *kind, const char *conn_id,
+                     size_t max, struct account_row **rows, size_t *n, struct errinfo *ei)
+{
+    return account_rows(st, S_ACCT_LIST_CONN, ws, kind, conn_id, max, rows, n, ei);
 }
 
 static enum err
@@ -2006,6 +2030,7 @@ static const struct store_ops sqlite_ops = {
     .account_put = sq_account_put,
     .account_get = sq_account_get,
     .account_list = sq_account_list,
+    .account_list_conn = sq_account_list_conn,
     .account_delete = sq_account_delete,
     .run_insert = sq_run_insert,
     .run_update = sq_run_update,

@@ -260,3 +260,18 @@ test('deleting an account revokes its tokens; only that user loses access', asyn
   assert.ok(!seen.join('\n').includes(clientSecret));
   assert.deepEqual(scanFiles([dir], [clientSecret]), []);
 });
+
+test('deleting a caller connection revokes every user\'s personal tokens on it, then they are gone', async () => {
+  const before = await peer.counters();
+  const d = await client('root').del(`/api/connections/${conn.id}`);
+  assert.equal(d.status, 200, d.text);
+  assert.equal(d.json.revocation.personal_accounts, 1, d.text); // bob's (root removed theirs)
+  for (let i = 0; i < 50; i++) {
+    if ((await peer.counters()).revocations >= before.revocations + 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await peer.counters()).revocations, before.revocations + 2, 'bob\'s refresh and access token');
+  assert.deepEqual((await client('bob').get('/api/me/accounts')).json.accounts.map((a) => a.connection), ['short_me']);
+  const r = await client('bob').post('/api/actions/call', { actionIdentifier: 'peer_me.whoami', input: {} });
+  assert.equal(r.status, 404, r.text);
+});

@@ -22,6 +22,7 @@
 
 #include "conn/accounts.h"
 #include "conn/conn.h"
+#include "conn/conn_oauth.h"
 #include "core/limits.h"
 #include "core/util.h"
 
@@ -433,6 +434,77 @@ test_fulfil_parse_limits(void **state)
     json_decref(creds);
 }
 
+/* store_account_list_conn: every holder's account on one connection (kind,
+ * workspace and max respected); conn_oauth_personal_revoke_all revokes at
+ * most MAX_ACCOUNTS_REVOKED (N) accounts and stops there at N+1. */
+static void
+test_list_conn_and_revoke_cap(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct account_row *rows = NULL;
+    struct sealed_set none = {0};
+    struct conn c = {0};
+    size_t n = 0;
+    char a[32], b[32];
+
+    snprintf(a, sizeof(a), "%lld", (long long)f->alice.user_id);
+    snprintf(b, sizeof(b), "%lld", (long long)f->bob.user_id);
+    assert_int_equal(store_account_list_conn(f->st, f->alice.workspace_id, ACCOUNT_KIND_USER,
+                                             f->me_id, 10, &rows, &n, &ei),
+                     ERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].holder, a);
+    assert_string_equal(rows[1].holder, b);
+    assert_string_equal(rows[0].conn_slug, "me");
+    account_rows_free(rows, n);
+    assert_int_equal(store_account_list_conn(f->st, f->alice.workspace_id, ACCOUNT_KIND_USER,
+                                             f->me_id, 1, &rows, &n, &ei),
+                     ERR_OK);
+    assert_int_equal(n, 1);
+    account_rows_free(rows, n);
+    /* the participant's is another kind; another workspace sees none (TEN-001) */
+    assert_int_equal(store_account_list_conn(f->st, f->alice.workspace_id, ACCOUNT_KIND_USER,
+                                             f->cust_id, 10, &rows, &n, &ei),
+                     ERR_OK);
+    assert_int_equal(n, 0);
+    account_rows_free(rows, n);
+    assert_int_equal(store_account_list_conn(f->st, f->carol.workspace_id, ACCOUNT_KIND_USER,
+                                             f->me_id, 10, &rows, &n, &ei),
+                     ERR_OK);
+    assert_int_equal(n, 0);
+    account_rows_free(rows, n);
+
+    /* N and N+1 personal OAuth accounts (no provider: each revocation is
+     * skipped and logged, but counted) */
+    assert_int_equal(
+        store_account_delete(f->st, f->alice.workspace_id, ACCOUNT_KIND_USER, a, f->me_id, &ei),
+        ERR_OK);
+    assert_int_equal(
+        store_account_delete(f->st, f->alice.workspace_id, ACCOUNT_KIND_USER, b, f->me_id, &ei),
+        ERR_OK);
+    for (int i = 0; i <= MAX_ACCOUNTS_REVOKED; i++) {
+        struct account_row r = {0};
+        char h[32];
+        if (i == MAX_ACCOUNTS_REVOKED) {
+            assert_int_equal(conn_load(f->st, f->alice.workspace_id, f->me_id, NULL, &c, &ei),
+                             ERR_OK);
+            assert_int_equal(conn_oauth_personal_revoke_all(f->st, f->v, NULL, &c),
+                             MAX_ACCOUNTS_REVOKED);
+        }
+        snprintf(h, sizeof(h), "%d", 100000 + i);
+        r.workspace_id = f->alice.workspace_id;
+        r.kind = (char *)ACCOUNT_KIND_USER;
+        r.holder = h;
+        r.connection_id = f->me_id;
+        r.method = (char *)"oauth";
+        r.provider_id = (char *)"nowhere";
+        assert_int_equal(store_account_put(f->st, &r, &none, &ei), ERR_OK);
+    }
+    assert_int_equal(conn_oauth_personal_revoke_all(f->st, f->v, NULL, &c), MAX_ACCOUNTS_REVOKED);
+    conn_release(&c);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -441,7 +513,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_open_by_fulfillment),     T(test_sealed_values_bound_to_holder),
         T(test_list_delete_and_cascade), T(test_runs_store_isolated),
-        T(test_fulfil_parse_limits),
+        T(test_fulfil_parse_limits),     T(test_list_conn_and_revoke_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
