@@ -1,11 +1,14 @@
-/* store (SQLite backend): open/URL handling, DUR-001 pragmas, migrations,
+/* store, on both backends: open/URL handling, DUR-001 pragmas (SQLite), migrations,
  * identities and tokens, connections CRUD with optimistic locking and secret
  * semantics, tenant isolation (TEN-002/009/012 at the store level), list
  * filters, the secrets scan/CAS used by rekey, key counts.
  *
- * Each test gets its own temp directory (mkdtemp) and database file; a second
- * sqlite3 handle is used to read what the store wrote and to plant rows the
- * API cannot make (a newer schema version, a lost membership). IDs from
+ * The same tests run twice: on SQLite (each test its own temp directory and
+ * database file) and on PostgreSQL (each test its own schema in the database
+ * named by $CONNHUB_TEST_PG; `make test` starts a throwaway cluster and sets
+ * it; unset, the PostgreSQL group is skipped with a visible line). A second
+ * handle ("side", sqlite3 or libpq) reads what the store wrote and plants rows
+ * the API cannot make (a newer schema version, a lost membership). IDs from
  * security-catalogue.md parts B, G, H. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,16 +22,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
 
 /* ---- fixture ---- */
 
+/* The backend under test: NULL for SQLite, else the PostgreSQL base URL. */
+static const char *g_pg;
+static unsigned g_schema_seq;
+
 struct fx {
     char dir[64];
     char path[128];
-    char url[160];
+    char url[512];
+    char schema[64]; /* PostgreSQL: this test's schema */
     struct store *st;
     int64_t ws1, ws2, u1, u2;
 };
@@ -39,6 +50,34 @@ fx_path(const struct fx *f, const char *suffix, char *out, size_t outlen)
     snprintf(out, outlen, "%s%s", f->path, suffix);
 }
 
+/* Runs one statement on the base database (schemas come and go here). */
+static int
+pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(g_pg);
+    PGresult *r = PQexec(c, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+
+    if (rc != 0)
+        fprintf(stderr, "pg_admin: %s: %s\n", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+/* A fresh schema for this test, and a store URL whose search_path is it. */
+static int
+pg_schema(struct fx *f)
+{
+    char sql[128];
+
+    snprintf(f->schema, sizeof(f->schema), "ut_%d_%u", (int)getpid(), ++g_schema_seq);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
+    snprintf(f->url, sizeof(f->url), "%s%soptions=-csearch_path%%3D%s", g_pg,
+             strchr(g_pg, '?') ? "&" : "?", f->schema);
+    return pg_admin(sql);
+}
+
 static int
 setup(void **state)
 {
@@ -47,15 +86,25 @@ setup(void **state)
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/connhub-ut-store-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        free(f);
+    if (g_pg) {
+        if (pg_schema(f) != 0) {
+            free(f);
+            return -1;
+        }
+    } else {
+        snprintf(f->dir, sizeof(f->dir), "/tmp/connhub-ut-store-XXXXXX");
+        if (mkdtemp(f->dir) == NULL) {
+            free(f);
+            return -1;
+        }
+        snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+        snprintf(f->url, sizeof(f->url), "sqlite:%s", f->path);
+    }
+    *state = f; /* teardown cleans up even when a step below fails */
+    if (store_open(f->url, &f->st, &ei) != ERR_OK) {
+        fprintf(stderr, "setup: store_open: %s\n", ei.msg);
         return -1;
     }
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    snprintf(f->url, sizeof(f->url), "sqlite:%s", f->path);
-    if (store_open(f->url, &f->st, &ei) != ERR_OK)
-        return -1;
     if (store_workspace_add(f->st, "w1", &f->ws1, &ei) != ERR_OK ||
         store_workspace_add(f->st, "w2", &f->ws2, &ei) != ERR_OK ||
         store_user_add(f->st, "alice", false, &f->u1, &ei) != ERR_OK ||
@@ -77,6 +126,12 @@ teardown(void **state)
     if (f == NULL)
         return 0;
     store_close(f->st);
+    if (g_pg) {
+        snprintf(p, sizeof(p), "DROP SCHEMA %s CASCADE", f->schema);
+        (void)pg_admin(p);
+        free(f);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         fx_path(f, suffixes[i], p, sizeof(p));
         unlink(p);
@@ -86,46 +141,83 @@ teardown(void **state)
     return 0;
 }
 
-/* A second handle on the same file (not the store's connection). */
-static sqlite3 *
+/* A second handle on the same database (not the store's connection). */
+struct side {
+    sqlite3 *lite;
+    PGconn *pg;
+};
+
+static struct side *
 side_open(const struct fx *f)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    return db;
+    struct side *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    if (g_pg) {
+        d->pg = PQconnectdb(f->url);
+        if (PQstatus(d->pg) != CONNECTION_OK)
+            fail_msg("side_open: %s", PQerrorMessage(d->pg));
+        return d;
+    }
+    assert_int_equal(sqlite3_open_v2(f->path, &d->lite, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(d->lite, 5000);
+    return d;
 }
 
 static void
-side_exec(sqlite3 *db, const char *sql)
+side_close(struct side *d)
+{
+    if (d->lite)
+        sqlite3_close(d->lite);
+    PQfinish(d->pg);
+    free(d);
+}
+
+static void
+side_exec(struct side *d, const char *sql)
 {
     char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    int rc;
+
+    if (d->pg) {
+        PGresult *r = PQexec(d->pg, sql);
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQerrorMessage(d->pg));
+        return;
+    }
+    rc = sqlite3_exec(d->lite, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK)
         fail_msg("%s: %s", sql, msg ? msg : "?");
     sqlite3_free(msg);
 }
 
-static int64_t
-side_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int64_t v;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return v;
-}
-
+/* The first column of the one row sql answers, as text. */
 static void
-side_text(sqlite3 *db, const char *sql, char *out, size_t outlen)
+side_text(struct side *d, const char *sql, char *out, size_t outlen)
 {
     sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+
+    if (d->pg) {
+        PGresult *r = PQexec(d->pg, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            fail_msg("%s: %s", sql, PQerrorMessage(d->pg));
+        snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return;
+    }
+    assert_int_equal(sqlite3_prepare_v2(d->lite, sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
+}
+
+static int64_t
+side_int(struct side *d, const char *sql)
+{
+    char t[64];
+    side_text(d, sql, t, sizeof(t));
+    return strtoll(t, NULL, 10);
 }
 
 /* A sealed-looking value: version byte, 4-byte big-endian key id, payload. */
@@ -219,8 +311,10 @@ test_open_url_table(void **state)
         {NULL, ERR_INVALID, "invalid_db_url"},
         {"", ERR_INVALID, "invalid_db_url"},
         {"sqlite:", ERR_INVALID, "invalid_db_url"},
-        {"postgres://localhost/x", ERR_INVALID, "backend_unavailable"},
-        {"postgresql://localhost/x", ERR_INVALID, "backend_unavailable"},
+        /* nothing listens on port 1: a clear failure, the password nowhere in it */
+        {"postgres://u:pw-canary-1@127.0.0.1:1/x", ERR_STORE, "db_open_failed"},
+        {"postgresql://u:pw-canary-1@127.0.0.1:1/x", ERR_STORE, "db_open_failed"},
+        {"host=127.0.0.1 port=1 dbname=x password=pw-canary-1", ERR_STORE, "db_open_failed"},
         {"mysql://localhost/x", ERR_INVALID, "invalid_db_url"},
         {"./plain/path.db", ERR_INVALID, "invalid_db_url"},
         {"sqlite:/nonexistent-dir-connhub-ut/x/y.db", ERR_STORE, "db_open_failed"},
@@ -236,8 +330,43 @@ test_open_url_table(void **state)
                      ei.code);
         assert_null(st);
         assert_string_equal(ei.field, "--db");
+        assert_null(strstr(ei.msg, "pw-canary"));
     }
     store_close(NULL); /* NULL is fine */
+}
+
+static void
+test_url_redact_table(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"sqlite:./data/c.db", "sqlite:./data/c.db"},
+        {"postgres://u:secret@db.internal:5432/connhub",
+         "postgres://u:***@db.internal:5432/connhub"},
+        {"postgresql://u:s%40x@h/db?sslmode=require", "postgresql://u:***@h/db?sslmode=require"},
+        {"postgres://u@h/db", "postgres://u@h/db"},
+        {"postgres://h/db", "postgres://h/db"},
+        {"postgres://u:p@h/db?password=q&sslmode=require",
+         "postgres://u:***@h/db?password=***&sslmode=require"},
+        {"host=h dbname=d password=secret user=u", "host=h dbname=d password=*** user=u"},
+        {"password='sec ret\\' x' host=h", "password=*** host=h"},
+        {"host=h xpassword=notone", "host=h xpassword=notone"},
+        {"", ""},
+    };
+    char out[128];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        store_url_redact(cases[i].in, out, sizeof(out));
+        if (strcmp(out, cases[i].out) != 0)
+            fail_msg("case %zu: %s -> %s", i, cases[i].in, out);
+    }
+    /* a short buffer truncates, never overflows, and still hides the password */
+    store_url_redact("postgres://u:secret@h/db", out, 16);
+    assert_string_equal(out, "postgres://u:**");
+    store_url_redact(NULL, out, sizeof(out));
+    assert_string_equal(out, "");
 }
 
 static void
@@ -273,6 +402,10 @@ test_backend_name_and_file_mode(void **state)
     struct fx *f = *state;
     struct stat sb;
 
+    if (g_pg) {
+        assert_string_equal(store_backend_name(f->st), "postgres");
+        return;
+    }
     assert_string_equal(store_backend_name(f->st), "sqlite");
     assert_int_equal(stat(f->path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
@@ -284,7 +417,7 @@ static void
 test_pragmas_dur001(void **state)
 {
     struct fx *f = *state;
-    sqlite3 *db;
+    struct side *db;
     char mode[32];
     int v = -1;
 
@@ -292,7 +425,7 @@ test_pragmas_dur001(void **state)
     db = side_open(f);
     side_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
     assert_string_equal(mode, "wal");
-    sqlite3_close(db);
+    side_close(db);
 
     /* synchronous, foreign_keys, secure_delete and busy_timeout are settings
      * of one connection: another handle reads its own defaults, so they are
@@ -346,7 +479,7 @@ test_migrations_applied_once(void **state)
 {
     struct fx *f = *state;
     struct errinfo ei = {0};
-    sqlite3 *db = side_open(f);
+    struct side *db = side_open(f);
     int64_t n, max, applied;
     int64_t users;
 
@@ -356,7 +489,7 @@ test_migrations_applied_once(void **state)
     assert_true(n >= 1);
     assert_int_equal(n, max); /* 1..max, each once */
     assert_int_equal(side_int(db, "SELECT min(version) FROM schema_migrations"), 1);
-    sqlite3_close(db);
+    side_close(db);
 
     /* Reopen twice: nothing runs again (a rerun of migration 1 would fail on
      * CREATE TABLE users, and would add rows). Data survives. */
@@ -370,7 +503,7 @@ test_migrations_applied_once(void **state)
     db = side_open(f);
     assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"), n);
     assert_int_equal(side_int(db, "SELECT sum(applied_at) FROM schema_migrations"), applied);
-    sqlite3_close(db);
+    side_close(db);
 }
 
 static void
@@ -379,7 +512,7 @@ test_schema_too_new_refused(void **state)
     struct fx *f = *state;
     struct errinfo ei = {0};
     struct store *st2 = (struct store *)0x1;
-    sqlite3 *db;
+    struct side *db;
     int64_t max;
 
     store_close(f->st);
@@ -387,7 +520,7 @@ test_schema_too_new_refused(void **state)
     db = side_open(f);
     max = side_int(db, "SELECT max(version) FROM schema_migrations");
     side_exec(db, "INSERT INTO schema_migrations VALUES (9999, 1)");
-    sqlite3_close(db);
+    side_close(db);
 
     assert_int_equal(store_open(f->url, &st2, &ei), ERR_UNAVAILABLE);
     assert_null(st2);
@@ -399,7 +532,7 @@ test_schema_too_new_refused(void **state)
     assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"), max + 1);
     assert_int_equal(side_int(db, "SELECT count(*) FROM users"), 2);
     side_exec(db, "DELETE FROM schema_migrations WHERE version = 9999");
-    sqlite3_close(db);
+    side_close(db);
     assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
 }
 
@@ -543,7 +676,7 @@ test_token_of_removed_member_ten016(void **state)
     struct errinfo ei = {0};
     unsigned char h[32];
     struct principal p;
-    sqlite3 *db;
+    struct side *db;
 
     fill_hash(h, 9);
     assert_int_equal(store_token_add(f->st, h, f->u2, f->ws2, "t", NULL, &ei), ERR_OK);
@@ -553,7 +686,7 @@ test_token_of_removed_member_ten016(void **state)
     db = side_open(f);
     side_exec(db, "DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = "
                   "'bob')");
-    sqlite3_close(db);
+    side_close(db);
     assert_int_equal(store_token_lookup(f->st, h, &p, &ei), ERR_UNAUTHORIZED);
     assert_string_equal(ei.code, "invalid_token");
 
@@ -787,7 +920,7 @@ test_conn_delete_removes_secrets(void **state)
     struct errinfo ei = {0};
     struct sealed_set s = {0};
     struct conn_row r;
-    sqlite3 *db;
+    struct side *db;
 
     set_add(&s, "auth.a", 1, "a");
     set_add(&s, "auth.b", 1, "b");
@@ -801,7 +934,7 @@ test_conn_delete_removes_secrets(void **state)
     assert_int_equal(nsecrets(f, f->ws1, "conn_b"), 2); /* the other one is untouched */
     db = side_open(f);
     assert_int_equal(side_int(db, "SELECT count(*) FROM secrets WHERE owner_id = 'conn_a'"), 0);
-    sqlite3_close(db);
+    side_close(db);
 
     assert_int_equal(store_conn_delete(f->st, f->ws1, "conn_a", &ei), ERR_NOT_FOUND);
     assert_string_equal(ei.code, "connection_not_found");
@@ -968,7 +1101,7 @@ static void
 test_list_default_page_max_list_page(void **state)
 {
     struct fx *f = *state;
-    sqlite3 *db = side_open(f);
+    struct side *db = side_open(f);
     char sql[256];
     struct conn_filter flt = {0};
     struct conn_row *rows = NULL;
@@ -985,7 +1118,7 @@ test_list_default_page_max_list_page(void **state)
         side_exec(db, sql);
     }
     side_exec(db, "COMMIT");
-    sqlite3_close(db);
+    side_close(db);
 
     assert_int_equal(store_conn_list(f->st, f->ws1, &flt, &rows, &n, &ei), ERR_OK);
     assert_int_equal(n, MAX_LIST_PAGE);
@@ -1107,7 +1240,7 @@ test_ops_other_workspace_ten018(void **state)
     struct op_row *got = NULL;
     size_t n = 9;
     char *def = NULL, *spec = NULL;
-    sqlite3 *db;
+    struct side *db;
 
     mk_row(&r, "conn_o", f->ws1, f->u1, "O", "o", "openapi");
     assert_int_equal(store_conn_insert(f->st, &r, ops, 1, "SPEC", NULL, &ei), ERR_OK);
@@ -1134,7 +1267,7 @@ test_ops_other_workspace_ten018(void **state)
     db = side_open(f);
     assert_int_equal(side_int(db, "SELECT count(*) FROM connection_operations"), 0);
     assert_int_equal(side_int(db, "SELECT count(*) FROM connection_specs"), 0);
-    sqlite3_close(db);
+    side_close(db);
 }
 
 /* Migration 2 moves operations kept in config (schema 1) into their rows. */
@@ -1146,7 +1279,7 @@ test_migration2_moves_operations_dur010(void **state)
     struct op_row *got = NULL;
     struct conn_row r = {0};
     size_t n = 0;
-    sqlite3 *db;
+    struct side *db;
     char sql[512];
 
     store_close(f->st);
@@ -1162,7 +1295,7 @@ test_migration2_moves_operations_dur010(void **state)
              "\"operations\":[{\"name\":\"y\",\"method\":\"GET\"},{\"name\":\"x\"}]}', 1, 1)",
              (long long)f->ws1, (long long)f->u1);
     side_exec(db, sql);
-    sqlite3_close(db);
+    side_close(db);
 
     assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
     assert_int_equal(store_ops_list(f->st, f->ws1, "conn_m", &got, &n, &ei), ERR_OK);
@@ -1368,21 +1501,424 @@ test_sealed_set_helpers(void **state)
     string_list_free(NULL, 0);
 }
 
+/* ---- OAuth: states, token metadata, leases, providers ---- */
+
+static void
+test_oauth_state_single_use(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    unsigned char verifier[5] = {'v', 0, 'x', 0xff, 0};
+    struct oauth_state_row in = {0}, out = {0};
+
+    snprintf(in.state_hash, sizeof(in.state_hash), "%064d", 7);
+    in.provider_id = (char *)"peer";
+    in.workspace_id = f->ws1;
+    in.user_id = f->u1;
+    in.connection_id = (char *)"conn_s";
+    in.tiers = (char *)"user,repo";
+    in.redirect_uri = (char *)"http://127.0.0.1/cb";
+    in.verifier = verifier;
+    in.verifier_len = sizeof(verifier);
+    in.expires_at = 1234;
+    assert_int_equal(store_oauth_state_put(f->st, &in, &ei), ERR_OK);
+    assert_int_equal(store_oauth_state_put(f->st, &in, &ei), ERR_CONFLICT);
+
+    assert_int_equal(store_oauth_state_take(f->st, in.state_hash, &out, &ei), ERR_OK);
+    assert_string_equal(out.state_hash, in.state_hash);
+    assert_string_equal(out.provider_id, "peer");
+    assert_int_equal(out.workspace_id, f->ws1);
+    assert_int_equal(out.user_id, f->u1);
+    assert_string_equal(out.connection_id, "conn_s");
+    assert_string_equal(out.tiers, "user,repo");
+    assert_string_equal(out.redirect_uri, "http://127.0.0.1/cb");
+    assert_int_equal(out.verifier_len, sizeof(verifier)); /* binary, NULs included */
+    assert_memory_equal(out.verifier, verifier, sizeof(verifier));
+    assert_int_equal(out.expires_at, 1234);
+    oauth_state_row_release(&out);
+    /* single use */
+    assert_int_equal(store_oauth_state_take(f->st, in.state_hash, &out, &ei), ERR_NOT_FOUND);
+    assert_string_equal(ei.code, "unknown_state");
+    assert_null(out.provider_id);
+}
+
+static void
+oauth_conn(struct fx *f)
+{
+    insert(f, "conn_o", f->ws1, "O", "o", "http", NULL);
+}
+
+static void
+tokens_v(struct sealed_set *s, const char *access)
+{
+    set_add(s, "oauth.access_token", 1, access);
+    set_add(s, "oauth.refresh_token", 1, "refresh");
+}
+
+static void
+test_oauth_commit_and_lease(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct oauth_meta m = {0}, in = {0};
+    struct sealed_set tok = {0}, got = {0};
+    bool ok = true;
+    char buf[64];
+
+    oauth_conn(f);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_NOT_FOUND);
+    assert_string_equal(ei.code, "not_connected");
+    in.provider_id = (char *)"peer";
+    in.scopes = (char *)"a b";
+    in.tiers = (char *)"user";
+    in.obtained_at = 1000;
+    in.expires_at = 5000;
+    tokens_v(&tok, "at-1");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    sealed_set_release(&tok);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_OK);
+    assert_int_equal(m.version, 1);
+    assert_string_equal(m.health, "healthy");
+    assert_string_equal(m.scopes, "a b");
+    assert_null(m.lease_owner);
+    assert_int_equal(m.last_success_at, 1000);
+    oauth_meta_release(&m);
+    /* TEN-002: another workspace sees no tokens */
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws2, "conn_o", &m, &ei), ERR_NOT_FOUND);
+
+    /* the lease: one owner at a time, only at the current version */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "A", 0, 2000, 3000, &ok, &ei),
+                     ERR_OK);
+    assert_false(ok); /* stale version */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "A", 1, 2000, 3000, &ok, &ei),
+                     ERR_OK);
+    assert_true(ok);
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "B", 1, 2500, 3500, &ok, &ei),
+                     ERR_OK);
+    assert_false(ok); /* held by A until 3000 */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "A", 1, 2600, 3600, &ok, &ei),
+                     ERR_OK);
+    assert_true(ok); /* the holder renews */
+    assert_int_equal(store_oauth_lease(f->st, f->ws2, "conn_o", "B", 1, 9000, 9900, &ok, &ei),
+                     ERR_OK);
+    assert_false(ok); /* another workspace never */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "B", 1, 3601, 4000, &ok, &ei),
+                     ERR_OK);
+    assert_true(ok); /* expired: B takes it */
+
+    /* commit at a stale version: refused, nothing written */
+    tokens_v(&tok, "at-stale");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, 0, &ok, &ei),
+                     ERR_CONFLICT);
+    assert_false(ok);
+    sealed_set_release(&tok);
+    /* commit at the version seen: version 2, lease cleared, refreshes added */
+    in.refreshes = 1;
+    tokens_v(&tok, "at-2");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, 1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    sealed_set_release(&tok);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_OK);
+    assert_int_equal(m.version, 2);
+    assert_int_equal(m.refreshes, 1);
+    assert_null(m.lease_owner);
+    assert_int_equal(m.lease_until, 0);
+    oauth_meta_release(&m);
+    assert_int_equal(store_secrets_get(f->st, f->ws1, "connection", "conn_o", &got, &ei), ERR_OK);
+    assert_string_equal(payload_of(&got, "oauth.access_token", buf, sizeof(buf)), "at-2");
+    sealed_set_release(&got);
+
+    assert_int_equal(
+        store_oauth_health(f->st, f->ws1, "conn_o", "needs_reauth", "invalid_grant", &ei), ERR_OK);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_OK);
+    assert_string_equal(m.health, "needs_reauth");
+    assert_string_equal(m.last_error, "invalid_grant");
+    oauth_meta_release(&m);
+    /* deleting the connection takes its token metadata along */
+    assert_int_equal(store_conn_delete(f->st, f->ws1, "conn_o", &ei), ERR_OK);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_NOT_FOUND);
+}
+
+static void
+test_oauth_providers(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    char *def = NULL, *cid = NULL;
+    struct op_row *rows = NULL;
+    size_t n = 0;
+
+    assert_int_equal(store_oauth_provider_get(f->st, "zz", &def, &cid, &ei), ERR_NOT_FOUND);
+    assert_string_equal(ei.code, "provider_not_found");
+    assert_int_equal(store_oauth_provider_put(f->st, "zz", "{\"v\":1}", "client-1", &ei), ERR_OK);
+    assert_int_equal(store_oauth_provider_put(f->st, "aa", "{\"v\":2}", NULL, &ei), ERR_OK);
+    /* a put without client_id keeps the one stored */
+    assert_int_equal(store_oauth_provider_put(f->st, "zz", "{\"v\":3}", NULL, &ei), ERR_OK);
+    assert_int_equal(store_oauth_provider_get(f->st, "zz", &def, &cid, &ei), ERR_OK);
+    assert_string_equal(def, "{\"v\":3}");
+    assert_string_equal(cid, "client-1");
+    free(def);
+    free(cid);
+    assert_int_equal(store_oauth_provider_get(f->st, "aa", &def, NULL, &ei), ERR_OK);
+    free(def);
+    assert_int_equal(store_oauth_provider_list(f->st, &rows, &n, &ei), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].name, "aa");
+    assert_string_equal(rows[1].name, "zz");
+    op_rows_free(rows, n);
+    assert_int_equal(store_oauth_provider_delete(f->st, "aa", &ei), ERR_OK);
+    assert_int_equal(store_oauth_provider_delete(f->st, "aa", &ei), ERR_NOT_FOUND);
+    assert_int_equal(store_oauth_provider_list(f->st, &rows, &n, &ei), ERR_OK);
+    assert_int_equal(n, 1);
+    op_rows_free(rows, n);
+}
+
+static void
+test_secret_put_delete_ten002(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct sealed_set got = {0};
+    size_t len;
+    unsigned char *d = mk_sealed(5, "svc-key", &len);
+    bool deleted = false;
+    char buf[32];
+
+    assert_int_equal(store_secret_put(f->st, f->ws1, "service", "openai", "key", d, len, &ei),
+                     ERR_OK);
+    free(d);
+    d = mk_sealed(6, "svc-key-2", &len);
+    assert_int_equal(store_secret_put(f->st, f->ws1, "service", "openai", "key", d, len, &ei),
+                     ERR_OK);
+    free(d);
+    assert_int_equal(store_secrets_get(f->st, f->ws1, "service", "openai", &got, &ei), ERR_OK);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(payload_of(&got, "key", buf, sizeof(buf)), "svc-key-2");
+    sealed_set_release(&got);
+    assert_int_equal(store_secrets_get(f->st, f->ws2, "service", "openai", &got, &ei), ERR_OK);
+    assert_int_equal(got.n, 0);
+    assert_int_equal(store_secret_delete(f->st, f->ws2, "service", "openai", "key", &deleted, &ei),
+                     ERR_OK);
+    assert_false(deleted);
+    assert_int_equal(store_secret_delete(f->st, f->ws1, "service", "openai", "key", &deleted, &ei),
+                     ERR_OK);
+    assert_true(deleted);
+    assert_int_equal(store_secret_delete(f->st, f->ws1, "service", "openai", "key", &deleted, &ei),
+                     ERR_OK);
+    assert_false(deleted);
+}
+
+/* ---- concurrency: separate connections, as separate servers have ---- */
+
+#define RACERS 6
+
+struct racer {
+    const char *url;
+    pthread_barrier_t *go;
+    int64_t ws;
+    int what; /* 0 open, 1 lease, 2 commit, 3 take state */
+    enum err e;
+    bool won;
+};
+
+static void *
+race(void *arg)
+{
+    struct racer *r = arg;
+    struct store *st = NULL;
+    struct errinfo ei = {0};
+    char owner[16];
+
+    if (r->what != 0 && store_open(r->url, &st, &ei) != ERR_OK) {
+        r->e = ERR_STORE;
+        pthread_barrier_wait(r->go);
+        return NULL;
+    }
+    snprintf(owner, sizeof(owner), "w%p", arg);
+    pthread_barrier_wait(r->go);
+    if (r->what == 0) {
+        r->e = store_open(r->url, &st, &ei);
+        r->won = r->e == ERR_OK;
+    } else if (r->what == 1) {
+        r->e = store_oauth_lease(st, r->ws, "conn_o", owner, 1, 1000, 60000, &r->won, &ei);
+    } else if (r->what == 2) {
+        struct oauth_meta m = {(char *)"peer"};
+        struct sealed_set tok = {0};
+        tokens_v(&tok, owner);
+        r->e = store_oauth_commit(st, r->ws, "conn_o", &m, &tok, 1, &r->won, &ei);
+        if (r->e == ERR_CONFLICT)
+            r->e = ERR_OK; /* the loser's answer */
+        sealed_set_release(&tok);
+    } else {
+        struct oauth_state_row out = {0};
+        r->e = store_oauth_state_take(st, "race", &out, &ei);
+        r->won = r->e == ERR_OK;
+        if (r->e == ERR_NOT_FOUND)
+            r->e = ERR_OK;
+        oauth_state_row_release(&out);
+    }
+    store_close(st);
+    return NULL;
+}
+
+/* Starts RACERS threads doing `what` at once on url; returns how many won. */
+static int
+run_race(const char *url, int64_t ws, int what)
+{
+    pthread_t t[RACERS];
+    struct racer r[RACERS];
+    pthread_barrier_t go;
+    int won = 0;
+
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){url, &go, ws, what, ERR_OK, false};
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(r[i].e, ERR_OK);
+        won += r[i].won;
+    }
+    pthread_barrier_destroy(&go);
+    return won;
+}
+
+/* OAU-style races across connections: one lease, one commit, one state take. */
+static void
+test_races_have_one_winner(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct oauth_meta in = {(char *)"peer"};
+    struct sealed_set tok = {0};
+    struct oauth_state_row st = {"race"};
+    unsigned char v[1] = {1};
+    bool ok = false;
+
+    oauth_conn(f);
+    tokens_v(&tok, "at-1");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
+    sealed_set_release(&tok);
+    assert_int_equal(run_race(f->url, f->ws1, 1), 1);
+    assert_int_equal(run_race(f->url, f->ws1, 2), 1);
+    st.provider_id = st.connection_id = st.tiers = st.redirect_uri = (char *)"x";
+    st.verifier = v;
+    st.verifier_len = 1;
+    assert_int_equal(store_oauth_state_put(f->st, &st, &ei), ERR_OK);
+    assert_int_equal(run_race(f->url, f->ws1, 3), 1);
+}
+
+/* Servers starting together on an empty database: every open succeeds and
+ * each migration is applied once (PostgreSQL: the advisory lock). */
+static void
+test_concurrent_open_migrates_once(void **state)
+{
+    struct fx *f = *state;
+    struct fx g = *f;
+    struct side *db;
+    char sql[128];
+
+    if (g_pg) {
+        snprintf(g.schema, sizeof(g.schema), "%.60s_b", f->schema);
+        snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", g.schema);
+        assert_int_equal(pg_admin(sql), 0);
+        snprintf(g.url, sizeof(g.url), "%s%soptions=-csearch_path%%3D%s", g_pg,
+                 strchr(g_pg, '?') ? "&" : "?", g.schema);
+    } else {
+        snprintf(g.path, sizeof(g.path), "%s/fresh.db", f->dir);
+        snprintf(g.url, sizeof(g.url), "sqlite:%s", g.path);
+    }
+    assert_int_equal(run_race(g.url, 0, 0), RACERS);
+    db = side_open(&g);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"),
+                     side_int(db, "SELECT max(version) FROM schema_migrations"));
+    assert_int_equal(side_int(db, "SELECT count(DISTINCT version) FROM schema_migrations"),
+                     side_int(db, "SELECT count(*) FROM schema_migrations"));
+    side_close(db);
+    if (g_pg) {
+        snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", g.schema);
+        assert_int_equal(pg_admin(sql), 0);
+    } else {
+        static const char *const sfx[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(sql, sizeof(sql), "%s%s", g.path, sfx[i]);
+            unlink(sql);
+        }
+    }
+}
+
+/* ---- PostgreSQL only ---- */
+
+/* A connection the server dropped (restart, failover) costs one failed call
+ * (ERR_UNAVAILABLE, 503), then the store reconnects by itself. */
+static void
+test_pg_reconnects(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct side *db = side_open(f);
+    int64_t n = 0;
+    enum err e;
+
+    assert_int_equal(store_user_count(f->st, &n, &ei), ERR_OK);
+    assert_int_equal(side_int(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE application_name = 'connhub' AND pid <> "
+                                  "pg_backend_pid()") >= 1,
+                     1);
+    side_close(db);
+    e = store_user_count(f->st, &n, &ei);
+    if (e != ERR_OK) {
+        assert_int_equal(e, ERR_UNAVAILABLE);
+        assert_string_equal(ei.code, "store_unavailable");
+    }
+    n = 0;
+    assert_int_equal(store_user_count(f->st, &n, &ei), ERR_OK);
+    assert_int_equal(n, 2);
+}
+
+/* A wrong password: refused, and the password is in no message. */
+static void
+test_pg_wrong_password_not_echoed(void **state)
+{
+    char url[512];
+    const char *at = strchr(g_pg + 13, '@');
+    const char *colon = strchr(g_pg + 13, ':');
+    struct store *st = NULL;
+    struct errinfo ei = {0};
+    (void)state;
+
+    assert_non_null(at);
+    assert_non_null(colon);
+    snprintf(url, sizeof(url), "%.*s:wrong-pw-canary%s", (int)(colon - g_pg), g_pg, at);
+    assert_int_equal(store_open(url, &st, &ei), ERR_STORE);
+    assert_null(st);
+    assert_string_equal(ei.code, "db_open_failed");
+    assert_null(strstr(ei.msg, "wrong-pw-canary"));
+    assert_non_null(strstr(ei.msg, "password authentication failed"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_url_table),
-        cmocka_unit_test(test_data_dir_table),
-        T(test_backend_name_and_file_mode),
+    const struct CMUnitTest nodb[] = {
+        cmocka_unit_test(test_open_url_table),     cmocka_unit_test(test_url_redact_table),
+        cmocka_unit_test(test_data_dir_table),     cmocka_unit_test(test_role_name_parse_table),
+        cmocka_unit_test(test_sealed_set_helpers),
+    };
+    const struct CMUnitTest sqlite_only[] = {
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
+    };
+    /* Every backend. */
+    const struct CMUnitTest both[] = {
+        T(test_backend_name_and_file_mode),
         T(test_foreign_keys_enforced_dur001),
         T(test_migrations_applied_once),
         T(test_schema_too_new_refused),
-        cmocka_unit_test(test_role_name_parse_table),
         T(test_users),
         T(test_workspaces_and_members),
         T(test_tokens),
@@ -1404,7 +1940,29 @@ main(void)
         T(test_secrets_scan),
         T(test_secret_cas),
         T(test_secret_key_counts),
-        cmocka_unit_test(test_sealed_set_helpers),
+        T(test_oauth_state_single_use),
+        T(test_oauth_commit_and_lease),
+        T(test_oauth_providers),
+        T(test_secret_put_delete_ten002),
+        T(test_races_have_one_winner),
+        T(test_concurrent_open_migrates_once),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_only[] = {
+        T(test_pg_reconnects),
+        cmocka_unit_test(test_pg_wrong_password_not_echoed),
+    };
+    int rc = 0;
+
+    rc |= cmocka_run_group_tests_name("store (no database)", nodb, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("store/sqlite", both, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("store/sqlite only", sqlite_only, NULL, NULL);
+    g_pg = getenv("CONNHUB_TEST_PG");
+    if (g_pg == NULL || g_pg[0] == '\0') {
+        printf("[  SKIPPED ] store/postgres: CONNHUB_TEST_PG is not set (make test sets it; "
+               "or run under tools/with-pg)\n");
+        return rc;
+    }
+    rc |= cmocka_run_group_tests_name("store/postgres", both, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("store/postgres only", pg_only, NULL, NULL);
+    return rc;
 }
