@@ -338,6 +338,24 @@ struct store_ops {
     enum err (*secret_key_counts)(struct store *, struct key_count **, size_t *, struct errinfo *);
 };
 
+/* ---- moving a database (connhub migrate) ---- */
+struct copy_opts {
+    bool truncate; /* empty a non-empty target first (else ERR_CONFLICT "target_not_empty") */
+    /* Called at the start of each table, every 1000 rows, and at its end. */
+    void (*progress)(void *arg, const char *table, int64_t done, int64_t total);
+    void *arg;
+};
+struct copy_count {
+    char table[64];
+    int64_t src, dst; /* rows in the source and in the target after the copy */
+};
+/* Copies every row of the SQLite database `from` ("sqlite:PATH") into the
+ * PostgreSQL database `to`, values as they are (sealed secrets stay sealed),
+ * in one transaction; *counts (malloc'd, one per table) verifies it. Both
+ * are first brought to this build's schema. */
+enum err store_copy(const char *from, const char *to, const struct copy_opts *o,
+                    struct copy_count **counts, size_t *ncounts, struct errinfo *ei) WARN_UNUSED;
+
 /* Backends. */
 enum err store_sqlite_open(const char *path, struct store **out, struct errinfo *ei);
 enum err store_pg_open(const char *conninfo, struct store **out, struct errinfo *ei);

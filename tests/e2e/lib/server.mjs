@@ -27,6 +27,8 @@ import path from 'node:path';
 
 export const CONNHUB_BIN = process.env.CONNHUB_BIN || 'build/connhub';
 export const ON_PG = process.env.CONNHUB_E2E_DB === 'postgres';
+/** Is a PostgreSQL cluster at hand (CONNHUB_TEST_PG, from tools/with-pg)? */
+export const HAVE_PG = Boolean(process.env.CONNHUB_TEST_PG);
 /** For `test(name, { skip: SQLITE_ONLY }, fn)`: false on SQLite, the reason on PostgreSQL. */
 export const SQLITE_ONLY = ON_PG && 'SQLite only (a database file)';
 const PG_BASE = process.env.CONNHUB_TEST_PG || '';
@@ -155,10 +157,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts `connhub serve --listen 127.0.0.1:<port> --db <dbUrl(dbPath)> [args]`
  * and waits until GET /healthz answers 200. allowPrivate (a CIDR string, a
  * list of them, or true for 127.0.0.2/32) becomes --allow-private.
- * Returns {url, port, proc, key, logs, stdout, stderr, json(), stop(signal), kill9(), exited}.
+ * `db` (a URL) names the database directly instead (e.g. one from pgDatabase()).
+ * Returns {url, port, proc, key, dbUrl, logs, stdout, stderr, stop(signal), kill9(), exited}.
  */
 export async function startServer({
   dbPath,
+  db,
   env = {},
   args = [],
   allowPrivate,
@@ -166,10 +170,10 @@ export async function startServer({
   bin = CONNHUB_BIN,
   timeout = HEALTH_TIMEOUT_MS,
 } = {}) {
-  if (!dbPath) dbPath = path.join(tempDir(), 'connhub.db');
+  if (!dbPath && !db) dbPath = path.join(tempDir(), 'connhub.db');
   if (!fs.existsSync(bin)) throw new Error(`startServer: no binary at ${bin} (set CONNHUB_BIN)`);
   port = port || (await freePort());
-  const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--db', dbUrl(dbPath)];
+  const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--db', db || dbUrl(dbPath)];
   if (allowPrivate) {
     const list = allowPrivate === true ? ['127.0.0.2/32'] : [].concat(allowPrivate);
     argv.push('--allow-private', list.join(','));
