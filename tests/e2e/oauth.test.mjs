@@ -4,34 +4,17 @@
 // connhub's start redirect, the provider's login form, connhub's callback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
+import { authorizeFlow, startOidcPeer } from './lib/oidc.mjs';
 import { api, cleanup, freePort, runCli, startServer, tempDir } from './lib/server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 let srv, A, other, peer, peerProc, conn, rootTok, eveTok;
 const seen = [];
 const clientSecret = makeCanary('clientsecret');
 
-async function startPeer(redirectUri) {
-  const child = spawn(process.execPath, [path.join(here, 'peers', 'oidc-peer.mjs'), '--port=0', '--at-ttl=3',
-    '--auto-consent=1', `--redirect-uri=${redirectUri}`, `--client-secret=${clientSecret}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  const ready = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line));
-    });
-    child.on('exit', (c) => reject(new Error(`oidc peer exited ${c}: ${err}`)));
-  });
-  return { child, ready };
-}
+const startPeer = (redirectUri) => startOidcPeer({ redirectUri, clientSecret });
 
 before(async () => {
   const db = path.join(tempDir(), 'c.db');
@@ -69,36 +52,7 @@ after(async () => {
 const counters = async () => (await fetch(`${peer.issuer}/_counters`)).json();
 
 /** Walks the provider's pages from an authorize URL to connhub's callback; returns the callback URL. */
-async function authorize(authorizeUrl) {
-  const jar = new Map();
-  const hop = async (url, init = {}) => {
-    const headers = { ...(init.headers || {}) };
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [kv] = c.split(';');
-      const i = kv.indexOf('=');
-      jar.set(kv.slice(0, i), kv.slice(i + 1));
-    }
-    return res;
-  };
-  let res = await hop(authorizeUrl);
-  let loc = res.headers.get('location');
-  for (let i = 0; i < 10 && loc; i++) {
-    const url = new URL(loc, peer.issuer);
-    if (url.href.startsWith(srv.url)) return url;
-    if (url.pathname.startsWith('/interaction/')) {
-      const page = await (await hop(url)).text();
-      const prompt = /name="prompt" value="(login|consent)"/.exec(page)?.[1];
-      const form = new URLSearchParams(prompt === 'login' ? { prompt, login: 'alice', password: 'x' } : { prompt });
-      res = await hop(url, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    } else {
-      res = await hop(url);
-    }
-    loc = res.headers.get('location');
-  }
-  throw new Error('never reached the callback');
-}
+const authorize = (authorizeUrl) => authorizeFlow(authorizeUrl, { issuer: peer.issuer, stopAt: srv.url });
 
 async function start(connectionId, tiers = 'user', token = rootTok) {
   return fetch(`${srv.url}/api/auth/connect/peer/start?connection=${connectionId}&tiers=${tiers}`, {

@@ -1,0 +1,161 @@
+// Several servers on one PostgreSQL database (issue 9): two connhub processes share a database and
+// an encryption key, as they would behind a load balancer without sticky sessions.
+//  - Writes and calls spread over both; one is killed with SIGKILL mid-load; every connection whose
+//    create was acknowledged (201) is there afterwards, from the survivor and from a restarted
+//    server, and its sealed credential still reaches the upstream.
+//  - OAuth across processes: the authorization starts on one server and its callback lands on the
+//    other (the state is in the database); with the access token expired, 50 concurrent calls
+//    split over both servers cause exactly one refresh at the provider (oidc-provider, a real
+//    authorization server), and all 50 succeed.
+// Runs in the PostgreSQL pass of tools/run-tests (make test), or alone under tools/with-pg with
+// CONNHUB_E2E_DB=postgres.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+
+import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
+import { authorizeFlow, startOidcPeer } from './lib/oidc.mjs';
+import { api, cleanup, freePort, ON_PG, pgDatabase, runCli, startServer } from './lib/server.mjs';
+import { startUpstream } from './lib/upstream.mjs';
+
+const skip = !ON_PG && 'runs in the PostgreSQL pass (CONNHUB_E2E_DB=postgres under tools/with-pg)';
+const KEY = randomBytes(32).toString('base64');
+const clientSecret = makeCanary('miclient');
+let db, token, up, peerProc, peer, A, B, appUrlB;
+const output = [];
+
+async function serve(port) {
+  return startServer({ db, port, env: { INTEGRATION_ENCRYPTION_KEY: KEY }, allowPrivate: ['127.0.0.1/32', '127.0.0.2/32'],
+    args: ['--app-url', appUrlB, '--threads', '2'] });
+}
+
+before(async () => {
+  if (skip) return;
+  db = pgDatabase();
+  for (const a of [['user', 'add', 'root', '--platform-admin'], ['workspace', 'add', 'w'], ['member', 'add', 'w', 'root', '--role', 'admin']]) {
+    const r = runCli([...a, '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  token = runCli(['token', 'create', '--user', 'root', '--workspace', 'w', '--db', db]).stdout.trim();
+  up = await startUpstream({ host: '127.0.0.2' });
+  const portB = await freePort();
+  appUrlB = `http://127.0.0.1:${portB}`;
+  const p = await startOidcPeer({ redirectUri: `${appUrlB}/api/auth/connect/peer/callback`, clientSecret });
+  peerProc = p.child;
+  peer = p.ready;
+  A = await serve(await freePort());
+  B = await serve(portB);
+});
+
+after(async () => {
+  for (const s of [A, B]) if (s) { output.push(s.output()); await s.stop(); }
+  await up?.close();
+  if (peerProc && peerProc.exitCode === null) {
+    peerProc.kill('SIGTERM');
+    await new Promise((r) => peerProc.once('exit', r));
+  }
+  if (!skip) {
+    const hits = scanForCanaries(output.join('\n'), [clientSecret]);
+    assert.equal(hits.length, 0, describeHits(hits));
+  }
+  cleanup();
+});
+
+test('two servers, one killed with SIGKILL mid-load: no acknowledged write is lost', { skip }, async () => {
+  const acked = [];
+  let callsOk = 0, refused = 0, killedAt = null;
+  const servers = [A, B];
+  const t0 = Date.now();
+  const LOAD_MS = 4000, KILL_AT_MS = 1500, WORKERS = 8;
+  const killer = (async () => {
+    await new Promise((r) => setTimeout(r, KILL_AT_MS));
+    killedAt = Date.now() - t0;
+    await B.kill9();
+  })();
+  await Promise.all(Array.from({ length: WORKERS }, async (_, w) => {
+    for (let i = 0; Date.now() - t0 < LOAD_MS; i++) {
+      const s = servers[(w + i) % 2];
+      const name = `c-${w}-${i}`;
+      const secret = `tok-${w}-${i}-${randomBytes(4).toString('hex')}`;
+      try {
+        const r = await api(s.url, token).post('/api/connections', { name, base_url: up.url, auth: { type: 'bearer', token: secret },
+          operations: [{ name: 'get', method: 'GET', path: '/items/{{id}}' }] });
+        if (r.status === 201) acked.push({ id: r.json.id, slug: r.json.slug, name, secret, via: s === A ? 'A' : 'B' });
+        else assert.fail(`create answered ${r.status}: ${r.text}`);
+        const c = await api(s.url, token).post('/api/actions/call', { actionIdentifier: `${r.json.slug}.get`, input: { id: '1' } });
+        assert.equal(c.status, 200, c.text);
+        callsOk++;
+      } catch (e) {
+        if (e.code === 'ERR_ASSERTION') throw e;
+        refused++; // the killed server: nothing was acknowledged
+        assert.ok(s === B && killedAt !== null, `a request to ${s === A ? 'A' : 'B'} failed before the kill: ${e.message}`);
+      }
+    }
+  }));
+  await killer;
+  const viaB = acked.filter((a) => a.via === 'B').length;
+  assert.ok(viaB >= 5 && acked.length - viaB >= 5, `writes went to both (A ${acked.length - viaB}, B ${viaB})`);
+  assert.ok(refused >= 1, 'some requests met the killed server');
+  assert.ok(callsOk >= acked.length - WORKERS, `calls succeeded (${callsOk} of ${acked.length})`);
+
+  // Every acknowledged create is there, on the survivor and on a new server.
+  B = await serve(new URL(appUrlB).port);
+  for (const s of [A, B]) {
+    const a = api(s.url, token);
+    for (const w of acked) {
+      const r = await a.get(`/api/connections/${w.id}`);
+      assert.equal(r.status, 200, `${w.name} (acknowledged by ${w.via}) is missing: ${r.text}`);
+      assert.equal(r.json.name, w.name);
+    }
+  }
+  // ... and its credential still opens: a sample of calls reaches the upstream with it.
+  up.requests.length = 0;
+  const sample = acked.filter((_, i) => i % 10 === 0);
+  for (const [i, w] of sample.entries()) {
+    const r = await api([A, B][i % 2].url, token).post('/api/actions/call', { actionIdentifier: `${w.slug}.get`, input: { id: '2' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(up.requests.at(-1).headers.authorization, `Bearer ${w.secret}`);
+  }
+  console.log(`# multi-instance load: ${acked.length} creates acknowledged (${viaB} by the killed server, ` +
+    `killed at ${killedAt} ms), ${callsOk} calls ok, ${refused} requests refused by the dead server`);
+});
+
+test('OAuth across two servers: callback on the other one; 50 calls split over both -> 1 refresh', { skip }, async () => {
+  const root = api(A.url, token);
+  const reg = await root.put('/api/admin/oauth-providers/peer', {
+    name: 'Test peer', authorize_url: `${peer.issuer}/auth`, token_url: `${peer.issuer}/token`,
+    revocation_url: `${peer.issuer}/token/revocation`, issuer: peer.issuer, require_iss: true, client_auth: 'basic',
+    default_scopes: ['openid', 'offline_access'], tiers: { user: { scopes: ['read:user'] } },
+    extra_authorize_params: { prompt: 'consent' }, client_id: peer.client_id, client_secret: clientSecret });
+  assert.equal(reg.status, 200, reg.text);
+  const c = await api(B.url, token).post('/api/connections', { name: 'Peer API', base_url: peer.issuer,
+    auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] }, operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }] });
+  assert.equal(c.status, 201, c.text);
+
+  // start on A; the provider sends the browser to B (the app URL); B finds A's state in the database
+  const s = await fetch(`${A.url}/api/auth/connect/peer/start?connection=${c.json.id}&tiers=user`,
+    { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
+  assert.equal(s.status, 302, await s.text());
+  const cb = await authorizeFlow(s.headers.get('location'), { issuer: peer.issuer, stopAt: appUrlB });
+  const done = await fetch(cb, { redirect: 'manual' });
+  const page = await done.text();
+  assert.equal(done.status, 200, page);
+  assert.match(page, /Connected/);
+  for (const srv of [A, B]) {
+    const r = await api(srv.url, token).post('/api/actions/call', { actionIdentifier: 'peer_api.whoami', input: {} });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 200, r.text);
+  }
+
+  await fetch(`${peer.issuer}/_counters/reset`, { method: 'POST' });
+  await new Promise((r) => setTimeout(r, 3500)); // access tokens live 3 s
+  const calls = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+    api([A, B][i % 2].url, token).post('/api/actions/call', { actionIdentifier: 'peer_api.whoami', input: {} })));
+  for (const r of calls) {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 200, JSON.stringify(r.json).slice(0, 200));
+  }
+  const n = await (await fetch(`${peer.issuer}/_counters`)).json();
+  assert.equal(n.refresh_requests, 1, JSON.stringify(n));
+  assert.equal(n.refresh_reuse_detected || 0, 0);
+});
