@@ -21,8 +21,9 @@ function freePort(host) {
   });
 }
 
-/** mode: 'streamableHttp' or 'sse'. Returns {url (base), mcpUrl, sseUrl, stop()}. */
-export async function startEverything(mode, { host = '127.0.0.2' } = {}) {
+/** mode: 'streamableHttp' or 'sse'; port: a fixed one (e.g. to restart a peer where it was).
+ * Returns {url (base), port, mcpUrl, sseUrl, stop()}. */
+export async function startEverything(mode, { host = '127.0.0.2', port: fixedPort } = {}) {
   if (!fs.existsSync(PEER_JS)) throw new Error(`MCP peer missing: ${PEER_JS} (run tools/install-deps)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connhub-mcp-'));
   const preload = path.join(dir, 'loopback-only.cjs');
@@ -36,7 +37,7 @@ net.Server.prototype.listen = function (...a) {
   return orig.apply(this, a);
 };
 `);
-  const port = await freePort(host);
+  const port = fixedPort || (await freePort(host));
   const proc = spawn(process.execPath, ['-r', preload, PEER_JS, mode], {
     env: { PATH: process.env.PATH, HOME: dir, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +58,7 @@ net.Server.prototype.listen = function (...a) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url, mcpUrl: `${url}/mcp`, sseUrl: `${url}/sse`,
+    url, port, mcpUrl: `${url}/mcp`, sseUrl: `${url}/sse`,
     async stop() {
       if (proc.exitCode === null) { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); }
       fs.rmSync(dir, { recursive: true, force: true });
