@@ -257,6 +257,16 @@ payload_of(const struct sealed_set *s, const char *field, char *buf, size_t bufl
     return buf;
 }
 
+static uint32_t
+sealed_key_of(const struct sealed_set *s, const char *field)
+{
+    const struct sealed *v = sealed_set_find(s, field);
+    assert_non_null(v);
+    assert_true(v->len >= 5);
+    return (uint32_t)v->data[1] << 24 | (uint32_t)v->data[2] << 16 | (uint32_t)v->data[3] << 8 |
+           v->data[4];
+}
+
 static void
 mk_row(struct conn_row *r, const char *id, int64_t ws, int64_t owner, const char *name,
        const char *slug, const char *service_type)
@@ -1899,6 +1909,62 @@ test_pg_wrong_password_not_echoed(void **state)
     assert_non_null(strstr(ei.msg, "password authentication failed"));
 }
 
+/* connhub migrate's copy: every row and sealed byte, ids kept, sequences moved
+ * past them, a non-empty target refused unless truncated. */
+static void
+test_pg_copy_from_sqlite(void **state)
+{
+    struct fx *f = *state;
+    char dir[64] = "/tmp/connhub-ut-copy-XXXXXX", lite[128], p[160];
+    struct store *src = NULL;
+    struct errinfo ei = {0};
+    struct copy_opts o = {0};
+    struct copy_count *cc = NULL;
+    struct sealed_set s = {0}, got = {0};
+    struct conn_row r = {0};
+    struct op_row ops[1] = {{(char *)"a", (char *)"{\"name\":\"a\"}"}};
+    int64_t ws = 0, u = 0, u2 = 0;
+    size_t n = 0;
+    char buf[32];
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(lite, sizeof(lite), "sqlite:%s/src.db", dir);
+    assert_int_equal(store_open(lite, &src, &ei), ERR_OK);
+    assert_int_equal(store_workspace_add(src, "w7", &ws, &ei), ERR_OK);
+    assert_int_equal(store_user_add(src, "carol", false, &u, &ei), ERR_OK);
+    assert_int_equal(store_member_set(src, ws, u, ROLE_ADMIN, &ei), ERR_OK);
+    set_add(&s, "auth.token", 0xA0B0C0D0, "sealed-bytes");
+    mk_row(&r, "conn_c", ws, u, "C", "c", "http");
+    assert_int_equal(store_conn_insert(src, &r, ops, 1, "SPEC", &s, &ei), ERR_OK);
+    sealed_set_release(&s);
+    store_close(src);
+
+    /* the fixture's rows make the target non-empty: refused, then truncated */
+    assert_int_equal(store_copy(lite, f->url, &o, &cc, &n, &ei), ERR_CONFLICT);
+    assert_string_equal(ei.code, "target_not_empty");
+    o.truncate = true;
+    assert_int_equal(store_copy(lite, f->url, &o, &cc, &n, &ei), ERR_OK);
+    assert_true(n >= 8);
+    for (size_t i = 0; i < n; i++)
+        if (cc[i].src != cc[i].dst)
+            fail_msg("%s: %lld != %lld", cc[i].table, (long long)cc[i].src, (long long)cc[i].dst);
+    free(cc);
+
+    assert_int_equal(store_conn_get(f->st, ws, "conn_c", &r, &ei), ERR_OK);
+    assert_string_equal(r.owner_name, "carol");
+    conn_row_release(&r);
+    assert_int_equal(store_secrets_get(f->st, ws, "connection", "conn_c", &got, &ei), ERR_OK);
+    assert_string_equal(payload_of(&got, "auth.token", buf, sizeof(buf)), "sealed-bytes");
+    assert_int_equal(sealed_key_of(&got, "auth.token"), 0xA0B0C0D0u);
+    sealed_set_release(&got);
+    assert_int_equal(store_user_add(f->st, "dave", false, &u2, &ei), ERR_OK);
+    assert_true(u2 > u); /* the sequence continues after the copied ids */
+
+    snprintf(p, sizeof(p), "%s/src.db", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1950,6 +2016,7 @@ main(void)
     const struct CMUnitTest pg_only[] = {
         T(test_pg_reconnects),
         cmocka_unit_test(test_pg_wrong_password_not_echoed),
+        T(test_pg_copy_from_sqlite),
     };
     int rc = 0;
 
