@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
 import { startEverything } from './lib/mcp_peer.mjs';
 import { authorizeFlow, startOidcPeer } from './lib/oidc.mjs';
-import { api, cleanup, freePort, ON_PG, pgDatabase, runCli, startServer } from './lib/server.mjs';
+import { api, cleanup, freePort, ON_PG, pgAdmin, pgDatabase, runCli, startServer } from './lib/server.mjs';
 import { startUpstream } from './lib/upstream.mjs';
 
 const skip = !ON_PG && 'runs in the PostgreSQL pass (CONNHUB_E2E_DB=postgres under tools/with-pg)';
@@ -183,4 +183,36 @@ test('MCP: each server keeps its own session; both re-initialize after the MCP s
   } finally {
     await mcp.stop();
   }
+});
+
+test('servers started together on an empty database apply each migration once', { skip }, async () => {
+  const fresh = pgDatabase();
+  const srvs = await Promise.all([0, 1, 2].map(async () => startServer({ db: fresh, env: { INTEGRATION_ENCRYPTION_KEY: KEY } })));
+  try {
+    for (const s of srvs) {
+      const h = await (await fetch(`${s.url}/healthz`)).json();
+      assert.equal(h.status, 'ok');
+      assert.equal(h.db, 'postgres');
+    }
+    const rows = pgAdmin('SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY version', fresh)
+      .split('\n').map((l) => l.split('|').map(Number));
+    assert.ok(rows.length >= 3, JSON.stringify(rows));
+    rows.forEach(([v, n], i) => { assert.equal(v, i + 1); assert.equal(n, 1); });
+    const migrated = srvs.flatMap((s) => s.logs.filter((l) => l.event === 'store.migrated'));
+    assert.equal(migrated.length, rows.length, 'each migration logged once, by one of the servers');
+  } finally {
+    for (const s of srvs) await s.stop();
+  }
+});
+
+test('the database password is in no log line; a wrong one is refused without echoing it', { skip }, async () => {
+  const password = new URL(db).password;
+  for (const s of [A, B]) assert.ok(!s.output().includes(password), 'a log line holds the database password');
+  assert.match(A.stderr.join('\n'), /"event":"server.starting".*"db":"postgres:\/\/connhub:\*\*\*@/);
+  const wrong = new URL(db);
+  wrong.password = 'wrongpw-canary-9f3b';
+  const r = runCli(['serve', '--listen', '127.0.0.1:1', '--db', wrong.href], { env: { INTEGRATION_ENCRYPTION_KEY: KEY } });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /password authentication failed/);
+  assert.ok(!(r.stdout + r.stderr).includes('wrongpw-canary-9f3b'));
 });
