@@ -258,17 +258,20 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
 static int
 open_vault(const struct serve_opts *o, struct vault **v)
 {
-    char dir[4096], path[4200];
+    char dir[4096] = "", path[4200] = "";
     struct errinfo ei = {0};
+    const char *key = getenv("INTEGRATION_ENCRYPTION_KEY");
+    /* --dev's key file lives next to a SQLite file; with a key given, any database will do */
+    bool key_file = o->dev && (key == NULL || key[0] == '\0');
     bool created = false;
 
     cli_prepare_db_dir(o->db);
-    if (o->dev && store_data_dir(o->db, dir, sizeof(dir), &ei) != ERR_OK) {
+    if (key_file && store_data_dir(o->db, dir, sizeof(dir), &ei) != ERR_OK) {
         cli_fail("serve", &ei);
         return 1;
     }
     snprintf(path, sizeof(path), "%s/connhub.devkey", dir);
-    if (vault_from_env(o->dev ? path : NULL, v, &created, &ei) != ERR_OK) {
+    if (vault_from_env(key_file ? path : NULL, v, &created, &ei) != ERR_OK) {
         log_kv(LOG_ERROR, "vault.refused", "s:field", ei.field, "s:detail", ei.msg, LOG_END);
         cli_fail("refusing to start", &ei);
         return 1;

@@ -216,3 +216,20 @@ test('the database password is in no log line; a wrong one is refused without ec
   assert.match(r.stderr, /password authentication failed/);
   assert.ok(!(r.stdout + r.stderr).includes('wrongpw-canary-9f3b'));
 });
+
+test('serve --dev on PostgreSQL: with a key given, it bootstraps once (no key file needed)', { skip }, async () => {
+  const fresh = pgDatabase();
+  let s = await startServer({ db: fresh, args: ['--dev'], env: { INTEGRATION_ENCRYPTION_KEY: KEY } });
+  const line = s.stdout.find((l) => l.startsWith('dev token'));
+  assert.ok(line, s.output());
+  const tok = line.split(': ')[1];
+  assert.equal((await api(s.url, tok).get('/api/connections')).status, 200);
+  await s.stop();
+  s = await startServer({ db: fresh, args: ['--dev'], env: { INTEGRATION_ENCRYPTION_KEY: KEY } });
+  assert.ok(!s.stdout.some((l) => l.startsWith('dev token')), 'bootstrap happens once');
+  await s.stop();
+  // without a key, --dev needs a SQLite file for its key file: a clear refusal
+  const r = runCli(['serve', '--dev', '--listen', '127.0.0.1:1', '--db', fresh], { env: { INTEGRATION_ENCRYPTION_KEY: '' } });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /needs a sqlite: database/);
+});
