@@ -16,8 +16,9 @@
  * apply each once; they mirror store_sqlite.c's one for one (same numbers).
  * Text keys that lists sort on are COLLATE "C" (byte order, like SQLite).
  *
- * A lost connection (server restart, failover) is re-opened on the next call
- * outside a transaction; the call that saw it fails with ERR_UNAVAILABLE.
+ * A lost connection (server restart, failover) is re-opened outside a
+ * transaction: a read is then retried once; a write that saw the loss fails
+ * with ERR_UNAVAILABLE (it may have been applied), the next call reconnects.
  * The connection string's password is never logged: errors carry libpq's
  * message, which names host and user only.
  */
@@ -398,10 +399,10 @@ ok_status(const PGresult *r)
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-/* Runs prepared statement id with q's parameters; q->res holds the result
- * (q_done frees it, also on failure). */
+/* One attempt at prepared statement id (prepared first if this connection
+ * has not yet); ERR_OK when it ran. */
 static enum err
-run(struct pg_store *s, enum stmt_id id, struct q *q, struct errinfo *ei)
+run_once(struct pg_store *s, enum stmt_id id, struct q *q, struct errinfo *ei)
 {
     char name[16];
 
@@ -421,6 +422,21 @@ run(struct pg_store *s, enum stmt_id id, struct q *q, struct errinfo *ei)
     if (ok_status(q->res))
         return ERR_OK;
     return res_err(s, q->res, ei);
+}
+
+/* Runs prepared statement id with q's parameters; q->res holds the result
+ * (q_done frees it, also on failure). A read that found its connection
+ * dropped (server restart, failover) runs once more on a new one; a write
+ * does not (it may have been applied): its caller gets ERR_UNAVAILABLE. */
+static enum err
+run(struct pg_store *s, enum stmt_id id, struct q *q, struct errinfo *ei)
+{
+    enum err e = run_once(s, id, q, ei);
+
+    if (e == ERR_UNAVAILABLE && !s->in_tx && PQstatus(s->db) != CONNECTION_OK &&
+        strncmp(sql[id], "SELECT", 6) == 0)
+        e = run_once(s, id, q, ei);
+    return e;
 }
 
 /* A statement without parameters or prepared name (transactions, DDL). */
