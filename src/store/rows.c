@@ -111,6 +111,13 @@ rows_oauth_meta(const struct cols *c, struct oauth_meta *m)
     m->lease_until = c->i64(c, 9);
     m->refreshes = c->i64(c, 10);
     m->last_success_at = c->i64(c, 11);
+    m->last_error_code = cols_strdup(c, 12);
+    m->consecutive_failures = c->i64(c, 13);
+    m->total_failures = c->i64(c, 14);
+    m->last_failure_at = c->i64(c, 15);
+    m->next_retry_at = c->i64(c, 16);
+    m->forced_refreshes = c->i64(c, 17);
+    m->health_changed_at = c->i64(c, 18);
 }
 
 uint32_t

@@ -57,6 +57,9 @@ enum stmt_id {
     S_OMETA_UPSERT,
     S_OLEASE,
     S_OHEALTH,
+    S_OHEALTH_SET,
+    S_OREVOKE_ADD,
+    S_OPROV_USERS,
     S__COUNT
 };
 
@@ -96,7 +99,9 @@ void rows_secret(const struct cols *c, struct secret_row *r);
  * verifier, expires_at */
 void rows_oauth_state(const struct cols *c, const char *hash, struct oauth_state_row *r);
 /* provider_id, scopes, tiers, health, last_error, lease_owner, obtained_at,
- * expires_at, version, lease_until, refreshes, last_success_at */
+ * expires_at, version, lease_until, refreshes, last_success_at,
+ * last_error_code, consecutive_failures, total_failures, last_failure_at,
+ * next_retry_at, forced_refreshes, health_changed_at */
 void rows_oauth_meta(const struct cols *c, struct oauth_meta *m);
 
 /* The key id a sealed value names (bytes 1-4, big-endian); 0 when too short. */

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
 import { startEverything } from './lib/mcp_peer.mjs';
-import { authorizeFlow, startOidcPeer } from './lib/oidc.mjs';
+import { authorize, startPeer, stopPeer } from './lib/oauth_peer.mjs';
 import { api, cleanup, freePort, ON_PG, pgAdmin, pgDatabase, runCli, startServer } from './lib/server.mjs';
 import { startUpstream } from './lib/upstream.mjs';
 
@@ -43,7 +43,8 @@ before(async () => {
   up = await startUpstream({ host: '127.0.0.2' });
   const portB = await freePort();
   appUrlB = `http://127.0.0.1:${portB}`;
-  const p = await startOidcPeer({ redirectUri: `${appUrlB}/api/auth/connect/peer/callback`, clientSecret });
+  const p = await startPeer({ port: 0, 'at-ttl': 3, 'auto-consent': 1,
+    'redirect-uri': `${appUrlB}/api/auth/connect/peer/callback`, 'client-secret': clientSecret });
   peerProc = p.child;
   peer = p.ready;
   A = await serve(await freePort());
@@ -53,10 +54,7 @@ before(async () => {
 after(async () => {
   for (const s of [A, B]) if (s) { output.push(s.output()); await s.stop(); }
   await up?.close();
-  if (peerProc && peerProc.exitCode === null) {
-    peerProc.kill('SIGTERM');
-    await new Promise((r) => peerProc.once('exit', r));
-  }
+  await stopPeer(peerProc);
   if (!skip) {
     const hits = scanForCanaries(output.join('\n'), [clientSecret]);
     assert.equal(hits.length, 0, describeHits(hits));
@@ -139,7 +137,7 @@ test('OAuth across two servers: callback on the other one; 50 calls split over b
   const s = await fetch(`${A.url}/api/auth/connect/peer/start?connection=${c.json.id}&tiers=user`,
     { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
   assert.equal(s.status, 302, await s.text());
-  const cb = await authorizeFlow(s.headers.get('location'), { issuer: peer.issuer, stopAt: appUrlB });
+  const cb = await authorize(s.headers.get('location'), peer.issuer, appUrlB);
   const done = await fetch(cb, { redirect: 'manual' });
   const page = await done.text();
   assert.equal(done.status, 200, page);

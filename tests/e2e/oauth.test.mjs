@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
-import { authorizeFlow, startOidcPeer } from './lib/oidc.mjs';
+import { authorize as walkAuthorize, counters as peerCounters, startPeer, stopPeer } from './lib/oauth_peer.mjs';
 import { api, cleanup, freePort, runCli, startServer, tempDir } from './lib/server.mjs';
 
 let srv, A, other, peer, peerProc, conn, rootTok, eveTok;
 const seen = [];
 const clientSecret = makeCanary('clientsecret');
-
-const startPeer = (redirectUri) => startOidcPeer({ redirectUri, clientSecret });
 
 before(async () => {
   const db = path.join(tempDir(), 'c.db');
@@ -25,7 +23,8 @@ before(async () => {
   const tok = (u, w) => runCli(['token', 'create', '--user', u, '--workspace', w, '--db', `sqlite:${db}`]).stdout.trim();
   const port = await freePort();
   const appUrl = `http://127.0.0.1:${port}`;
-  const p = await startPeer(`${appUrl}/api/auth/connect/peer/callback`);
+  const p = await startPeer({ port: 0, 'at-ttl': 3, 'auto-consent': 1,
+    'redirect-uri': `${appUrl}/api/auth/connect/peer/callback`, 'client-secret': clientSecret });
   peerProc = p.child;
   peer = p.ready;
   srv = await startServer({ dbPath: db, port, allowPrivate: '127.0.0.1/32', args: ['--app-url', appUrl] });
@@ -42,17 +41,12 @@ before(async () => {
 
 after(async () => {
   await srv?.stop();
-  if (peerProc && peerProc.exitCode === null) {
-    peerProc.kill('SIGTERM');
-    await new Promise((r) => peerProc.once('exit', r));
-  }
+  await stopPeer(peerProc);
   cleanup();
 });
 
-const counters = async () => (await fetch(`${peer.issuer}/_counters`)).json();
-
-/** Walks the provider's pages from an authorize URL to connhub's callback; returns the callback URL. */
-const authorize = (authorizeUrl) => authorizeFlow(authorizeUrl, { issuer: peer.issuer, stopAt: srv.url });
+const counters = () => peerCounters(peer.issuer);
+const authorize = (url) => walkAuthorize(url, peer.issuer, srv.url);
 
 async function start(connectionId, tiers = 'user', token = rootTok) {
   return fetch(`${srv.url}/api/auth/connect/peer/start?connection=${connectionId}&tiers=${tiers}`, {
@@ -153,6 +147,9 @@ test('delete revokes the tokens at the provider', async () => {
   await fetch(`${peer.issuer}/_counters/reset`, { method: 'POST' });
   const d = await A.del(`/api/connections/${conn.id}`);
   assert.equal(d.status, 200, d.text);
+  // the answer waited for the provider: the outcome of each token's revocation (OAUTH-030)
+  assert.equal(d.json.revocation.refresh_token.outcome, 'revoked', d.text);
+  assert.equal(d.json.revocation.access_token.outcome, 'revoked', d.text);
   const deadline = Date.now() + 5000;
   let n;
   do {

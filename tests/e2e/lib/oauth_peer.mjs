@@ -1,19 +1,17 @@
-// The oidc-provider peer (tests/e2e/peers/oidc-peer.mjs) for end-to-end tests, and a driver that
-// walks its login and consent pages like a browser.
-//
-//   const { child, ready } = await startOidcPeer({ redirectUri, clientSecret });  // ready.issuer ...
-//   const cb = await authorizeFlow(authorizeUrl, { issuer: ready.issuer, stopAt: appUrl });
+// The oidc-provider peer (tests/e2e/peers/oidc-peer.mjs) for OAuth end-to-end tests: start it,
+// read its counters, inject faults, and walk its login/consent pages from an authorize URL to
+// connhub's callback.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Starts the peer on a free loopback port with `atTtl`-second access tokens; resolves to
- * {child, ready} once its ready line is out ({issuer, client_id, ...}). */
-export async function startOidcPeer({ redirectUri, clientSecret, atTtl = 3 }) {
-  const child = spawn(process.execPath, [path.join(here, '..', 'peers', 'oidc-peer.mjs'), '--port=0', `--at-ttl=${atTtl}`,
-    '--auto-consent=1', `--redirect-uri=${redirectUri}`, `--client-secret=${clientSecret}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the peer with --name=value settings; resolves {child, ready} (ready: its JSON line). */
+export async function startPeer(settings) {
+  const args = Object.entries(settings).map(([k, v]) => `--${k}=${v}`);
+  const child = spawn(process.execPath, [path.join(here, '..', 'peers', 'oidc-peer.mjs'), ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => { err += d; });
   const ready = await new Promise((resolve, reject) => {
@@ -28,9 +26,17 @@ export async function startOidcPeer({ redirectUri, clientSecret, atTtl = 3 }) {
   return { child, ready };
 }
 
-/** Walks the provider's pages from an authorize URL (logging in as alice, consenting) until a
- * redirect leaves for `stopAt`; returns that callback URL. */
-export async function authorizeFlow(authorizeUrl, { issuer, stopAt }) {
+/** Stops a peer started by startPeer (by its own process object). */
+export async function stopPeer(child) {
+  if (child && child.exitCode === null) {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+/** Walks the provider's pages from an authorize URL to connhub's callback; returns the callback
+ * URL (not fetched). */
+export async function authorize(authorizeUrl, issuer, connhubUrl) {
   const jar = new Map();
   const hop = async (url, init = {}) => {
     const headers = { ...(init.headers || {}) };
@@ -47,7 +53,7 @@ export async function authorizeFlow(authorizeUrl, { issuer, stopAt }) {
   let loc = res.headers.get('location');
   for (let i = 0; i < 10 && loc; i++) {
     const url = new URL(loc, issuer);
-    if (url.href.startsWith(stopAt)) return url;
+    if (url.href.startsWith(connhubUrl)) return url;
     if (url.pathname.startsWith('/interaction/')) {
       const page = await (await hop(url)).text();
       const prompt = /name="prompt" value="(login|consent)"/.exec(page)?.[1];
@@ -60,3 +66,10 @@ export async function authorizeFlow(authorizeUrl, { issuer, stopAt }) {
   }
   throw new Error('never reached the callback');
 }
+
+/** The peer's counters; resetCounters() zeroes them. */
+export const counters = async (issuer) => (await fetch(`${issuer}/_counters`)).json();
+export const resetCounters = (issuer) => fetch(`${issuer}/_counters/reset`, { method: 'POST' });
+/** POSTs one of the peer's test routes (/_fault, /_fault_whoami, /_client_secret) with query q. */
+export const peerPost = (issuer, route, q = {}) =>
+  fetch(`${issuer}${route}?${new URLSearchParams(q)}`, { method: 'POST' });
