@@ -9,6 +9,8 @@
 //    authorization server), and all 50 succeed.
 //  - MCP sessions are per process: calls alternate between the servers, each keeps its own
 //    session; after the MCP server restarts (every session gone) both re-initialize by themselves.
+//  - No per-process cache outlives a change: a connection changed or deleted through one server is
+//    what the other uses on its very next call (HTTP credential, URL, operations; MCP token).
 // Runs in the PostgreSQL pass of tools/run-tests (make test), or alone under tools/with-pg with
 // CONNHUB_E2E_DB=postgres.
 import { test, before, after } from 'node:test';
@@ -16,7 +18,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
-import { startEverything } from './lib/mcp_peer.mjs';
+import { startBearerFront, startEverything } from './lib/mcp_peer.mjs';
 import { authorize, startPeer, stopPeer } from './lib/oauth_peer.mjs';
 import { api, cleanup, freePort, ON_PG, pgAdmin, pgDatabase, runCli, startServer } from './lib/server.mjs';
 import { startUpstream } from './lib/upstream.mjs';
@@ -179,6 +181,65 @@ test('MCP: each server keeps its own session; both re-initialize after the MCP s
     mcp = await startEverything('streamableHttp', { port }); // same URL, no sessions
     for (let i = 6; i < 12; i++) await call(i);
   } finally {
+    await mcp.stop();
+  }
+});
+
+// Nothing a server keeps in memory outlives a change made through another server: every call
+// reads the connection, its operations and its sealed credentials from the database, and the
+// only per-process cache (MCP sessions, per worker) is keyed by the connection's version and a
+// hash of URL and headers. Both servers run two workers, so a few calls warm every worker of B.
+test('a connection changed or deleted on one server is what the other uses on its very next call', { skip }, async () => {
+  const viaB = (action, input = {}) => api(B.url, token).post('/api/actions/call', { actionIdentifier: action, input });
+  // HTTP: credential, base path and operations changed on A; B's next calls use the new ones
+  const c = await api(A.url, token).post('/api/connections', { name: 'Changing', slug: 'chg', base_url: up.url,
+    auth: { type: 'bearer', token: 'tok-one' }, operations: [{ name: 'get', method: 'GET', path: '/items/{{id}}' }] });
+  assert.equal(c.status, 201, c.text);
+  up.requests.length = 0;
+  for (let i = 0; i < 4; i++) assert.equal((await viaB('chg.get', { id: String(i) })).status, 200);
+  assert.deepEqual(up.requests.map((r) => r.headers.authorization), Array(4).fill('Bearer tok-one'));
+  const p = await api(A.url, token).patch(`/api/connections/${c.json.id}`, { base_url: `${up.url}/v2`,
+    auth: { type: 'bearer', token: 'tok-two' }, operations: [{ name: 'fetch', method: 'GET', path: '/things/{{id}}' }] });
+  assert.equal(p.status, 200, p.text);
+  up.requests.length = 0;
+  for (let i = 0; i < 4; i++) {
+    const r = await viaB('chg.fetch', { id: String(i) });
+    assert.equal(r.status, 200, r.text);
+    const old = await viaB('chg.get', { id: String(i) });
+    assert.equal(old.status, 404, old.text); /* the old operation is gone on B too */
+  }
+  assert.deepEqual(up.requests.map((r) => `${r.headers.authorization} ${r.path}`),
+    ['0', '1', '2', '3'].map((i) => `Bearer tok-two /v2/things/${i}`));
+  assert.equal((await api(A.url, token).del(`/api/connections/${c.json.id}`)).status, 200);
+  up.requests.length = 0;
+  for (let i = 0; i < 4; i++) assert.equal((await viaB('chg.fetch', { id: '1' })).status, 404);
+  assert.equal(up.requests.length, 0);
+
+  // MCP: B holds sessions with the server behind front one; the connection moves (through A) to
+  // front two with another token: B's next calls open sessions there, front one sees none of them
+  const mcp = await startEverything('streamableHttp');
+  const one = await startBearerFront(mcp.url, 'mcp-one');
+  const two = await startBearerFront(mcp.url, 'mcp-two');
+  try {
+    const m = await api(A.url, token).post('/api/connections', { name: 'Guarded', slug: 'grd', service_type: 'mcp',
+      base_url: `${one.url}/mcp`, transport: 'streamable_http', auth: { type: 'bearer', token: 'mcp-one' } });
+    assert.equal(m.status, 201, m.text.slice(0, 300));
+    for (let i = 0; i < 4; i++) assert.equal((await viaB('grd.echo', { message: `a${i}` })).json?.ok, true);
+    const p2 = await api(A.url, token).patch(`/api/connections/${m.json.id}`, { base_url: `${two.url}/mcp`,
+      auth: { type: 'bearer', token: 'mcp-two' } });
+    assert.equal(p2.status, 200, p2.text.slice(0, 300));
+    const [served1, refused2] = [one.served, two.refused];
+    for (let i = 0; i < 4; i++) {
+      const r = await viaB('grd.echo', { message: `b${i}` });
+      assert.equal(r.json?.ok, true, r.text.slice(0, 300));
+      assert.match(JSON.stringify(r.json.content), new RegExp(`b${i}`));
+    }
+    assert.equal(one.served, served1, 'B kept using a session from before the change');
+    assert.equal(two.refused, refused2);
+    assert.ok(two.served >= 4 + 2, `B opened new sessions at front two (${two.served} requests)`);
+  } finally {
+    await one.close();
+    await two.close();
     await mcp.stop();
   }
 });

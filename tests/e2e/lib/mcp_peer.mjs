@@ -66,10 +66,11 @@ net.Server.prototype.listen = function (...a) {
   };
 }
 
-/** A front on host:0 that answers 401 unless `Authorization: Bearer <token>`, else proxies to target. */
+/** A front on host:0 that answers 401 unless `Authorization: Bearer <token>`, else proxies to target.
+ * `served` counts the requests it passed on. */
 export async function startBearerFront(target, token, { host = '127.0.0.2' } = {}) {
   const t = new URL(target);
-  let refused = 0;
+  let refused = 0, served = 0;
   const server = http.createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${token}`) {
       refused++;
@@ -77,6 +78,7 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
       res.end('{"error":"invalid_token"}');
       return;
     }
+    served++;
     const up = http.request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode, ur.headers);
       // Pass bytes on as they come, but end the response a little later: the client must not
@@ -91,6 +93,7 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
   return {
     url: `http://${host}:${server.address().port}`,
     get refused() { return refused; },
+    get served() { return served; },
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
   };
 }
