@@ -28,55 +28,18 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "support/testdb.h"
 
 /* ---- fixture ---- */
 
 /* The backend under test: NULL for SQLite, else the PostgreSQL base URL. */
 static const char *g_pg;
-static unsigned g_schema_seq;
 
 struct fx {
-    char dir[64];
-    char path[128];
-    char url[512];
-    char schema[64]; /* PostgreSQL: this test's schema */
+    struct testdb db;
     struct store *st;
     int64_t ws1, ws2, u1, u2;
 };
-
-static void
-fx_path(const struct fx *f, const char *suffix, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s%s", f->path, suffix);
-}
-
-/* Runs one statement on the base database (schemas come and go here). */
-static int
-pg_admin(const char *sql)
-{
-    PGconn *c = PQconnectdb(g_pg);
-    PGresult *r = PQexec(c, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
-
-    if (rc != 0)
-        fprintf(stderr, "pg_admin: %s: %s\n", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-    return rc;
-}
-
-/* A fresh schema for this test, and a store URL whose search_path is it. */
-static int
-pg_schema(struct fx *f)
-{
-    char sql[128];
-
-    snprintf(f->schema, sizeof(f->schema), "ut_%d_%u", (int)getpid(), ++g_schema_seq);
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
-    snprintf(f->url, sizeof(f->url), "%s%soptions=-csearch_path%%3D%s", g_pg,
-             strchr(g_pg, '?') ? "&" : "?", f->schema);
-    return pg_admin(sql);
-}
 
 static int
 setup(void **state)
@@ -86,22 +49,12 @@ setup(void **state)
 
     if (f == NULL)
         return -1;
-    if (g_pg) {
-        if (pg_schema(f) != 0) {
-            free(f);
-            return -1;
-        }
-    } else {
-        snprintf(f->dir, sizeof(f->dir), "/tmp/connhub-ut-store-XXXXXX");
-        if (mkdtemp(f->dir) == NULL) {
-            free(f);
-            return -1;
-        }
-        snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-        snprintf(f->url, sizeof(f->url), "sqlite:%s", f->path);
+    if (testdb_create(&f->db, g_pg, "store") != 0) {
+        free(f);
+        return -1;
     }
     *state = f; /* teardown cleans up even when a step below fails */
-    if (store_open(f->url, &f->st, &ei) != ERR_OK) {
+    if (store_open(f->db.url, &f->st, &ei) != ERR_OK) {
         fprintf(stderr, "setup: store_open: %s\n", ei.msg);
         return -1;
     }
@@ -120,23 +73,11 @@ static int
 teardown(void **state)
 {
     struct fx *f = *state;
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char p[192];
 
     if (f == NULL)
         return 0;
     store_close(f->st);
-    if (g_pg) {
-        snprintf(p, sizeof(p), "DROP SCHEMA %s CASCADE", f->schema);
-        (void)pg_admin(p);
-        free(f);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        fx_path(f, suffixes[i], p, sizeof(p));
-        unlink(p);
-    }
-    rmdir(f->dir);
+    testdb_destroy(&f->db);
     free(f);
     return 0;
 }
@@ -153,12 +94,12 @@ side_open(const struct fx *f)
     struct side *d = calloc(1, sizeof(*d));
     assert_non_null(d);
     if (g_pg) {
-        d->pg = PQconnectdb(f->url);
+        d->pg = PQconnectdb(f->db.url);
         if (PQstatus(d->pg) != CONNECTION_OK)
             fail_msg("side_open: %s", PQerrorMessage(d->pg));
         return d;
     }
-    assert_int_equal(sqlite3_open_v2(f->path, &d->lite, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(f->db.path, &d->lite, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     sqlite3_busy_timeout(d->lite, 5000);
     return d;
 }
@@ -417,7 +358,7 @@ test_backend_name_and_file_mode(void **state)
         return;
     }
     assert_string_equal(store_backend_name(f->st), "sqlite");
-    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(stat(f->db.path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
@@ -506,7 +447,7 @@ test_migrations_applied_once(void **state)
     for (int i = 0; i < 2; i++) {
         store_close(f->st);
         f->st = NULL;
-        assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
+        assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
     }
     assert_int_equal(store_user_count(f->st, &users, &ei), ERR_OK);
     assert_int_equal(users, 2);
@@ -532,7 +473,7 @@ test_schema_too_new_refused(void **state)
     side_exec(db, "INSERT INTO schema_migrations VALUES (9999, 1)");
     side_close(db);
 
-    assert_int_equal(store_open(f->url, &st2, &ei), ERR_UNAVAILABLE);
+    assert_int_equal(store_open(f->db.url, &st2, &ei), ERR_UNAVAILABLE);
     assert_null(st2);
     assert_string_equal(ei.code, "schema_too_new");
     assert_string_equal(ei.field, "--db");
@@ -543,7 +484,7 @@ test_schema_too_new_refused(void **state)
     assert_int_equal(side_int(db, "SELECT count(*) FROM users"), 2);
     side_exec(db, "DELETE FROM schema_migrations WHERE version = 9999");
     side_close(db);
-    assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
 }
 
 /* ---- identities ---- */
@@ -1308,7 +1249,7 @@ test_migration2_moves_operations_dur010(void **state)
     side_exec(db, sql);
     side_close(db);
 
-    assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
     assert_int_equal(store_ops_list(f->st, f->ws1, "conn_m", &got, &n, &ei), ERR_OK);
     assert_int_equal(n, 2);
     assert_string_equal(got[0].name, "y");
@@ -1812,13 +1753,13 @@ test_races_have_one_winner(void **state)
     tokens_v(&tok, "at-1");
     assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
     sealed_set_release(&tok);
-    assert_int_equal(run_race(f->url, f->ws1, 1), 1);
-    assert_int_equal(run_race(f->url, f->ws1, 2), 1);
+    assert_int_equal(run_race(f->db.url, f->ws1, 1), 1);
+    assert_int_equal(run_race(f->db.url, f->ws1, 2), 1);
     st.provider_id = st.connection_id = st.tiers = st.redirect_uri = (char *)"x";
     st.verifier = v;
     st.verifier_len = 1;
     assert_int_equal(store_oauth_state_put(f->st, &st, &ei), ERR_OK);
-    assert_int_equal(run_race(f->url, f->ws1, 3), 1);
+    assert_int_equal(run_race(f->db.url, f->ws1, 3), 1);
 }
 
 /* Servers starting together on an empty database: every open succeeds and
@@ -1829,35 +1770,16 @@ test_concurrent_open_migrates_once(void **state)
     struct fx *f = *state;
     struct fx g = *f;
     struct side *db;
-    char sql[128];
 
-    if (g_pg) {
-        snprintf(g.schema, sizeof(g.schema), "%.60s_b", f->schema);
-        snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", g.schema);
-        assert_int_equal(pg_admin(sql), 0);
-        snprintf(g.url, sizeof(g.url), "%s%soptions=-csearch_path%%3D%s", g_pg,
-                 strchr(g_pg, '?') ? "&" : "?", g.schema);
-    } else {
-        snprintf(g.path, sizeof(g.path), "%s/fresh.db", f->dir);
-        snprintf(g.url, sizeof(g.url), "sqlite:%s", g.path);
-    }
-    assert_int_equal(run_race(g.url, 0, 0), RACERS);
+    assert_int_equal(testdb_create(&g.db, g_pg, "fresh"), 0);
+    assert_int_equal(run_race(g.db.url, 0, 0), RACERS);
     db = side_open(&g);
     assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"),
                      side_int(db, "SELECT max(version) FROM schema_migrations"));
     assert_int_equal(side_int(db, "SELECT count(DISTINCT version) FROM schema_migrations"),
                      side_int(db, "SELECT count(*) FROM schema_migrations"));
     side_close(db);
-    if (g_pg) {
-        snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", g.schema);
-        assert_int_equal(pg_admin(sql), 0);
-    } else {
-        static const char *const sfx[] = {"", "-wal", "-shm"};
-        for (size_t i = 0; i < 3; i++) {
-            snprintf(sql, sizeof(sql), "%s%s", g.path, sfx[i]);
-            unlink(sql);
-        }
-    }
+    testdb_destroy(&g.db);
 }
 
 /* ---- PostgreSQL only ---- */
@@ -1966,10 +1888,10 @@ test_pg_copy_from_sqlite(void **state)
     store_close(src);
 
     /* the fixture's rows make the target non-empty: refused, then truncated */
-    assert_int_equal(store_copy(lite, f->url, &o, &cc, &n, &ei), ERR_CONFLICT);
+    assert_int_equal(store_copy(lite, f->db.url, &o, &cc, &n, &ei), ERR_CONFLICT);
     assert_string_equal(ei.code, "target_not_empty");
     o.truncate = true;
-    assert_int_equal(store_copy(lite, f->url, &o, &cc, &n, &ei), ERR_OK);
+    assert_int_equal(store_copy(lite, f->db.url, &o, &cc, &n, &ei), ERR_OK);
     assert_true(n >= 8);
     for (size_t i = 0; i < n; i++)
         if (cc[i].src != cc[i].dst)
@@ -2168,8 +2090,8 @@ main(void)
     rc |= cmocka_run_group_tests_name("store (no database)", nodb, NULL, NULL);
     rc |= cmocka_run_group_tests_name("store/sqlite", both, NULL, NULL);
     rc |= cmocka_run_group_tests_name("store/sqlite only", sqlite_only, NULL, NULL);
-    g_pg = getenv("CONNHUB_TEST_PG");
-    if (g_pg == NULL || g_pg[0] == '\0') {
+    g_pg = testdb_pg_base();
+    if (g_pg == NULL) {
         printf("[  SKIPPED ] store/postgres: CONNHUB_TEST_PG is not set (make test sets it; "
                "or run under tools/with-pg)\n");
         return rc;
