@@ -115,21 +115,23 @@ queue_reply(struct mcp_op *op, const struct jsonrpc_msg *m)
 
 /* Server notifications that matter to a call: progress for our token
  * (counted, the last one kept for the result) and tools/list_changed while
- * the call is in flight on a session that existed before this operation
- * (the caller marks the stored list stale). In a session the operation just
- * opened, list_changed is ignored: servers announce their tools as they
- * register them at connect (server-everything does, on the legacy stream),
- * which says nothing about the list discovered earlier. Logging and
- * everything else is dropped; discovery always lists anyway. */
+ * the call is in flight (the caller marks the stored list stale). One on the
+ * call's own Streamable HTTP stream (from: that POST, or its resumption) is
+ * the server's word about this call's session and always counts. On the
+ * legacy stream, a session this operation just opened is skipped: servers
+ * announce their tools there as they register them at connect
+ * (server-everything does), which says nothing about the list discovered
+ * earlier. Logging and everything else is dropped; discovery always lists. */
 static void
-on_notification(struct mcp_op *op, const struct jsonrpc_msg *m)
+on_notification(struct mcp_op *op, const struct jsonrpc_msg *m, const struct post *from)
 {
     json_t *tok;
 
     if (op->kind != OP_CALL || op->phase != PH_CALL || m->method == NULL)
         return;
     if (strcmp(m->method, "notifications/tools/list_changed") == 0) {
-        op->tools_changed = op->tools_changed || !op->inited_here;
+        op->tools_changed = op->tools_changed || !op->inited_here ||
+                            (from != NULL && !from->legacy && from->id == op->want_id);
     } else if (strcmp(m->method, "notifications/progress") == 0 && json_is_object(m->params)) {
         tok = json_object_get(m->params, "progressToken");
         if (!json_is_integer(tok) || json_integer_value(tok) != op->want_id)
@@ -175,7 +177,7 @@ dispatch(struct mcp_op *op, const char *data, size_t len, const struct post *fro
             queue_reply(op, m);
             break;
         case JSONRPC_NOTIFICATION:
-            on_notification(op, m);
+            on_notification(op, m, from);
             break;
         case JSONRPC_IGNORED:
         case JSONRPC_INVALID:

@@ -123,3 +123,30 @@ export function runAsync(cmd, args, { env = {}, timeout = 60000 } = {}) {
     p.on('close', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
   });
 }
+
+/** Starts lib/mcp_sdk_server.mjs (a TypeScript-SDK server: run-time tool changes, progress, a
+ * stream closed before the answer) on host. Returns {url, mcpUrl, stats(), stop()}. */
+export async function startSdkPeer({ host = '127.0.0.2' } = {}) {
+  const proc = spawn(process.execPath, [path.join(here, 'mcp_sdk_server.mjs'), host, '0'], {
+    env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const port = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`SDK peer did not start: ${out}`)); }, 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+    });
+    proc.stderr.on('data', (d) => { out += d; });
+    proc.once('exit', () => { clearTimeout(t); reject(new Error(`SDK peer exited: ${out}`)); });
+  });
+  const url = `http://${host}:${port}`;
+  return {
+    url, mcpUrl: `${url}/mcp`,
+    async stats() { return (await fetch(`${url}/stats`)).json(); },
+    async stop() {
+      if (proc.exitCode === null) { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); }
+    },
+  };
+}
