@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/log.h"
@@ -19,7 +20,8 @@
 #include "outbound/ssrf.h"
 #include "core/banned.h"
 
-#define PROBE_MAX_CALLS 64 /* --call options, and tools called by --call-each */
+#define PROBE_MAX_CALLS 64        /* --call options, and tools called by --call-each */
+#define PROBE_MAX_REPEAT 1000000u /* --repeat */
 
 static const char help[] =
     "usage: connhub mcp-probe URL [options]\n"
@@ -32,6 +34,9 @@ static const char help[] =
     "  --call-each            call every listed tool, with arguments made from the\n"
     "                         required properties of its input schema (defaults, first\n"
     "                         enum value, 1, \"connhub\", true, {}, [])\n"
+    "  --repeat N             make the first --call N times in a row (one session, one\n"
+    "                         event loop) and print one line with the timings instead\n"
+    "  --warmup W             with --repeat: W calls first that are not timed\n"
     "  --timeout MS           time limit of each step (default 60000)\n"
     "  --allow-private CIDR,...  let the probe reach these private ranges (loopback test\n"
     "                         servers); every other private address stays refused\n"
@@ -243,11 +248,117 @@ call(struct probe *p, const char *tool, const json_t *args)
     return 0;
 }
 
+/* --repeat: the first --call, n times in a row on one loop, each started
+ * from a timer when the one before is done. */
+struct rep {
+    struct probe *p;
+    const char *tool;
+    const json_t *args;
+    size_t n, i, ok, warm; /* calls: warm first (not timed), then n */
+    int64_t *us, t, t0;
+    struct loop_timer next;
+    struct errinfo ei; /* the first failure */
+};
+
+static int64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void rep_start(struct loop *lp, void *arg);
+
+static void
+rep_done(enum err e, json_t *res, const struct errinfo *ei, void *arg)
+{
+    struct rep *r = arg;
+
+    if (r->warm > 0) {
+        r->warm--;
+        if (r->warm == 0)
+            r->t0 = now_us();
+    } else {
+        r->us[r->i++] = now_us() - r->t;
+    }
+    if (e == ERR_OK && !json_is_true(json_object_get(res, "isError")))
+        r->ok++;
+    else if (r->ei.code[0] == '\0')
+        r->ei = e == ERR_OK ? (struct errinfo){.code = "tool_error", .msg = "isError"} : *ei;
+    json_decref(res);
+    if (r->i < r->n && (e == ERR_OK || r->ok > 0))
+        loop_timer_start(r->p->lp, &r->next, 0, rep_start, r);
+    else
+        loop_stop(r->p->lp);
+}
+
+static void
+rep_start(struct loop *lp, void *arg)
+{
+    struct rep *r = arg;
+    struct errinfo ei = {0};
+
+    r->t = now_us();
+    if (mcp_call_tool(r->p->ob, r->p->cache, "probe", &r->p->t, r->tool, r->args, rep_done, r,
+                      &ei) != ERR_OK) {
+        r->ei = ei;
+        loop_stop(lp);
+    }
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+static int
+repeat(struct probe *p, const char *tool, const json_t *args, size_t n, size_t warm)
+{
+    struct rep r = {.p = p, .tool = tool, .args = args, .n = n, .warm = warm};
+    int64_t t0, total = 0;
+    size_t p50, p99;
+
+    r.us = xcalloc(n, sizeof(*r.us));
+    if (begin(p) != ERR_OK) {
+        free(r.us);
+        return 1;
+    }
+    r.t0 = now_us();
+    loop_timer_start(p->lp, &r.next, 0, rep_start, &r);
+    (void)loop_run(p->lp);
+    t0 = now_us() - r.t0;
+    loop_timer_stop(p->lp, &r.next);
+    outbound_free(p->ob);
+    loop_free(p->lp);
+    p->ob = NULL;
+    p->lp = NULL;
+    for (size_t i = 0; i < r.i; i++)
+        total += r.us[i];
+    qsort(r.us, r.i, sizeof(*r.us), cmp_i64);
+    p50 = r.i / 2;
+    p99 = r.i * 99 / 100;
+    emit(json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:s?}", "step", "repeat", "tool",
+                   tool, "calls", (json_int_t)r.i, "ok", (json_int_t)r.ok, "total_ms",
+                   (double)t0 / 1000.0, "mean_ms", r.i ? (double)total / 1000.0 / (double)r.i : 0.0,
+                   "p50_ms", r.i ? (double)r.us[p50] / 1000.0 : 0.0, "p99_ms",
+                   r.i ? (double)r.us[p99] / 1000.0 : 0.0, "max_ms",
+                   r.i ? (double)r.us[r.i - 1] / 1000.0 : 0.0, "error",
+                   r.ei.code[0] ? r.ei.msg : NULL));
+    free(r.us);
+    return r.ok == n + warm ? 0 : 1;
+}
+
 struct opts {
     const char *url;
     const char *calls[PROBE_MAX_CALLS];
     json_t *args[PROBE_MAX_CALLS];
     size_t ncalls;
+    uint64_t repeat, warmup;
     bool each;
     const char *allow;
     uint32_t timeout_ms;
@@ -264,10 +375,14 @@ parse(int argc, char **argv, struct opts *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(help, stdout);
             return 0;
+        } else if ((strcmp(a, "--repeat") == 0 && v && parse_u64(v, PROBE_MAX_REPEAT, &o->repeat) &&
+                    o->repeat > 0) ||
+                   (strcmp(a, "--warmup") == 0 && v &&
+                    parse_u64(v, PROBE_MAX_REPEAT, &o->warmup)) ||
+                   (strcmp(a, "--transport") == 0 && v && mcp_transport_parse(v, &o->transport))) {
+            i++; /* the value was taken */
         } else if (strcmp(a, "--call-each") == 0) {
             o->each = true;
-        } else if (strcmp(a, "--transport") == 0 && v && mcp_transport_parse(v, &o->transport)) {
-            i++;
         } else if (strcmp(a, "--call") == 0 && v && o->ncalls < PROBE_MAX_CALLS) {
             o->calls[o->ncalls++] = v;
             i++;
@@ -397,9 +512,11 @@ cmd_mcp_probe(int argc, char **argv)
     p.t.nheaders = hdrs.nheaders;
     p.t.timeout_ms = o.timeout_ms;
     rc = discover(&p, &tools);
-    for (i = 0; rc == 0 && i < o.ncalls; i++)
+    if (rc == 0 && o.repeat > 0 && o.ncalls > 0)
+        rc = repeat(&p, o.calls[0], o.args[0], (size_t)o.repeat, (size_t)o.warmup);
+    for (i = 0; rc == 0 && o.repeat == 0 && i < o.ncalls; i++)
         rc = call(&p, o.calls[i], o.args[i]);
-    if (o.each)
+    if (o.each && o.repeat == 0)
         json_array_foreach (tools, i, t) {
             json_t *args;
             if (rc != 0 || i >= PROBE_MAX_CALLS)

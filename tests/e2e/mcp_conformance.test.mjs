@@ -77,6 +77,20 @@ for (const [transport, urlOf] of [['streamable_http', () => http.mcpUrl], ['sse'
   });
 }
 
+test('mcp-probe --repeat: N timed calls after the warm-up, one line of timings', async () => {
+  const r = await runAsync(BIN, ['mcp-probe', http.mcpUrl, '--allow-private', '127.0.0.2/32', '--call', 'echo',
+    '--args', '{"message":"again"}', '--repeat', '20', '--warmup', '3']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const rep = lines(r.stdout).at(-1);
+  assert.equal(rep.step, 'repeat');
+  assert.equal(rep.calls, 20);
+  assert.equal(rep.ok, 23);
+  assert.ok(rep.p50_ms > 0 && rep.p50_ms <= rep.p99_ms && rep.p99_ms <= rep.max_ms, JSON.stringify(rep));
+  const bad = await runAsync(BIN, ['mcp-probe', http.mcpUrl, '--allow-private', '127.0.0.2/32', '--call', 'no-such-tool', '--repeat', '5']);
+  assert.equal(bad.code, 1);
+  assert.ok(lines(bad.stdout).at(-1).error, bad.stdout);
+});
+
 test('mcp-probe: an unknown tool is an answer (isError) or a JSON-RPC error, a bad option is usage', async () => {
   const r = await runAsync(BIN, ['mcp-probe', http.mcpUrl, '--allow-private', '127.0.0.2/32', '--call', 'no-such-tool']);
   const [, call] = lines(r.stdout);
