@@ -155,6 +155,7 @@ bench: deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@bench/run
 	@node bench/openapi.mjs
+	@node bench/mcp.mjs
 
 fmt:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c')

@@ -17,6 +17,7 @@ static const char usage[] =
     "  rekey                  re-seal every secret under the current key\n"
     "  openapi-import FILE    what a spec becomes (offline; timing and memory)\n"
     "  migrate                copy a SQLite database into PostgreSQL (--from, --to)\n"
+    "  mcp-probe URL          run connhub's MCP client against a server\n"
     "  version                print the version\n";
 
 static const struct {
@@ -31,6 +32,7 @@ static const struct {
     {"rekey", cmd_rekey},
     {"openapi-import", cmd_openapi},
     {"migrate", cmd_migrate},
+    {"mcp-probe", cmd_mcp_probe},
 };
 
 int

@@ -665,6 +665,12 @@ view(const struct conn_row *r, char **fields, size_t nfields, json_t *ops)
         json_object_set(o, "description", json_object_get(cfg, "description"));
     if (json_object_get(cfg, "test_operation"))
         json_object_set(o, "test_operation", json_object_get(cfg, "test_operation"));
+    if (strcmp(r->service_type, "mcp") == 0) { /* list_changed seen since the last discovery */
+        json_t *st = json_object_get(cfg, "tools_stale");
+        json_object_set_new(o, "tools_stale", json_boolean(st != NULL));
+        if (json_object_get(st, "since"))
+            json_object_set(o, "tools_stale_since", json_object_get(st, "since"));
+    }
     json_decref(cfg);
     return o;
 }
@@ -983,6 +989,8 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
     nr.fulfillment = (char *)d.fulfillment;
     nr.auth_type = (char *)json_string_value(json_object_get(d.auth_pub, "type"));
     ncfg = config_doc(&d);
+    if (json_object_get(cfg, "tools_stale") && !d.ops_changed) /* until refresh-tools */
+        json_object_set(ncfg, "tools_stale", json_object_get(cfg, "tools_stale"));
     nr.config = json_dumps(ncfg, JSON_COMPACT);
     {
         size_t nops = 0;

@@ -30,6 +30,7 @@ struct loop_timer {
     loop_timer_cb cb;
     void *arg;
     size_t heap_index; /* position in the heap + 1; 0 = not armed */
+    uint64_t pass;     /* the run_timers() pass that armed it due at once; 0 = none */
 };
 
 enum err loop_new(struct loop **out) WARN_UNUSED;

@@ -31,6 +31,7 @@ struct call_ctx {
     struct auth_values vals; /* kept (wiped at the end) to redact echoes */
     char action[160];
     char conn_id[ID_MAX];
+    int64_t ws; /* MCP: the connection's workspace (marking its tools stale) */
     bool is_test;
     json_t *steps; /* connection tests */
     bool base_probe;
@@ -431,6 +432,15 @@ on_mcp_done(enum err e, json_t *res, const struct errinfo *mei, void *arg)
                       "duration_ms", (json_int_t)ms);
         if (json_object_get(res, "structuredContent"))
             json_object_set(o, "structuredContent", json_object_get(res, "structuredContent"));
+        if (json_object_get(res, "progress")) /* notifications/progress, passed through */
+            json_object_set(o, "progress", json_object_get(res, "progress"));
+        if (json_is_true(json_object_get(res, "tools_list_changed"))) {
+            struct errinfo sei = {0};
+            json_object_set_new(o, "tools_stale", json_true());
+            if (conn_mcp_mark_stale(ctx->env.st, ctx->ws, ctx->conn_id, &sei) != ERR_OK)
+                log_kv(LOG_WARN, "mcp.tools_stale_failed", "s:connection", ctx->conn_id, "s:code",
+                       sei.code, LOG_END);
+        }
         r.http_status = 200;
         r.upstream_ok = !is_error;
     } else {
@@ -477,6 +487,8 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
     ctx->done = done;
     ctx->arg = arg;
     ctx->start_ms = mono_ms();
+    ctx->env = *env;
+    ctx->ws = c->row.workspace_id;
     snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c->row.id);
     snprintf(ctx->action, sizeof(ctx->action), "%s.%s", c->row.slug,
              json_string_value(json_object_get(op, "name")));

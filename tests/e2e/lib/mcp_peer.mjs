@@ -97,3 +97,60 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
   };
 }
+
+/** Writes, in dir, a preload (`node -r FILE`) that makes every listen() on all interfaces
+ * (no host, '::' or '0.0.0.0') bind 127.0.0.1 instead, synchronously, so code that reads
+ * server.address() right after listen(0) keeps working: for peers that start their own
+ * servers without a host option (the conformance suite's scenario servers). */
+export function writeLoopbackPreload(dir) {
+  const file = path.join(dir, 'listen-loopback.cjs');
+  fs.writeFileSync(file, `const net = require('net');
+const orig = net.Server.prototype._listen2;
+net.Server.prototype._listen2 = function (address, port, addressType, ...rest) {
+  if (address == null || address === '::' || address === '0.0.0.0') return orig.call(this, '127.0.0.1', port, 4, ...rest);
+  return orig.call(this, address, port, addressType, ...rest);
+};
+`);
+  return file;
+}
+
+/** Runs cmd args to completion without blocking the event loop (in-process peers keep
+ * answering): {code, signal, stdout, stderr}. Killed (SIGKILL) after timeout ms. */
+export function runAsync(cmd, args, { env = {}, timeout = 60000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => p.kill('SIGKILL'), timeout);
+    p.on('error', (e) => { clearTimeout(t); reject(e); });
+    p.on('close', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
+  });
+}
+
+/** Starts lib/mcp_sdk_server.mjs (a TypeScript-SDK server: run-time tool changes, progress, a
+ * stream closed before the answer) on host. Returns {url, mcpUrl, stats(), stop()}. */
+export async function startSdkPeer({ host = '127.0.0.2' } = {}) {
+  const proc = spawn(process.execPath, [path.join(here, 'mcp_sdk_server.mjs'), host, '0'], {
+    env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const port = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`SDK peer did not start: ${out}`)); }, 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+    });
+    proc.stderr.on('data', (d) => { out += d; });
+    proc.once('exit', () => { clearTimeout(t); reject(new Error(`SDK peer exited: ${out}`)); });
+  });
+  const url = `http://${host}:${port}`;
+  return {
+    url, mcpUrl: `${url}/mcp`,
+    async stats() { return (await fetch(`${url}/stats`)).json(); },
+    async stop() {
+      if (proc.exitCode === null) { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); }
+    },
+  };
+}
