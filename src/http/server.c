@@ -295,7 +295,7 @@ authenticate(struct req *rq, struct errinfo *ei)
 /* ---- dispatch ---- */
 
 static enum err
-dispatch(struct req *rq)
+dispatch_in_scope(struct req *rq)
 {
     struct resp *rs = rq->rs;
     enum err e = rq->route_err; /* routed once, on the request's first callback */
@@ -312,6 +312,19 @@ dispatch(struct req *rq)
                            "this needs the workspace role %s", role_name(rq->route->min_role));
     }
     return rq->route->fn(rq, rs);
+}
+
+/* The request's reads (token, then whatever the handler loads before it
+ * answers or suspends) share one store snapshot; see store_read_begin. */
+static enum err
+dispatch(struct req *rq)
+{
+    enum err e;
+
+    store_read_begin(rq->st);
+    e = dispatch_in_scope(rq);
+    store_read_end(rq->st);
+    return e;
 }
 
 static void

@@ -1368,6 +1368,48 @@ test_sealed_set_helpers(void **state)
     string_list_free(NULL, 0);
 }
 
+/* store_read_begin/end: the reads of a scope share one snapshot (a row
+ * another handle adds meanwhile is not seen), a write inside the scope ends
+ * it and works (single statement, and a BEGIN IMMEDIATE transaction), reads
+ * after the write are fresh, end is idempotent, and nothing stays open. */
+static void
+test_read_scope_snapshot_and_writes(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct user_row u;
+    struct conn_row r;
+    sqlite3 *side = side_open(f);
+    int64_t id = 0;
+
+    store_read_begin(f->st);
+    assert_int_equal(store_user_get(f->st, "alice", &u, &ei), ERR_OK);
+    side_exec(side, "INSERT INTO users (name, platform_admin, created_at) VALUES ('carol', 0, 1)");
+    assert_int_equal(store_user_get(f->st, "carol", &u, &ei), ERR_NOT_FOUND); /* one snapshot */
+    assert_int_equal(store_user_add(f->st, "dave", false, &id, &ei), ERR_OK);   /* ends it */
+    assert_true(id > 0);
+    assert_int_equal(store_user_get(f->st, "carol", &u, &ei), ERR_OK); /* fresh after the write */
+    store_read_end(f->st);
+    store_read_end(f->st); /* idempotent */
+
+    store_read_begin(f->st);
+    assert_int_equal(store_conn_get(f->st, f->ws1, "c_none", &r, &ei), ERR_NOT_FOUND);
+    insert(f, "c_scope", f->ws1, "Scoped", "scoped", "custom", NULL); /* BEGIN IMMEDIATE inside */
+    assert_int_equal(store_conn_get(f->st, f->ws1, "c_scope", &r, &ei), ERR_OK);
+    conn_row_release(&r);
+    store_read_end(f->st);
+
+    /* no transaction left open: another handle can write at once */
+    sqlite3_busy_timeout(side, 0);
+    side_exec(side, "INSERT INTO users (name, platform_admin, created_at) VALUES ('erin', 0, 1)");
+    store_read_begin(f->st);
+    assert_int_equal(store_user_get(f->st, "erin", &u, &ei), ERR_OK);
+    store_read_end(f->st);
+    store_read_begin(NULL); /* no-ops */
+    store_read_end(NULL);
+    sqlite3_close(side);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1404,6 +1446,7 @@ main(void)
         T(test_secrets_scan),
         T(test_secret_cas),
         T(test_secret_key_counts),
+        T(test_read_scope_snapshot_and_writes),
         cmocka_unit_test(test_sealed_set_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
