@@ -86,7 +86,9 @@ on_curl_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
     (void)e;
     (void)socketp;
     if (what == CURL_POLL_REMOVE) {
-        loop_unwatch(sh->ob->lp, s);
+        /* usually a connection going back to the pool, to be watched again by
+         * the next call: parked saves an epoll_ctl per call */
+        loop_park(sh->ob->lp, s);
         return 0;
     }
     if (what & CURL_POLL_IN)
