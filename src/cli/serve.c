@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
+#include "oauth/token.h"
 #include "services/registry.h"
 #include "core/banned.h"
 
@@ -35,6 +36,8 @@ static const char serve_help[] =
     "  --service-base-url ID=URL  where a service's API is (openai, anthropic, gemini, brave,\n"
     "                            telegram, gmail, google_oauth); repeatable; for tests and "
     "proxies\n"
+    "  --oauth-token-timeout MS  total timeout of OAuth token requests, 1000-20000 (default\n"
+    "                            20000; the refresh lease always outlives it)\n"
     "\n"
     "  Limits (each refusal is a clear 4xx):\n"
     "  --max-body BYTES          JSON request bodies (default 262144)\n"
@@ -74,6 +77,7 @@ enum {
     O_OMAX,
     O_OREDIR,
     O_SVC_BASE,
+    O_OAUTH_TIMEOUT,
     O_HELP
 };
 
@@ -191,6 +195,7 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
         {"out-max-response", 1, NULL, O_OMAX},
         {"out-max-redirects", 1, NULL, O_OREDIR},
         {"service-base-url", 1, NULL, O_SVC_BASE},
+        {"oauth-token-timeout", 1, NULL, O_OAUTH_TIMEOUT},
         {"help", 0, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -227,6 +232,16 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
             struct errinfo sei = {0};
             if (services_base_url_flag(optarg, &sei) != ERR_OK) {
                 fprintf(stderr, "connhub serve: --service-base-url: %s\n", sei.msg);
+                return 2;
+            }
+            break;
+        }
+        case O_OAUTH_TIMEOUT: {
+            struct errinfo tei = {0};
+            if (!num_opt("--oauth-token-timeout", optarg, UINT32_MAX, &n))
+                return 2;
+            if (oauth_token_timeout_set((unsigned)n, &tei) != ERR_OK) {
+                fprintf(stderr, "connhub serve: --oauth-token-timeout %s\n", tei.msg);
                 return 2;
             }
             break;
