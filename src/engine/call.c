@@ -645,8 +645,8 @@ resolve(const struct call_env *env, const struct principal *who, const struct ca
 
     if (e != ERR_OK)
         return e;
-    e = conn_load(env->st, who->workspace_id, spec->connection_id,
-                  spec->connection_id ? NULL : slug, c, ei);
+    e = conn_load_shared(env->st, who->workspace_id, spec->connection_id,
+                         spec->connection_id ? NULL : slug, c, ei);
     if (e == ERR_NOT_FOUND)
         return err_set(ei, ERR_NOT_FOUND,
                        spec->connection_id ? "connection_not_found" : "unknown_tool",
