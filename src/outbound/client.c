@@ -226,7 +226,7 @@ xfer_complete(struct out_handle *x)
     if (x->url != NULL) /* may carry a credential query parameter */
         OPENSSL_cleanse(x->url, strlen(x->url));
     free(x->url);
-    free(x);
+    blk_pool_put(&ob->handles, x, sizeof(*x));
 }
 
 enum err
@@ -279,7 +279,15 @@ outbound_free(struct outbound *ob)
         loop_timer_stop(ob->lp, &ob->shard[i].timer);
     }
     loop_timer_stop(ob->lp, &ob->defer);
+    blk_pool_drain(&ob->handles);
+    blk_pool_drain(&ob->calls);
     free(ob);
+}
+
+struct blk_pool *
+outbound_call_pool(struct outbound *ob)
+{
+    return ob ? &ob->calls : NULL;
 }
 
 enum err
@@ -296,7 +304,7 @@ outbound_send(struct outbound *ob, struct out_request *rq, out_done_cb done, voi
         out_request_release(rq);
         return ERR_INVALID;
     }
-    x = xcalloc(1, sizeof(*x));
+    x = blk_pool_get(&ob->handles, sizeof(*x));
     x->ob = ob;
     x->rq = *rq;
     memset(rq, 0, sizeof(*rq));

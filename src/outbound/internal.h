@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "outbound/outbound.h"
+#include "core/util.h"
 
 #define OB_EASY_POOL 64 /* idle easy handles kept for reuse */
 #define OB_MAXCONNECTS                                                                             \
@@ -68,6 +69,8 @@ struct outbound {
     struct out_handle *qhead, *qtail;
     CURL *pool[OB_EASY_POOL];
     size_t npool;
+    struct blk_pool handles; /* finished out_handles */
+    struct blk_pool calls;   /* for the engine's per-call state (outbound_call_pool) */
 };
 
 /* client.c */
