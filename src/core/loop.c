@@ -17,6 +17,7 @@ struct watcher {
     int fd;
     loop_fd_cb cb;
     void *arg;
+    bool parked; /* cb == NULL but still in the epoll set (loop_park) */
 };
 
 struct loop {
@@ -100,8 +101,9 @@ loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, void *arg)
             return ERR_NOMEM;
         lp->w[fd] = w;
         op = EPOLL_CTL_ADD;
-    } else if (w->cb == NULL)
+    } else if (w->cb == NULL && !w->parked)
         op = EPOLL_CTL_ADD; /* unwatched earlier: no longer in the epoll set */
+    w->parked = false;
     w->fd = fd;
     w->cb = cb;
     w->arg = arg;
@@ -128,6 +130,16 @@ loop_unwatch(struct loop *lp, int fd)
     /* The watcher may still sit in the current event batch: mark it dead and
      * free it lazily (fd reuse re-initialises it in loop_watch). */
     lp->w[fd]->cb = NULL;
+    lp->w[fd]->parked = false;
+}
+
+void
+loop_park(struct loop *lp, int fd)
+{
+    if (fd < 0 || fd >= lp->nw || lp->w[fd] == NULL || lp->w[fd]->cb == NULL)
+        return;
+    lp->w[fd]->cb = NULL;
+    lp->w[fd]->parked = true;
 }
 
 static void
@@ -317,6 +329,8 @@ loop_run(struct loop *lp)
             }
             if (w->cb)
                 w->cb(lp, w->fd, evs[i].events, w->arg);
+            else if (w->parked) /* a parked socket woke up: stop watching it for real */
+                loop_unwatch(lp, w->fd);
         }
         run_timers(lp);
         if (lp->hook)

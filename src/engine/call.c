@@ -24,6 +24,7 @@
 #include "core/banned.h"
 
 struct call_ctx {
+    struct blk_pool *pool; /* where the block goes back (NULL: freed) */
     call_done_cb done;
     void *arg;
     int64_t start_ms;
@@ -242,6 +243,18 @@ call_build(const struct conn *c, const json_t *op, const json_t *input, struct o
 
 /* ---- running it ---- */
 
+/* A zeroed context from this thread's pool (call_ctx is over 1 KB). */
+static struct call_ctx *
+ctx_new(const struct call_env *env)
+{
+    struct blk_pool *pool = outbound_call_pool(env->ob);
+    struct call_ctx *ctx =
+        pool ? blk_pool_get(pool, sizeof(*ctx)) : xcalloc(1, sizeof(struct call_ctx));
+
+    ctx->pool = pool;
+    return ctx;
+}
+
 static void
 ctx_free(struct call_ctx *ctx)
 {
@@ -250,7 +263,10 @@ ctx_free(struct call_ctx *ctx)
     json_decref(ctx->input);
     auth_values_release(&ctx->vals);
     json_decref(ctx->steps);
-    free(ctx);
+    if (ctx->pool)
+        blk_pool_put(ctx->pool, ctx, sizeof(*ctx));
+    else
+        free(ctx);
 }
 
 static void on_test_done(struct out_response *res, struct call_ctx *ctx);
@@ -349,7 +365,7 @@ builtin_start(const struct call_env *env, const struct principal *who, const str
     e = creds_open(env->st, env->vault, who->workspace_id, bt->service, &key, ei);
     if (e != ERR_OK)
         return e;
-    ctx = xcalloc(1, sizeof(*ctx));
+    ctx = ctx_new(env);
     ctx->done = done;
     ctx->arg = arg;
     snprintf(ctx->action, sizeof(ctx->action), "%s", bt->name);
@@ -385,7 +401,7 @@ telegram_start(const struct call_env *env, const struct conn *c, const json_t *o
 
     if (tt == NULL)
         return err_set(ei, ERR_INTERNAL, "unknown_tool", "operation", "unknown telegram tool");
-    ctx = xcalloc(1, sizeof(*ctx));
+    ctx = ctx_new(env);
 
     ctx->done = done;
     ctx->arg = arg;
@@ -478,7 +494,7 @@ static enum err
 mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, const json_t *input,
           call_done_cb done, void *arg, const char **stage, struct errinfo *ei)
 {
-    struct call_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    struct call_ctx *ctx = ctx_new(env);
     struct out_request hdrs = {0};
     struct mcp_target t;
     char key[ID_MAX + 48];
@@ -659,8 +675,8 @@ resolve(const struct call_env *env, const struct principal *who, const struct ca
 
     if (e != ERR_OK)
         return e;
-    e = conn_load(env->st, who->workspace_id, spec->connection_id,
-                  spec->connection_id ? NULL : slug, c, ei);
+    e = conn_load_shared(env->st, who->workspace_id, spec->connection_id,
+                         spec->connection_id ? NULL : slug, c, ei);
     if (e == ERR_NOT_FOUND)
         return err_set(ei, ERR_NOT_FOUND,
                        spec->connection_id ? "connection_not_found" : "unknown_tool",
@@ -725,7 +741,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     }
     if (e == ERR_OK && (strcmp(c.row.auth_type, "oauth2") == 0 ||
                         strcmp(c.row.auth_type, "google_service_account") == 0)) {
-        ctx = xcalloc(1, sizeof(*ctx));
+        ctx = ctx_new(env);
         ctx->done = done;
         ctx->arg = arg;
         ctx->env = *env;
@@ -749,7 +765,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     if (e == ERR_OK)
         e = call_build(&c, op, input, &rq, &body, ei);
     if (e == ERR_OK) {
-        ctx = xcalloc(1, sizeof(*ctx));
+        ctx = ctx_new(env);
         ctx->done = done;
         ctx->arg = arg;
         snprintf(ctx->action, sizeof(ctx->action), "%s", spec->action);
@@ -854,7 +870,7 @@ call_test_start(const struct call_env *env, const struct principal *who, const c
         json_decref(empty);
         return e; /* 404: not a step */
     }
-    ctx = xcalloc(1, sizeof(*ctx));
+    ctx = ctx_new(env);
     ctx->is_test = true;
     ctx->done = done;
     ctx->arg = arg;

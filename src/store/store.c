@@ -240,6 +240,20 @@ store_backend_name(const struct store *st)
     return st->ops->name;
 }
 
+void
+store_read_begin(struct store *st)
+{
+    if (st && st->ops->read_begin)
+        st->ops->read_begin(st);
+}
+
+void
+store_read_end(struct store *st)
+{
+    if (st && st->ops->read_end)
+        st->ops->read_end(st);
+}
+
 /* ---- dispatch ---- */
 
 enum err

@@ -134,6 +134,13 @@ enum err store_open(const char *url, struct store **out, struct errinfo *ei) WAR
 void store_url_redact(const char *url, char *out, size_t outlen);
 void store_close(struct store *st); /* NULL is fine */
 const char *store_backend_name(const struct store *st);
+/* A read scope: the reads between begin and end may share one snapshot (one
+ * read transaction instead of one per statement: a request's token,
+ * connection, operation and secrets lookups). A write inside the scope ends
+ * it first, so writes and the reads after them are unchanged. end is
+ * idempotent; both are no-ops on a backend without them (optional ops). */
+void store_read_begin(struct store *st);
+void store_read_end(struct store *st);
 /* For --dev: the folder holding the database file, or NULL when none. */
 enum err store_data_dir(const char *url, char *out, size_t outlen, struct errinfo *ei) WARN_UNUSED;
 
@@ -362,6 +369,8 @@ struct store_ops {
     enum err (*secret_cas)(struct store *, int64_t, const unsigned char *, size_t, uint32_t,
                            const unsigned char *, size_t, bool *, struct errinfo *);
     enum err (*secret_key_counts)(struct store *, struct key_count **, size_t *, struct errinfo *);
+    void (*read_begin)(struct store *); /* optional */
+    void (*read_end)(struct store *);   /* optional */
 };
 
 /* ---- moving a database (connhub migrate) ---- */

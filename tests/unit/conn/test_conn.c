@@ -648,6 +648,61 @@ test_swapped_ciphertext_fails_to_open_cry009(void **state)
     conn_release(&c);
 }
 
+/* ---- parsed rows shared on the call path ---- */
+
+/* conn_load_shared / conn_operation hand out one parsed object per stored
+ * text on a thread: the same row twice shares it, a PATCH (new text) is seen
+ * at once, another workspace still gets nothing (TEN-002), and the cache is
+ * emptied on request (and at thread exit). */
+static void
+test_shared_parse_follows_the_row(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    char id[ID_MAX];
+    struct conn c1, c2;
+    json_t *op1 = NULL, *op2 = NULL;
+
+    create_ok(f, &f->admin, BASE_BODY, id);
+    assert_int_equal(conn_load_shared(f->st, f->admin.workspace_id, id, NULL, &c1, &ei), ERR_OK);
+    assert_int_equal(conn_load_shared(f->st, f->admin.workspace_id, NULL, "github_api", &c2, &ei),
+                     ERR_OK);
+    assert_ptr_equal(c1.config, c2.config);
+    assert_string_equal(json_string_value(json_object_get(c1.auth, "type")), "bearer");
+    assert_int_equal(conn_operation(f->st, &c1, "get", &op1, &ei), ERR_OK);
+    assert_int_equal(conn_operation(f->st, &c2, "get", &op2, &ei), ERR_OK);
+    assert_ptr_equal(op1, op2);
+    assert_string_equal(json_string_value(json_object_get(op1, "path")), "/repos/{{id}}");
+    json_decref(op2);
+    conn_release(&c2);
+
+    assert_int_equal(patch(f, &f->admin, id,
+                           "{\"base_url\":\"https://api2.github.com\",\"operations\":[{\"name\":"
+                           "\"get\",\"method\":\"GET\",\"path\":\"/v2/{{id}}\"}]}",
+                           &ei),
+                     ERR_OK);
+    assert_int_equal(conn_load_shared(f->st, f->admin.workspace_id, id, NULL, &c2, &ei), ERR_OK);
+    assert_string_equal(c2.row.base_url, "https://api2.github.com");
+    assert_int_equal(conn_operation(f->st, &c2, "get", &op2, &ei), ERR_OK);
+    assert_string_equal(json_string_value(json_object_get(op2, "path")), "/v2/{{id}}");
+    /* what an earlier call holds is not changed under it */
+    assert_string_equal(json_string_value(json_object_get(op1, "path")), "/repos/{{id}}");
+    json_decref(op2);
+    assert_int_equal(conn_operation(f->st, &c2, "list", &op2, &ei), ERR_NOT_FOUND);
+    assert_null(op2);
+    json_decref(op1);
+    conn_release(&c1);
+    conn_release(&c2);
+
+    assert_int_equal(conn_load_shared(f->st, f->other.workspace_id, id, NULL, &c1, &ei),
+                     ERR_NOT_FOUND);
+    conn_json_cache_clear();
+    conn_json_cache_clear(); /* idempotent */
+    assert_int_equal(conn_load_shared(f->st, f->admin.workspace_id, id, NULL, &c1, &ei), ERR_OK);
+    conn_release(&c1);
+}
+
+
 /* ---- views are write-only for secrets ---- */
 
 static void
@@ -1244,6 +1299,7 @@ main(void)
     /* Every backend. */
     const struct CMUnitTest tests[] = {
         T(test_create_validation_table),
+        T(test_shared_parse_follows_the_row),
         T(test_create_body_not_object),
         T(test_create_limits_table),
         T(test_create_max_operations),

@@ -1926,6 +1926,48 @@ test_pg_copy_from_sqlite(void **state)
     rmdir(dir);
 }
 
+/* store_read_begin/end: the reads of a scope share one snapshot (a row
+ * another handle adds meanwhile is not seen), a write inside the scope ends
+ * it and works (single statement, and a BEGIN IMMEDIATE transaction), reads
+ * after the write are fresh, end is idempotent, and nothing stays open. */
+static void
+test_read_scope_snapshot_and_writes(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct user_row u;
+    struct conn_row r;
+    struct side *side = side_open(f);
+    int64_t id = 0;
+
+    store_read_begin(f->st);
+    assert_int_equal(store_user_get(f->st, "alice", &u, &ei), ERR_OK);
+    side_exec(side, "INSERT INTO users (name, platform_admin, created_at) VALUES ('carol', 0, 1)");
+    assert_int_equal(store_user_get(f->st, "carol", &u, &ei), ERR_NOT_FOUND); /* one snapshot */
+    assert_int_equal(store_user_add(f->st, "dave", false, &id, &ei), ERR_OK);   /* ends it */
+    assert_true(id > 0);
+    assert_int_equal(store_user_get(f->st, "carol", &u, &ei), ERR_OK); /* fresh after the write */
+    store_read_end(f->st);
+    store_read_end(f->st); /* idempotent */
+
+    store_read_begin(f->st);
+    assert_int_equal(store_conn_get(f->st, f->ws1, "c_none", &r, &ei), ERR_NOT_FOUND);
+    insert(f, "c_scope", f->ws1, "Scoped", "scoped", "custom", NULL); /* BEGIN IMMEDIATE inside */
+    assert_int_equal(store_conn_get(f->st, f->ws1, "c_scope", &r, &ei), ERR_OK);
+    conn_row_release(&r);
+    store_read_end(f->st);
+
+    /* no transaction left open: another handle can write at once */
+    sqlite3_busy_timeout(side->lite, 0);
+    side_exec(side, "INSERT INTO users (name, platform_admin, created_at) VALUES ('erin', 0, 1)");
+    store_read_begin(f->st);
+    assert_int_equal(store_user_get(f->st, "erin", &u, &ei), ERR_OK);
+    store_read_end(f->st);
+    store_read_begin(NULL); /* no-ops */
+    store_read_end(NULL);
+    side_close(side);
+}
+
 /* OAuth health columns (migration 4): written by store_oauth_health_set,
  * read back by store_oauth_meta_get, reset by a commit; the lease is released
  * only when asked; other workspaces see nothing (TEN-002). */
@@ -2044,6 +2086,7 @@ main(void)
     const struct CMUnitTest sqlite_only[] = {
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
+        T(test_read_scope_snapshot_and_writes),
     };
     /* Every backend. */
     const struct CMUnitTest both[] = {
