@@ -4,6 +4,8 @@
 #include "conn/conn_oauth.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -694,6 +696,12 @@ view(const struct conn_row *r, char **fields, size_t nfields, json_t *ops)
         json_object_set(o, "test_operation", json_object_get(cfg, "test_operation"));
     if (json_object_get(cfg, "participant_role"))
         json_object_set(o, "participant_role", json_object_get(cfg, "participant_role"));
+    if (strcmp(r->service_type, "mcp") == 0) { /* list_changed seen since the last discovery */
+        json_t *st = json_object_get(cfg, "tools_stale");
+        json_object_set_new(o, "tools_stale", json_boolean(st != NULL));
+        if (json_object_get(st, "since"))
+            json_object_set(o, "tools_stale_since", json_object_get(st, "since"));
+    }
     json_decref(cfg);
     return o;
 }
@@ -1024,6 +1032,8 @@ conn_update(struct store *st, const struct vault *v, const struct principal *p, 
     nr.fulfillment = (char *)d.fulfillment;
     nr.auth_type = (char *)json_string_value(json_object_get(d.auth_pub, "type"));
     ncfg = config_doc(&d);
+    if (json_object_get(cfg, "tools_stale") && !d.ops_changed) /* until refresh-tools */
+        json_object_set(ncfg, "tools_stale", json_object_get(cfg, "tools_stale"));
     nr.config = json_dumps(ncfg, JSON_COMPACT);
     {
         size_t nops = 0;
@@ -1068,9 +1078,85 @@ conn_delete(struct store *st, const struct principal *p, const char *id, struct 
 
 /* ---- for the call engine ---- */
 
-enum err
-conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct conn *out,
-          struct errinfo *ei)
+/* ---- parsed JSON of stored rows, per thread ----
+ * An action call parses its connection's config and its operation's
+ * definition (~17k instructions with jansson, ~5 % of a call). The text is
+ * still read from the store on every call, so a cache keyed by the exact
+ * text can never serve stale data: a changed row has a different text. The
+ * values handed out are shared (json_incref): read-only by contract. */
+#define JSON_CACHE_SLOTS 64
+#define JSON_CACHE_MAX_TEXT ((size_t)16 * 1024) /* larger texts are parsed every time */
+
+struct json_cache_slot {
+    char *text;
+    json_t *json;
+};
+
+static _Thread_local struct json_cache_slot json_cache[JSON_CACHE_SLOTS];
+static _Thread_local bool json_cache_armed;
+static pthread_key_t json_cache_key;
+static pthread_once_t json_cache_once = PTHREAD_ONCE_INIT;
+
+static void
+json_cache_at_exit(void *unused)
+{
+    (void)unused;
+    conn_json_cache_clear();
+}
+
+static void
+json_cache_key_init(void)
+{
+    /* other threads: the key's destructor; the main thread: atexit */
+    (void)pthread_key_create(&json_cache_key, json_cache_at_exit);
+    (void)atexit(conn_json_cache_clear);
+}
+
+static json_t *
+parse_shared(const char *text)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    struct json_cache_slot *sl;
+    size_t n = 0;
+    json_t *j;
+
+    if (text == NULL)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++, n++)
+        h = (h ^ *p) * 1099511628211ULL;
+    if (n > JSON_CACHE_MAX_TEXT)
+        return json_loads(text, 0, NULL);
+    sl = &json_cache[h % JSON_CACHE_SLOTS];
+    if (sl->text != NULL && strcmp(sl->text, text) == 0)
+        return json_incref(sl->json);
+    j = json_loads(text, 0, NULL);
+    if (j == NULL)
+        return NULL;
+    if (!json_cache_armed) { /* free this thread's entries when it exits */
+        pthread_once(&json_cache_once, json_cache_key_init);
+        json_cache_armed = pthread_setspecific(json_cache_key, &json_cache_armed) == 0;
+    }
+    json_decref(sl->json);
+    free(sl->text);
+    sl->text = xstrdup(text);
+    sl->json = json_incref(j);
+    return j;
+}
+
+void
+conn_json_cache_clear(void)
+{
+    for (size_t i = 0; i < JSON_CACHE_SLOTS; i++) {
+        json_decref(json_cache[i].json);
+        free(json_cache[i].text);
+        json_cache[i].json = NULL;
+        json_cache[i].text = NULL;
+    }
+}
+
+static enum err
+load(struct store *st, int64_t ws, const char *id, const char *slug, bool shared, struct conn *out,
+     struct errinfo *ei)
 {
     enum err e;
 
@@ -1079,13 +1165,27 @@ conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct
            : store_conn_get_by_slug(st, ws, slug, &out->row, ei);
     if (e != ERR_OK)
         return e;
-    out->config = json_loads(out->row.config, 0, NULL);
+    out->config = shared ? parse_shared(out->row.config) : json_loads(out->row.config, 0, NULL);
     if (out->config == NULL) {
         conn_release(out);
         return err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored connection is unreadable");
     }
     out->auth = json_object_get(out->config, "auth");
     return ERR_OK;
+}
+
+enum err
+conn_load_shared(struct store *st, int64_t ws, const char *id, const char *slug, struct conn *out,
+                 struct errinfo *ei)
+{
+    return load(st, ws, id, slug, true, out, ei);
+}
+
+enum err
+conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct conn *out,
+          struct errinfo *ei)
+{
+    return load(st, ws, id, slug, false, out, ei);
 }
 
 enum err
@@ -1137,7 +1237,7 @@ conn_operation(struct store *st, const struct conn *c, const char *name, json_t 
 
     *op = NULL;
     if (e == ERR_OK) {
-        *op = json_loads(def, 0, NULL);
+        *op = parse_shared(def);
         if (*op == NULL)
             e = err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored operation is unreadable");
     }

@@ -48,6 +48,13 @@ enum err conn_may_change(const struct principal *p, const struct conn_row *r,
 /* Loads by id (when id != NULL) or slug, in workspace ws. */
 enum err conn_load(struct store *st, int64_t ws, const char *id, const char *slug, struct conn *out,
                    struct errinfo *ei) WARN_UNUSED;
+/* Like conn_load, but out->config may be shared with other loads of the
+ * same row on this thread: read-only (the action-call path). */
+enum err conn_load_shared(struct store *st, int64_t ws, const char *id, const char *slug,
+                          struct conn *out, struct errinfo *ei) WARN_UNUSED;
+/* Frees this thread's cache of parsed rows (conn_load_shared,
+ * conn_operation); call before a thread that used them exits. */
+void conn_json_cache_clear(void);
 /* Opens the connection's credentials (the only decrypting path). */
 enum err conn_open_secrets(struct store *st, const struct vault *v, const struct conn *c,
                            struct auth_values *out, struct errinfo *ei) WARN_UNUSED;
@@ -57,8 +64,9 @@ enum err conn_open_secrets(struct store *st, const struct vault *v, const struct
 enum err conn_open_sealed(struct store *st, const struct vault *v, int64_t ws, const char *kind,
                           const char *owner, struct auth_values *out, bool *found,
                           struct errinfo *ei) WARN_UNUSED;
-/* Loads the operation named name of c (*op: new reference); ERR_NOT_FOUND
- * when c has none of that name. */
+/* Loads the operation named name of c (*op: new reference, possibly shared
+ * with other loads on this thread: read-only); ERR_NOT_FOUND when c has none
+ * of that name. */
 enum err conn_operation(struct store *st, const struct conn *c, const char *name, json_t **op,
                         struct errinfo *ei) WARN_UNUSED;
 

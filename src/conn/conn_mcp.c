@@ -104,6 +104,65 @@ discovery_summary(const json_t *res)
                      "tool_names", map);
 }
 
+#define STALE_RETRIES 3 /* conn_mcp_mark_stale against concurrent updates */
+
+enum err
+conn_mcp_mark_stale(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
+{
+    enum err e = ERR_OK;
+
+    for (int attempt = 0; attempt < STALE_RETRIES; attempt++) {
+        struct conn_row r = {0};
+        char **fields = NULL, since[32];
+        size_t nf = 0;
+        json_t *cfg = NULL;
+
+        e = store_conn_get(st, ws, id, &r, ei);
+        if (e == ERR_OK) {
+            cfg = json_loads(r.config ? r.config : "{}", 0, NULL);
+            if (cfg == NULL)
+                e = err_set(ei, ERR_INTERNAL, "corrupt_row", NULL,
+                            "stored connection is unreadable");
+        }
+        if (e == ERR_OK && json_object_get(cfg, "tools_stale") == NULL) {
+            iso8601_ms(now_ms(), since);
+            json_object_set_new(cfg, "tools_stale",
+                                json_pack("{s:s, s:s}", "since", since, "reason",
+                                          "notifications/tools/list_changed"));
+            free(r.config);
+            r.config = json_dumps(cfg, JSON_COMPACT);
+            e = store_secret_fields(st, ws, KIND, id, &fields, &nf, ei);
+            if (e == ERR_OK)
+                e = store_conn_update(st, &r, NULL, 0, false, NULL, NULL,
+                                      (const char *const *)fields, nf, ei);
+            if (e == ERR_OK)
+                log_kv(LOG_INFO, "mcp.tools_stale", "s:connection", id, LOG_END);
+        }
+        string_list_free(fields, nf);
+        json_decref(cfg);
+        conn_row_release(&r);
+        if (e != ERR_CONFLICT || strcmp(ei->code, "concurrent_update") != 0)
+            break;
+    }
+    return e;
+}
+
+/* The stored config without the stale mark (a refresh lists anew); *text
+ * malloc'ed, NULL if the config is unreadable. */
+static char *
+config_fresh(const char *config)
+{
+    json_t *cfg = json_loads(config ? config : "{}", 0, NULL);
+    char *text;
+
+    if (cfg == NULL)
+        return NULL;
+    json_object_del(cfg, "tools_stale");
+    text = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    return text;
+}
+
 static enum err
 save_refresh(struct mcp_job *j, json_t *ops, json_t **out, struct errinfo *ei)
 {
@@ -120,6 +179,13 @@ save_refresh(struct mcp_job *j, json_t *ops, json_t **out, struct errinfo *ei)
         rows[i].def = json_dumps(op, JSON_COMPACT);
     }
     e = store_conn_get(j->st, j->who.workspace_id, j->conn_id, &r, ei);
+    if (e == ERR_OK) {
+        char *fresh = config_fresh(r.config);
+        if (fresh == NULL)
+            e = err_set(ei, ERR_INTERNAL, "corrupt_row", NULL, "stored connection is unreadable");
+        free(r.config);
+        r.config = fresh;
+    }
     if (e == ERR_OK)
         e = store_secret_fields(j->st, j->who.workspace_id, KIND, j->conn_id, &fields, &nf, ei);
     if (e == ERR_OK)

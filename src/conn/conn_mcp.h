@@ -26,6 +26,12 @@ enum err conn_mcp_refresh(struct store *st, const struct vault *v, struct outbou
 enum err conn_mcp_discover(struct outbound *ob, const json_t *body, conn_async_cb done, void *arg,
                            struct errinfo *ei) WARN_UNUSED;
 
+/* notifications/tools/list_changed came from the connection's server: marks
+ * its stored tool list stale ("tools_stale" in the connection view) until
+ * the next refresh-tools. Idempotent; retried on a concurrent update. */
+enum err conn_mcp_mark_stale(struct store *st, int64_t ws, const char *id,
+                             struct errinfo *ei) WARN_UNUSED;
+
 /* Fills t for url with the credential headers of auth_pub/vals built into
  * hdrs (the caller releases hdrs once the MCP call has started). */
 enum err conn_mcp_target(const char *url, const char *transport, json_int_t timeout_ms,

@@ -67,6 +67,49 @@ puts_raw(struct line *l, const char *s)
     put(l, s, strlen(s));
 }
 
+/* Decimal, without printf (one per field of every request's line). */
+static void
+put_int(struct line *l, long long v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[--i] = '-';
+    put(l, tmp + i, sizeof(tmp) - i);
+}
+
+/* %.3f without printf for the usual case (a duration in ms). */
+static void
+put_fixed3(struct line *l, double v)
+{
+    char num[64];
+    long long m;
+
+    if (!(v >= 0.0 && v < 1e12)) { /* negative, huge, NaN */
+        snprintf(num, sizeof(num), "%.3f", v);
+        puts_raw(l, num);
+        return;
+    }
+    m = (long long)(v * 1000.0 + 0.5);
+    put_int(l, m / 1000);
+    num[0] = '.';
+    num[1] = (char)('0' + m / 100 % 10);
+    num[2] = (char)('0' + m / 10 % 10);
+    num[3] = (char)('0' + m % 10);
+    put(l, num, 4);
+}
+
+/* The timestamp up to the second, remembered per thread. */
+static _Thread_local time_t t_sec = -1;
+static _Thread_local char t_prefix[48];
+static _Thread_local size_t t_len;
+
 /* JSON string with escapes; bytes >= 0x80 are copied when they form valid
  * UTF-8, else replaced by '?', so the line is always valid JSON. */
 static void
@@ -88,8 +131,11 @@ put_str(struct line *l, const char *s)
             put(l, tmp, 6);
             p++;
         } else if (c < 0x80) {
-            put(l, (const char *)p, 1);
-            p++;
+            const unsigned char *q = p + 1; /* a run of plain ASCII: one copy */
+            while (*q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+                q++;
+            put(l, (const char *)p, (size_t)(q - p));
+            p = q;
         } else {
             size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
             size_t i;
@@ -114,7 +160,8 @@ log_kv(enum log_level lvl, const char *event, ...)
     struct line l;
     struct timeval tv;
     struct tm tm;
-    char ts[64];
+    char ts[4];
+    int ms;
     va_list ap;
     const char *key;
 
@@ -122,17 +169,29 @@ log_kv(enum log_level lvl, const char *event, ...)
         return;
     l.n = 0;
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\",",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(tv.tv_usec / 1000), level_names[lvl]);
-    puts_raw(&l, ts);
-    puts_raw(&l, "\"event\":");
+    /* the date and time to the second change once a second: format them then */
+    if (tv.tv_sec != t_sec) {
+        gmtime_r(&tv.tv_sec, &tm);
+        t_len = (size_t)snprintf(t_prefix, sizeof(t_prefix),
+                                 "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (t_len >= sizeof(t_prefix))
+            t_len = 0;
+        t_sec = tv.tv_sec;
+    }
+    put(&l, t_prefix, t_len);
+    ms = (int)(tv.tv_usec / 1000);
+    ts[0] = (char)('0' + ms / 100);
+    ts[1] = (char)('0' + ms / 10 % 10);
+    ts[2] = (char)('0' + ms % 10);
+    put(&l, ts, 3);
+    puts_raw(&l, "Z\",\"level\":\"");
+    puts_raw(&l, level_names[lvl]);
+    puts_raw(&l, "\",\"event\":");
     put_str(&l, event);
 
     va_start(ap, event);
     while ((key = va_arg(ap, const char *)) != NULL) {
-        char num[64];
         char type = key[0];
         if (key[0] == '\0' || key[1] != ':')
             break; /* malformed call: stop rather than read garbage */
@@ -144,16 +203,13 @@ log_kv(enum log_level lvl, const char *event, ...)
             put_str(&l, va_arg(ap, const char *));
             break;
         case 'i':
-            snprintf(num, sizeof(num), "%d", va_arg(ap, int));
-            puts_raw(&l, num);
+            put_int(&l, va_arg(ap, int));
             break;
         case 'I':
-            snprintf(num, sizeof(num), "%lld", va_arg(ap, long long));
-            puts_raw(&l, num);
+            put_int(&l, va_arg(ap, long long));
             break;
         case 'f':
-            snprintf(num, sizeof(num), "%.3f", va_arg(ap, double));
-            puts_raw(&l, num);
+            put_fixed3(&l, va_arg(ap, double));
             break;
         case 'b':
             puts_raw(&l, va_arg(ap, int) ? "true" : "false");

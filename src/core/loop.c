@@ -17,6 +17,7 @@ struct watcher {
     int fd;
     loop_fd_cb cb;
     void *arg;
+    bool parked; /* cb == NULL but still in the epoll set (loop_park) */
 };
 
 struct loop {
@@ -27,6 +28,7 @@ struct loop {
     struct loop_timer **heap; /* min-heap on deadline */
     size_t nheap, aheap;
     int64_t timers_now; /* while run_timers() runs: its "now" */
+    uint64_t pass;      /* run_timers() passes so far */
     loop_hook_cb hook;
     void *hook_arg;
     loop_hook_cb wake_cb;
@@ -99,8 +101,9 @@ loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, void *arg)
             return ERR_NOMEM;
         lp->w[fd] = w;
         op = EPOLL_CTL_ADD;
-    } else if (w->cb == NULL)
+    } else if (w->cb == NULL && !w->parked)
         op = EPOLL_CTL_ADD; /* unwatched earlier: no longer in the epoll set */
+    w->parked = false;
     w->fd = fd;
     w->cb = cb;
     w->arg = arg;
@@ -127,6 +130,16 @@ loop_unwatch(struct loop *lp, int fd)
     /* The watcher may still sit in the current event batch: mark it dead and
      * free it lazily (fd reuse re-initialises it in loop_watch). */
     lp->w[fd]->cb = NULL;
+    lp->w[fd]->parked = false;
+}
+
+void
+loop_park(struct loop *lp, int fd)
+{
+    if (fd < 0 || fd >= lp->nw || lp->w[fd] == NULL || lp->w[fd]->cb == NULL)
+        return;
+    lp->w[fd]->cb = NULL;
+    lp->w[fd]->parked = true;
 }
 
 static void
@@ -204,10 +217,16 @@ loop_timer_start(struct loop *lp, struct loop_timer *t, int64_t ms, loop_timer_c
         lp->aheap = n;
     }
     t->deadline = mono_ms() + (ms < 0 ? 0 : ms);
-    /* Armed from a timer callback: due on the next pass at the earliest, so
-     * a timer that re-arms itself with 0 ms cannot spin in run_timers. */
-    if (lp->timers_now && t->deadline <= lp->timers_now)
-        t->deadline = lp->timers_now + 1;
+    t->pass = 0;
+    /* Armed due from a timer callback: it runs on the next pass, not this
+     * one, so a timer that re-arms itself with 0 ms cannot spin in
+     * run_timers; that pass comes at once (no epoll sleep), not a
+     * millisecond later (which cost every chained step of an MCP call 1 ms). */
+    if (lp->timers_now && t->deadline <= lp->timers_now) {
+        t->deadline = lp->timers_now;
+        t->pass = lp->pass;
+        lp->kicked = true;
+    }
     if (t->deadline == 0)
         t->deadline = 1;
     t->cb = cb;
@@ -276,7 +295,8 @@ run_timers(struct loop *lp)
     /* One due timer at a time, always the earliest: a callback may stop or
      * start others. */
     lp->timers_now = now;
-    while (lp->nheap > 0 && lp->heap[0]->deadline <= now) {
+    lp->pass++;
+    while (lp->nheap > 0 && lp->heap[0]->deadline <= now && lp->heap[0]->pass != lp->pass) {
         struct loop_timer *t = lp->heap[0];
         loop_timer_stop(lp, t);
         t->cb(lp, t->arg);
@@ -309,6 +329,8 @@ loop_run(struct loop *lp)
             }
             if (w->cb)
                 w->cb(lp, w->fd, evs[i].events, w->arg);
+            else if (w->parked) /* a parked socket woke up: stop watching it for real */
+                loop_unwatch(lp, w->fd);
         }
         run_timers(lp);
         if (lp->hook)

@@ -30,6 +30,7 @@ struct loop_timer {
     loop_timer_cb cb;
     void *arg;
     size_t heap_index; /* position in the heap + 1; 0 = not armed */
+    uint64_t pass;     /* the run_timers() pass that armed it due at once; 0 = none */
 };
 
 enum err loop_new(struct loop **out) WARN_UNUSED;
@@ -39,6 +40,14 @@ void loop_free(struct loop *lp); /* NULL is fine */
  * changes the events and callback. */
 enum err loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, void *arg) WARN_UNUSED;
 void loop_unwatch(struct loop *lp, int fd);
+/* Like loop_unwatch for a descriptor that is likely to be watched again
+ * soon (an idle keep-alive socket): no callback runs for it any more, but it
+ * stays in the epoll set, so the next loop_watch is one epoll_ctl instead of
+ * two. The first event that arrives while it is parked (the peer closed it)
+ * takes it out of the set. Closing a parked descriptor is fine: the kernel
+ * drops it from the set, and a later loop_watch of the reused number adds
+ * it again. */
+void loop_park(struct loop *lp, int fd);
 
 /* Arms t to fire once after ms milliseconds (0 = on the next turn). */
 void loop_timer_start(struct loop *lp, struct loop_timer *t, int64_t ms, loop_timer_cb cb,

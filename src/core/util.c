@@ -242,6 +242,37 @@ xcalloc(size_t n, size_t sz)
     return p;
 }
 
+void *
+blk_pool_get(struct blk_pool *p, size_t size)
+{
+    if (p->n == 0 || p->size != size)
+        return xcalloc(1, size);
+    p->n--;
+    memset(p->free[p->n], 0, size);
+    return p->free[p->n];
+}
+
+void
+blk_pool_put(struct blk_pool *p, void *b, size_t size)
+{
+    if (b == NULL)
+        return;
+    if (p->n == 0)
+        p->size = size;
+    if (p->size != size || p->n == BLK_POOL_MAX) {
+        free(b);
+        return;
+    }
+    p->free[p->n++] = b;
+}
+
+void
+blk_pool_drain(struct blk_pool *p)
+{
+    while (p->n > 0)
+        free(p->free[--p->n]);
+}
+
 bool
 parse_u64(const char *s, uint64_t max, uint64_t *out)
 {

@@ -25,6 +25,7 @@
 #include "core/banned.h"
 
 struct call_ctx {
+    struct blk_pool *pool; /* where the block goes back (NULL: freed) */
     call_done_cb done;
     void *arg;
     int64_t start_ms;
@@ -32,6 +33,7 @@ struct call_ctx {
     struct auth_values vals; /* kept (wiped at the end) to redact echoes */
     char action[160];
     char conn_id[ID_MAX];
+    int64_t ws; /* MCP: the connection's workspace (marking its tools stale) */
     bool is_test;
     json_t *steps; /* connection tests */
     bool base_probe;
@@ -246,6 +248,18 @@ call_build(const struct conn *c, const json_t *op, const json_t *input, struct o
 
 /* ---- running it ---- */
 
+/* A zeroed context from this thread's pool (call_ctx is over 1 KB). */
+static struct call_ctx *
+ctx_new(const struct call_env *env)
+{
+    struct blk_pool *pool = outbound_call_pool(env->ob);
+    struct call_ctx *ctx =
+        pool ? blk_pool_get(pool, sizeof(*ctx)) : xcalloc(1, sizeof(struct call_ctx));
+
+    ctx->pool = pool;
+    return ctx;
+}
+
 static void
 ctx_free(struct call_ctx *ctx)
 {
@@ -254,7 +268,10 @@ ctx_free(struct call_ctx *ctx)
     json_decref(ctx->input);
     auth_values_release(&ctx->vals);
     json_decref(ctx->steps);
-    free(ctx);
+    if (ctx->pool)
+        blk_pool_put(ctx->pool, ctx, sizeof(*ctx));
+    else
+        free(ctx);
 }
 
 static void on_test_done(struct out_response *res, struct call_ctx *ctx);
@@ -366,7 +383,7 @@ builtin_start(const struct call_env *env, const struct principal *who, const str
     e = creds_open(env->st, env->vault, who->workspace_id, bt->service, &key, ei);
     if (e != ERR_OK)
         return e;
-    ctx = xcalloc(1, sizeof(*ctx));
+    ctx = ctx_new(env);
     ctx->done = done;
     ctx->arg = arg;
     snprintf(ctx->action, sizeof(ctx->action), "%s", bt->name);
@@ -402,7 +419,7 @@ telegram_start(const struct call_env *env, const struct conn *c, const json_t *o
 
     if (tt == NULL)
         return err_set(ei, ERR_INTERNAL, "unknown_tool", "operation", "unknown telegram tool");
-    ctx = xcalloc(1, sizeof(*ctx));
+    ctx = ctx_new(env);
 
     ctx->done = done;
     ctx->arg = arg;
@@ -449,6 +466,15 @@ on_mcp_done(enum err e, json_t *res, const struct errinfo *mei, void *arg)
                       "duration_ms", (json_int_t)ms);
         if (json_object_get(res, "structuredContent"))
             json_object_set(o, "structuredContent", json_object_get(res, "structuredContent"));
+        if (json_object_get(res, "progress")) /* notifications/progress, passed through */
+            json_object_set(o, "progress", json_object_get(res, "progress"));
+        if (json_is_true(json_object_get(res, "tools_list_changed"))) {
+            struct errinfo sei = {0};
+            json_object_set_new(o, "tools_stale", json_true());
+            if (conn_mcp_mark_stale(ctx->env.st, ctx->ws, ctx->conn_id, &sei) != ERR_OK)
+                log_kv(LOG_WARN, "mcp.tools_stale_failed", "s:connection", ctx->conn_id, "s:code",
+                       sei.code, LOG_END);
+        }
         r.http_status = 200;
         r.upstream_ok = !is_error;
     } else {
@@ -486,16 +512,18 @@ static enum err
 mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, const json_t *input,
           call_done_cb done, void *arg, const char **stage, struct errinfo *ei)
 {
-    struct call_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    struct call_ctx *ctx = ctx_new(env);
     struct out_request hdrs = {0};
     struct mcp_target t;
-    char key[ID_MAX + 32 + ACCOUNT_HOLDER_MAX];
+    char key[ID_MAX + 48 + ACCOUNT_HOLDER_MAX];
     char holder[ACCOUNT_HOLDER_MAX];
     enum err e;
 
     ctx->done = done;
     ctx->arg = arg;
     ctx->start_ms = mono_ms();
+    ctx->env = *env;
+    ctx->ws = c->row.workspace_id;
     snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c->row.id);
     snprintf(ctx->action, sizeof(ctx->action), "%s.%s", c->row.slug,
              json_string_value(json_object_get(op, "name")));
@@ -508,9 +536,11 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
                             &ctx->vals, &hdrs, &t, ei);
     if (e == ERR_OK) {
         *stage = "send";
-        /* a session belongs to one credential holder (caller/participant modes) */
-        snprintf(key, sizeof(key), "%lld:%s%s%s", (long long)c->row.workspace_id, c->row.id,
-                 holder[0] ? ":" : "", holder);
+        /* a session belongs to one credential holder (caller/participant
+         * modes) and one version: a connection changed by any server never
+         * reuses an older session */
+        snprintf(key, sizeof(key), "%lld:%s:%lld%s%s", (long long)c->row.workspace_id, c->row.id,
+                 (long long)c->row.version, holder[0] ? ":" : "", holder);
         e = mcp_call_tool(env->ob, env->mcp, key, &t,
                           json_string_value(json_object_get(op, "mcp_tool")), input, on_mcp_done,
                           ctx, ei);
@@ -672,8 +702,8 @@ resolve(const struct call_env *env, const struct principal *who, const struct ca
 
     if (e != ERR_OK)
         return e;
-    e = conn_load(env->st, who->workspace_id, spec->connection_id,
-                  spec->connection_id ? NULL : slug, c, ei);
+    e = conn_load_shared(env->st, who->workspace_id, spec->connection_id,
+                         spec->connection_id ? NULL : slug, c, ei);
     if (e == ERR_NOT_FOUND)
         return err_set(ei, ERR_NOT_FOUND,
                        spec->connection_id ? "connection_not_found" : "unknown_tool",
@@ -754,7 +784,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
                     strcmp(c.row.auth_type, "oauth2") == 0 ? " or caller" : "");
     if (e == ERR_OK && (strcmp(c.row.auth_type, "oauth2") == 0 ||
                         strcmp(c.row.auth_type, "google_service_account") == 0)) {
-        ctx = xcalloc(1, sizeof(*ctx));
+        ctx = ctx_new(env);
         ctx->done = done;
         ctx->arg = arg;
         ctx->env = *env;
@@ -782,7 +812,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
     if (e == ERR_OK)
         e = call_build(&c, op, input, &rq, &body, ei);
     if (e == ERR_OK) {
-        ctx = xcalloc(1, sizeof(*ctx));
+        ctx = ctx_new(env);
         ctx->done = done;
         ctx->arg = arg;
         snprintf(ctx->action, sizeof(ctx->action), "%s", spec->action);
@@ -892,7 +922,7 @@ call_test_start(const struct call_env *env, const struct principal *who, const c
         json_decref(empty);
         return e; /* 404: not a step */
     }
-    ctx = xcalloc(1, sizeof(*ctx));
+    ctx = ctx_new(env);
     ctx->is_test = true;
     ctx->done = done;
     ctx->arg = arg;

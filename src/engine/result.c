@@ -2,11 +2,11 @@
  * result: an upstream response rendered as connhub's call answer.
  *
  * The envelope is written by hand around the upstream body: a JSON body is
- * validated and spliced in as is (re-encoding it would cost ~30 µs per KB,
+ * validated by a scanner that allocates nothing (json_text_valid) and spliced
+ * in as is (parsing into a tree and re-encoding cost ~30 µs per KB,
  * perf-notes §6); text becomes a JSON string; anything else is base64 with
- * "body_encoding":"base64". Credential values an upstream echoes back are
- * replaced by "[REDACTED]" in the body and headers before anything is
- * rendered (LEAK-006).
+ * "body_encoding":"base64". Headers are written by hand too. Credential values an upstream echoes
+ * back are replaced by "[REDACTED]" in the body and headers before anything is rendered (LEAK-006).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,36 +88,303 @@ in_list(const char *s, const char *const *list)
     return false;
 }
 
-static json_t *
-headers_json(const struct out_response *res, const struct auth_values *sec)
+/* Appends n bytes of UTF-8 text as a JSON string, escaped the way jansson
+ * escapes (so answers keep their bytes): \" \\ \b \f \n \r \t, other
+ * controls as \u00XX; everything else as is. */
+static enum err
+put_json_str(struct buf *o, const char *p, size_t n)
 {
-    json_t *h = json_object();
+    static const char hex[] = "0123456789ABCDEF", from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+    size_t run = 0;
+    enum err e = buf_putc(o, '"');
 
-    for (size_t i = 0; i < res->nheaders; i++) {
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        char esc[6] = {'\\', 0, '0', '0', 0, 0};
+        size_t elen = 2;
+        const char *m;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        e = buf_append(o, p + run, i - run);
+        run = i + 1;
+        m = c != 0 ? strchr(from, c) : NULL;
+        if (m != NULL) {
+            esc[1] = to[m - from];
+        } else {
+            esc[1] = 'u';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        if (e == ERR_OK)
+            e = buf_append(o, esc, elen);
+    }
+    if (e == ERR_OK)
+        e = buf_append(o, p + run, n - run);
+    return e == ERR_OK ? buf_putc(o, '"') : e;
+}
+
+/* One header's value, redacted; false (nothing to show) unless valid UTF-8. */
+static bool
+header_value(const struct out_header *h, const struct auth_values *sec, struct buf *v)
+{
+    buf_init(v, 1u << 20);
+    if (buf_puts(v, h->value ? h->value : "") != ERR_OK) {
+        buf_release(v);
+        return false;
+    }
+    result_redact(v, sec);
+    if (v->data == NULL || !str_is_utf8(v->data, v->len)) {
+        buf_release(v);
+        return false;
+    }
+    return true;
+}
+
+/* "headers":{...}: the final hop's headers less hop-by-hop ones, values
+ * redacted, repeated names joined with ", " in the order received. */
+static enum err
+put_headers(struct buf *o, const struct out_response *res, const struct auth_values *sec)
+{
+    bool first = true;
+    enum err e = buf_puts(o, ",\"headers\":{");
+
+    for (size_t i = 0; e == ERR_OK && i < res->nheaders; i++) {
         const char *name = res->headers[i].name;
-        json_t *prev;
-        struct buf v;
+        bool seen = false, any = false;
+        struct buf joined;
         if (in_list(name, hop_by_hop))
             continue;
-        buf_init(&v, 1u << 20);
-        if (buf_puts(&v, res->headers[i].value ? res->headers[i].value : "") != ERR_OK) {
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(res->headers[j].name, name) == 0;
+        if (seen || !str_is_utf8(name, strlen(name)))
+            continue; /* written with its first occurrence */
+        buf_init(&joined, 2u << 20);
+        for (size_t j = i; e == ERR_OK && j < res->nheaders; j++) {
+            struct buf v;
+            if (strcmp(res->headers[j].name, name) != 0 || !header_value(&res->headers[j], sec, &v))
+                continue;
+            if (any)
+                e = buf_puts(&joined, ", ");
+            if (e == ERR_OK)
+                e = buf_append(&joined, v.data, v.len);
+            any = true;
             buf_release(&v);
+        }
+        if (e == ERR_OK && any) {
+            e = first ? ERR_OK : buf_putc(o, ',');
+            first = false;
+            if (e == ERR_OK)
+                e = put_json_str(o, name, strlen(name));
+            if (e == ERR_OK)
+                e = buf_putc(o, ':');
+            if (e == ERR_OK)
+                e = put_json_str(o, joined.data ? joined.data : "", joined.len);
+        }
+        buf_release(&joined);
+    }
+    return e == ERR_OK ? buf_putc(o, '}') : e;
+}
+
+/* ---- a JSON text check that allocates nothing ---- */
+
+/* jansson's parser refuses nesting past 2048; the answer wraps the body one
+ * level deeper, so a deeper body goes out as text (still readable). */
+#define SPLICE_MAX_DEPTH 2047
+
+static size_t
+skip_ws(const char *s, size_t i, size_t n)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+static long
+hex4(const char *s, size_t i, size_t n)
+{
+    long v = 0;
+
+    if (i + 4 > n)
+        return -1;
+    for (size_t k = i; k < i + 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* s[i] is '"': the index after the closing quote, 0 if the string is bad
+ * (controls, bad escapes, \u0000 or an unpaired surrogate as jansson
+ * refuses them, invalid UTF-8). */
+static size_t
+scan_string(const char *s, size_t i, size_t n)
+{
+    for (i++; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            long u;
+            if (i + 1 >= n)
+                return 0;
+            c = (unsigned char)s[i + 1];
+            if (c != 'u') {
+                if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' && c != 'n' &&
+                    c != 'r' && c != 't')
+                    return 0;
+                i += 2;
+                continue;
+            }
+            u = hex4(s, i + 2, n);
+            i += 6;
+            if (u <= 0 || (u >= 0xdc00 && u <= 0xdfff))
+                return 0;
+            if (u >= 0xd800 && u <= 0xdbff) {
+                long lo = i + 1 < n && s[i] == '\\' && s[i + 1] == 'u' ? hex4(s, i + 2, n) : -1;
+                if (lo < 0xdc00 || lo > 0xdfff)
+                    return 0;
+                i += 6;
+            }
             continue;
         }
-        result_redact(&v, sec);
-        prev = json_object_get(h, name);
-        if (prev && json_is_string(prev)) {
-            struct buf j;
-            buf_init(&j, 2u << 20);
-            if (buf_printf(&j, "%s, %s", json_string_value(prev), v.data) == ERR_OK)
-                json_object_set_new(h, name, json_stringn_nocheck(j.data, j.len));
-            buf_release(&j);
-        } else if (str_is_utf8(v.data, v.len)) {
-            json_object_set_new(h, name, json_stringn(v.data, v.len));
+        if (c < 0x80) {
+            i++;
+            continue;
         }
-        buf_release(&v);
+        {
+            size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+            if (k > n - i || !str_is_utf8(s + i, k))
+                return 0;
+            i += k;
+        }
     }
-    return h;
+    return 0;
+}
+
+static size_t
+scan_digits(const char *s, size_t i, size_t n)
+{
+    size_t start = i;
+
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i > start ? i : 0;
+}
+
+/* A number at s[i]: the index after it, 0 if malformed. */
+static size_t
+scan_number(const char *s, size_t i, size_t n)
+{
+    if (s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if ((i = scan_digits(s, i, n)) == 0)
+        return 0;
+    if (i < n && s[i] == '.' && (i = scan_digits(s, i + 1, n)) == 0)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if ((i = scan_digits(s, i, n)) == 0)
+            return 0;
+    }
+    return i;
+}
+
+static size_t
+scan_word(const char *s, size_t i, size_t n, const char *w)
+{
+    size_t len = strlen(w);
+
+    return len <= n - i && memcmp(s + i, w, len) == 0 ? i + len : 0;
+}
+
+/* In an object, after '{' or ',': a key and its ':'; the index of the
+ * value, 0 if malformed. */
+static size_t
+scan_key(const char *s, size_t i, size_t n)
+{
+    if (i >= n || s[i] != '"' || (i = scan_string(s, i, n)) == 0)
+        return 0;
+    i = skip_ws(s, i, n);
+    return i < n && s[i] == ':' ? skip_ws(s, i + 1, n) : 0;
+}
+
+/* Whether s[0..n) is one JSON value (RFC 8259) that jansson would accept,
+ * surrounded by whitespace only; nesting up to SPLICE_MAX_DEPTH. */
+static bool
+json_text_valid(const char *s, size_t n)
+{
+    unsigned char is_obj[(SPLICE_MAX_DEPTH + 7) / 8] = {0};
+    size_t depth = 0, i = skip_ws(s, 0, n);
+
+    for (;;) {
+        bool closed = false;
+        if (i >= n)
+            return false;
+        if (s[i] == '{' || s[i] == '[') {
+            bool obj = s[i] == '{';
+            if (depth == SPLICE_MAX_DEPTH)
+                return false;
+            is_obj[depth / 8] = (unsigned char)(obj ? is_obj[depth / 8] | (1u << (depth % 8))
+                                                    : is_obj[depth / 8] & ~(1u << (depth % 8)));
+            depth++;
+            i = skip_ws(s, i + 1, n);
+            if (i < n && s[i] == (obj ? '}' : ']')) {
+                depth--;
+                i++;
+                closed = true;
+            } else {
+                if (obj && (i = scan_key(s, i, n)) == 0)
+                    return false;
+                continue; /* the first member's value */
+            }
+        }
+        if (!closed) {
+            char c = s[i];
+            if (c == '"')
+                i = scan_string(s, i, n);
+            else if (c == '-' || (c >= '0' && c <= '9'))
+                i = scan_number(s, i, n);
+            else
+                i = c == 't'   ? scan_word(s, i, n, "true")
+                    : c == 'f' ? scan_word(s, i, n, "false")
+                    : c == 'n' ? scan_word(s, i, n, "null")
+                               : 0;
+            if (i == 0)
+                return false;
+        }
+        /* after a value: close containers, or move to the next member */
+        for (;;) {
+            bool obj;
+            i = skip_ws(s, i, n);
+            if (depth == 0)
+                return i == n;
+            obj = (is_obj[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1u;
+            if (i < n && s[i] == (obj ? '}' : ']')) {
+                depth--;
+                i++;
+                continue;
+            }
+            if (i >= n || s[i] != ',')
+                return false;
+            i = skip_ws(s, i + 1, n);
+            if (obj && (i = scan_key(s, i, n)) == 0)
+                return false;
+            break;
+        }
+    }
 }
 
 static bool
@@ -141,28 +408,15 @@ put_body(struct buf *o, const struct out_response *res, const struct buf *body)
 
     if (body->len == 0)
         return buf_puts(o, ",\"body\":null");
-    if (is_json_type(res->content_type)) {
-        json_error_t je;
-        json_t *j = json_loadb(body->data, body->len, JSON_DECODE_ANY, &je);
-        if (j != NULL) {
-            json_decref(j);
-            e = buf_puts(o, ",\"body\":");
-            return e == ERR_OK ? buf_append(o, body->data, body->len) : e;
-        }
+    if (is_json_type(res->content_type) && json_text_valid(body->data, body->len)) {
+        e = buf_puts(o, ",\"body\":");
+        return e == ERR_OK ? buf_append(o, body->data, body->len) : e;
     }
     if ((is_text_type(res->content_type) || is_json_type(res->content_type) ||
          res->content_type == NULL) &&
         str_is_utf8(body->data, body->len) && strlen(body->data) == body->len) {
-        json_t *s = json_stringn(body->data, body->len);
-        char *txt = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-        json_decref(s);
-        if (txt == NULL)
-            return ERR_NOMEM;
         e = buf_puts(o, ",\"body\":");
-        if (e == ERR_OK)
-            e = buf_puts(o, txt);
-        free(txt);
-        return e;
+        return e == ERR_OK ? put_json_str(o, body->data, body->len) : e;
     }
     {
         size_t n = 4 * ((body->len + 2) / 3) + 1;
@@ -222,8 +476,6 @@ render_failure(const struct out_response *res, struct call_result *out)
 void
 result_render(struct out_response *res, const struct auth_values *secrets, struct call_result *out)
 {
-    json_t *h;
-    char *hs;
     enum err e;
 
     out->upstream_ok = res->fail == OUT_OK && res->status >= 200 && res->status < 300;
@@ -232,13 +484,10 @@ result_render(struct out_response *res, const struct auth_values *secrets, struc
         return;
     }
     result_redact(&res->body, secrets);
-    h = headers_json(res, secrets);
-    hs = json_dumps(h, JSON_COMPACT);
-    json_decref(h);
-    e = hs ? buf_printf(&out->json, "{\"ok\":%s,\"status\":%ld,\"headers\":%s",
-                        out->upstream_ok ? "true" : "false", res->status, hs)
-           : ERR_NOMEM;
-    free(hs);
+    e = buf_printf(&out->json, "{\"ok\":%s,\"status\":%ld", out->upstream_ok ? "true" : "false",
+                   res->status);
+    if (e == ERR_OK)
+        e = put_headers(&out->json, res, secrets);
     if (e == ERR_OK)
         e = put_body(&out->json, res, &res->body);
     if (e == ERR_OK)

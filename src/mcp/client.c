@@ -220,6 +220,10 @@ op_fail_ei(struct mcp_op *op, enum err e, const struct errinfo *ei)
 static void
 clear_resp(struct mcp_op *op)
 {
+    loop_timer_stop(op->lp, &op->resume_timer);
+    free(op->resume_id);
+    op->resume_id = NULL;
+    op->resumes = 0;
     json_decref(op->resp_root);
     op->resp_root = NULL;
     memset(&op->resp, 0, sizeof(op->resp));
@@ -231,7 +235,10 @@ op_free(struct mcp_op *op)
 {
     loop_timer_stop(op->lp, &op->kick);
     loop_timer_stop(op->lp, &op->timer);
+    loop_timer_stop(op->lp, &op->resume_timer);
     clear_resp(op);
+    free(op->resume_id);
+    json_decref(op->progress_last);
     for (size_t i = 0; i < op->nhdrs; i++) {
         struct out_header h = op->hdrs[i];
         h.credential = true; /* wipe every value */
@@ -291,6 +298,28 @@ send_cancel(struct mcp_op *op, bool then_delete)
     return sent;
 }
 
+/* The exchange a discovery was in (errinfo.field of its failures). */
+static const char *
+step_name(enum op_phase ph)
+{
+    switch (ph) {
+    case PH_CONNECT:
+        return "connect";
+    case PH_LIST:
+        return "tools/list";
+    case PH_CLOSE:
+        return "close";
+    case PH_CALL:
+        return "tools/call";
+    case PH_START:
+    case PH_INIT:
+    case PH_INITIALIZED:
+    case PH_DONE:
+    default:
+        return "initialize";
+    }
+}
+
 static void
 finish(struct mcp_op *op, enum err e, json_t *result)
 {
@@ -303,12 +332,15 @@ finish(struct mcp_op *op, enum err e, json_t *result)
     bool del = !reusable && streamable && mcp_session_id_header(&conn->s) != NULL &&
                e != ERR_UNAVAILABLE && !(op->kind == OP_DISCOVER && e == ERR_OK);
 
+    if (e != ERR_OK && op->kind == OP_DISCOVER && op->fei.field[0] == '\0')
+        snprintf(op->fei.field, sizeof(op->fei.field), "%s", step_name(op->phase));
     if (!(e == ERR_TIMEOUT && send_cancel(op, del)) && del)
         post_fire(op, "DELETE", NULL, MCP_CANCEL_TIMEOUT_MS, false);
     op->phase = PH_DONE;
     op->result = NULL; /* handed to done() */
     loop_timer_stop(op->lp, &op->kick);
     loop_timer_stop(op->lp, &op->timer);
+    loop_timer_stop(op->lp, &op->resume_timer);
     wire_detach(op);
     if (reusable) {
         cache_put(op->cache, op->key, conn);
@@ -339,6 +371,7 @@ send_init(struct mcp_op *op)
     } else {
         op->want_id = op->conn->s.init_id;
         op->phase = PH_INIT;
+        op->inited_here = true;
         (void)post_start(op, POST_REQUEST, &b, op->want_id, true);
     }
     buf_release(&b);
@@ -373,7 +406,14 @@ send_call(struct mcp_op *op)
 
     buf_init(&b, MCP_MAX_MESSAGE);
     clear_resp(op);
-    e = jsonrpc_build_tools_call(&op->conn->s.rpc, op->tool, op->args, NULL, &b, &id, &ei);
+    /* the progress token is the request's own id (unique in the session) */
+    json_t *tok = json_integer(op->conn->s.rpc.next_id);
+    e = jsonrpc_build_tools_call(&op->conn->s.rpc, op->tool, op->args, tok, &b, &id, &ei);
+    json_decref(tok);
+    op->progress_n = 0;
+    json_decref(op->progress_last);
+    op->progress_last = NULL;
+    op->tools_changed = false;
     if (e != ERR_OK) {
         op_fail_ei(op, e == ERR_TOO_LARGE ? ERR_TOO_LARGE : ERR_INVALID, &ei);
     } else {
@@ -530,6 +570,12 @@ on_call_resp(struct mcp_op *op)
     if (cr.structured != NULL)
         json_object_set(r, "structuredContent", cr.structured);
     json_object_set_new(r, "isError", json_boolean(cr.is_error));
+    if (op->progress_n > 0)
+        json_object_set_new(r, "progress",
+                            json_pack("{s:I, s:O?}", "notifications", (json_int_t)op->progress_n,
+                                      "last", op->progress_last));
+    if (op->tools_changed)
+        json_object_set_new(r, "tools_list_changed", json_true());
     mcp_call_result_release(&cr);
     op->result = r;
 }

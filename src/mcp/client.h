@@ -88,6 +88,9 @@
 #define MCP_MAX_CACHED_SESSIONS 256u /* sessions in one cache (least recently used evicted) */
 #define MCP_SESSION_IDLE_MS 300000u  /* a cached session unused this long is dropped */
 #define MCP_CANCEL_TIMEOUT_MS 5000u  /* notifications/cancelled, DELETE after the deadline */
+#define MCP_MAX_RESUMES 5u           /* GETs with Last-Event-ID for one request's stream */
+#define MCP_RESUME_DEFAULT_MS 1000u  /* wait before resuming when the server gave no retry: */
+#define MCP_RESUME_MAX_MS 30000u     /* a larger retry: is capped here */
 #define MCP_CLIENT_NAME "connhub"
 #define MCP_CLIENT_VERSION "0.1"
 

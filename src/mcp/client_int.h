@@ -33,7 +33,9 @@ struct mcp_conn {
     struct mcp_session s;
 };
 
-enum post_kind { POST_REQUEST, POST_NOTIFY, POST_DELETE };
+/* POST_RESUME: the GET with `Last-Event-ID` that resumes a request's SSE
+ * stream which ended before the response (Streamable HTTP resumability). */
+enum post_kind { POST_REQUEST, POST_NOTIFY, POST_DELETE, POST_RESUME };
 
 struct mcp_op;
 
@@ -103,6 +105,11 @@ struct mcp_op {
     json_t *resp_root;   /* keeps resp's borrowed pointers alive */
     struct jsonrpc_msg resp;
     bool notify_done; /* the initialized / DELETE POST finished */
+    /* resumption of the awaited request's SSE stream (Streamable HTTP) */
+    char *resume_id;      /* last event id seen on it; NULL when none */
+    int64_t resume_retry; /* the server's retry: in ms, -1 if never given */
+    unsigned resumes;     /* GETs with Last-Event-ID sent for this request */
+    struct loop_timer resume_timer;
     bool expired, fallback, fell_back, reinit_done;
     bool failed;
     enum err fe;
@@ -112,7 +119,11 @@ struct mcp_op {
     /* OP_CALL */
     char *tool;
     json_t *args;
-    json_t *result; /* the finished call's result, until done() takes it */
+    json_t *result;        /* the finished call's result, until done() takes it */
+    json_t *progress_last; /* params of the last notifications/progress for our token */
+    uint64_t progress_n;   /* notifications/progress received for our token */
+    bool tools_changed;    /* notifications/tools/list_changed during the call */
+    bool inited_here;      /* this operation initialized its session */
     /* OP_DISCOVER */
     struct mcp_tool_list tl;
     json_t *warnings;
@@ -133,7 +144,8 @@ enum err post_start(struct mcp_op *op, enum post_kind kind, struct buf *body, in
 void post_fire(struct mcp_op *op, const char *method, const char *body, uint32_t timeout_ms,
                bool then_delete);
 enum err stream_start(struct mcp_op *op);
-void wire_detach(struct mcp_op *op); /* cancels every post and the stream */
+void wire_detach(struct mcp_op *op);  /* cancels every post and the stream */
+void resume_start(struct mcp_op *op); /* the GET with Last-Event-ID (resume_timer) */
 void op_fail_transport(struct mcp_op *op, const struct out_response *res);
 /* Exposed for tests: resolves the legacy endpoint against the SSE URL and
  * checks the origin. On ERR_OK *out is malloc'ed. */

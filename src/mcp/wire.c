@@ -113,6 +113,37 @@ queue_reply(struct mcp_op *op, const struct jsonrpc_msg *m)
     op_kick(op);
 }
 
+/* Server notifications that matter to a call: progress for our token
+ * (counted, the last one kept for the result) and tools/list_changed while
+ * the call is in flight (the caller marks the stored list stale). One on the
+ * call's own Streamable HTTP stream (from: that POST, or its resumption) is
+ * the server's word about this call's session and always counts. On the
+ * legacy stream, a session this operation just opened is skipped: servers
+ * announce their tools there as they register them at connect
+ * (server-everything does), which says nothing about the list discovered
+ * earlier. Logging and everything else is dropped; discovery always lists. */
+static void
+on_notification(struct mcp_op *op, const struct jsonrpc_msg *m, const struct post *from)
+{
+    json_t *tok;
+
+    if (op->kind != OP_CALL || op->phase != PH_CALL || m->method == NULL)
+        return;
+    if (strcmp(m->method, "notifications/tools/list_changed") == 0) {
+        op->tools_changed = op->tools_changed || !op->inited_here ||
+                            (from != NULL && !from->legacy && from->id == op->want_id);
+    } else if (strcmp(m->method, "notifications/progress") == 0 && json_is_object(m->params)) {
+        tok = json_object_get(m->params, "progressToken");
+        if (!json_is_integer(tok) || json_integer_value(tok) != op->want_id)
+            return;
+        op->progress_n++;
+        json_decref(op->progress_last);
+        op->progress_last = json_pack(
+            "{s:O?, s:O?, s:O?}", "progress", json_object_get(m->params, "progress"), "total",
+            json_object_get(m->params, "total"), "message", json_object_get(m->params, "message"));
+    }
+}
+
 /* One JSON document (a body or an SSE event's data). from: the POST whose
  * answer it is, or NULL (the legacy stream). */
 static enum err
@@ -146,7 +177,8 @@ dispatch(struct mcp_op *op, const char *data, size_t len, const struct post *fro
             queue_reply(op, m);
             break;
         case JSONRPC_NOTIFICATION:
-            break; /* progress, logging, list_changed: discovery always lists */
+            on_notification(op, m, from);
+            break;
         case JSONRPC_IGNORED:
         case JSONRPC_INVALID:
         default:
@@ -236,8 +268,8 @@ post_chunk(void *arg, const struct out_response *res, const char *data, size_t l
             op_fail(op, ERR_UPSTREAM, "mcp_bad_message", "%s", ei.msg);
             return ERR_UPSTREAM;
         }
-        p->is_sse =
-            p->ok2xx && !p->legacy && p->kind == POST_REQUEST && media_is(ct, "text/event-stream");
+        p->is_sse = p->ok2xx && !p->legacy && (p->kind == POST_REQUEST || p->kind == POST_RESUME) &&
+                    media_is(ct, "text/event-stream");
         if (p->is_sse) {
             sse_init(&p->sp, &sl, post_event, p);
             p->sp_init = true;
@@ -296,6 +328,8 @@ method_of(const struct mcp_op *op, const struct post *p)
 
     if (p->kind == POST_DELETE)
         return "DELETE";
+    if (p->kind == POST_RESUME)
+        return "the resumption GET";
     if (p->kind == POST_NOTIFY)
         return "notifications/initialized";
     if (p->init)
@@ -324,10 +358,46 @@ fail_status(struct mcp_op *op, const struct post *p, const struct out_response *
             res->status, method_of(op, p), detail);
 }
 
+static void on_resume_timer(struct loop *lp, void *arg);
+
+/* The awaited request's SSE stream ended (cleanly or cut) without the
+ * response: if the server gave an event id, wait its retry: and GET the
+ * stream again with Last-Event-ID (2025-11-25 "polling" and resumability);
+ * bounded by MCP_MAX_RESUMES per request. Returns true if scheduled. */
+static bool
+schedule_resume(struct mcp_op *op, struct post *p, const struct out_response *res)
+{
+    const char *id = p->sp_init ? sse_last_event_id(&p->sp) : "";
+    int64_t wait;
+
+    if (!p->is_sse || id[0] == '\0' || (res->fail != OUT_OK && res->fail != OUT_FAIL_PROTOCOL) ||
+        op->conn->transport != MCP_STREAMABLE_HTTP)
+        return false;
+    if (op->resumes >= MCP_MAX_RESUMES) {
+        op_fail(op, ERR_UPSTREAM, "mcp_no_response",
+                "MCP: the server's stream for %s ended without the response %u times in a "
+                "row (MCP_MAX_RESUMES)",
+                op->kind == OP_CALL ? "tools/call" : "the request", MCP_MAX_RESUMES + 1);
+        return true;
+    }
+    free(op->resume_id);
+    op->resume_id = xstrdup(id);
+    op->resume_retry = sse_retry_ms(&p->sp);
+    wait = op->resume_retry >= 0 ? op->resume_retry : (int64_t)MCP_RESUME_DEFAULT_MS;
+    if (wait > (int64_t)MCP_RESUME_MAX_MS)
+        wait = MCP_RESUME_MAX_MS;
+    op->resumes++;
+    log_kv(LOG_DEBUG, "mcp.resume_scheduled", "I:wait_ms", (long long)wait, "I:attempt",
+           (long long)op->resumes, LOG_END);
+    loop_timer_start(op->lp, &op->resume_timer, wait, on_resume_timer, op);
+    return true;
+}
+
 static void
 post_outcome(struct mcp_op *op, struct post *p, const struct out_response *res)
 {
-    bool waited = p->kind == POST_REQUEST && !p->legacy && op->want_id == p->id;
+    bool waited =
+        (p->kind == POST_REQUEST || p->kind == POST_RESUME) && !p->legacy && op->want_id == p->id;
 
     if (p->kind == POST_DELETE) {
         op->notify_done = true;
@@ -336,6 +406,8 @@ post_outcome(struct mcp_op *op, struct post *p, const struct out_response *res)
     /* Answered already, even if the step consumed it before this transfer
      * ended (its last bytes and its end can come in different reads). */
     if (op->failed || (waited && (op->have_resp || op->answered_id == p->id)))
+        return;
+    if (waited && schedule_resume(op, p, res))
         return;
     if (res->fail != OUT_OK) {
         op_fail_transport(op, res);
@@ -353,6 +425,13 @@ post_outcome(struct mcp_op *op, struct post *p, const struct out_response *res)
     if (!p->legacy && p->init && op->conn->transport == MCP_AUTO &&
         (res->status == 400 || res->status == 404 || res->status == 405)) {
         op->fallback = true;
+        return;
+    }
+    if (p->kind == POST_RESUME && (res->status < 200 || res->status >= 300 || !p->is_sse)) {
+        op_fail(op, ERR_UPSTREAM, "mcp_no_response",
+                "MCP: the stream for request %lld ended before the response and resuming it "
+                "failed (GET with Last-Event-ID got HTTP %ld%s)",
+                (long long)p->id, res->status, p->is_sse ? "" : ", not an event stream");
         return;
     }
     if (res->status < 200 || res->status >= 300) {
@@ -408,10 +487,18 @@ post_start(struct mcp_op *op, enum post_kind kind, struct buf *body, int64_t id,
         op_fail(op, ERR_TIMEOUT, "timeout", "MCP: the operation timed out (%u ms)", op->timeout_ms);
         return ERR_TIMEOUT;
     }
-    e = build_request(op, kind == POST_DELETE ? "DELETE" : "POST",
+    e = build_request(op,
+                      kind == POST_DELETE   ? "DELETE"
+                      : kind == POST_RESUME ? "GET"
+                                            : "POST",
                       legacy ? op->endpoint : op->conn->url, !legacy, &rq, &ei);
-    if (e == ERR_OK && kind != POST_DELETE)
+    if (e == ERR_OK && kind == POST_RESUME) {
+        e = out_request_add_header(&rq, "Accept", "text/event-stream", false, &ei);
+        if (e == ERR_OK)
+            e = out_request_add_header(&rq, "Last-Event-ID", op->resume_id, false, &ei);
+    } else if (e == ERR_OK && kind != POST_DELETE) {
         e = add_post_headers(&rq, &ei);
+    }
     if (e == ERR_OK && body != NULL)
         e = buf_append(&rq.body, body->data, body->len);
     if (e != ERR_OK) {
@@ -439,6 +526,29 @@ post_start(struct mcp_op *op, enum post_kind kind, struct buf *body, int64_t id,
     p->next = op->posts;
     op->posts = p;
     return ERR_OK;
+}
+
+void
+resume_start(struct mcp_op *op)
+{
+    if (op->phase == PH_DONE || op->failed || op->have_resp || op->resume_id == NULL)
+        return;
+    if (!out_is_header_value(op->resume_id)) {
+        op_fail(op, ERR_UPSTREAM, "mcp_bad_message",
+                "MCP: the server's SSE event id cannot be sent back as Last-Event-ID");
+        return;
+    }
+    (void)post_start(op, POST_RESUME, NULL, op->want_id, false);
+}
+
+static void
+on_resume_timer(struct loop *lp, void *arg)
+{
+    struct mcp_op *op = arg;
+
+    (void)lp;
+    resume_start(op);
+    op_step(op);
 }
 
 /* A fire-and-forget request, optionally followed by another one (the DELETE

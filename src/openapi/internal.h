@@ -62,8 +62,9 @@ json_t *oa_pointer(const struct oa *oa, const char *ref);
 /* Follows a $ref chain of a non-schema object (parameter, requestBody, response,
  * security scheme, path item); NULL (with a warning) when it cannot. Borrowed. */
 json_t *oa_resolve(struct oa *oa, json_t *node, const char *loc);
-/* A copy of schema with local $refs inlined (new reference, never NULL unless
- * out of memory). */
+/* schema with local $refs inlined (new reference, never NULL unless out of
+ * memory). Parts may be shared with other operations' schemas: copy before
+ * changing it. */
 json_t *oa_schema(struct oa *oa, struct xstate *x, json_t *schema);
 /* An operation's budget: its fair share of what is left of the total,
  * between OPENAPI_MIN_OP_SCHEMA_NODES and OPENAPI_MAX_OP_SCHEMA_NODES. */

@@ -130,8 +130,13 @@ param_schema(struct pstate *ps, json_t *p)
         }
         s = raw ? oa_schema(ps->oa, ps->x, raw) : json_pack("{s:s}", "type", "string");
     }
-    if (json_is_object(s) && desc && !json_object_get(s, "description"))
-        oa_set_str(s, "description", desc);
+    if (json_is_object(s) && desc && !json_object_get(s, "description")) {
+        json_t *own = json_copy(s); /* s may be shared (ref.c) */
+        json_decref(s);
+        s = own;
+        if (s != NULL)
+            oa_set_str(s, "description", desc);
+    }
     return s;
 }
 

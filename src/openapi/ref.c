@@ -2,10 +2,12 @@
  *
  * Inlining a $ref the first time builds its expansion with a fresh budget of
  * OPENAPI_MAX_REF_SCHEMA_NODES values and caches it with its size; later
- * uses copy the cached value when the operation's budget allows, and keep
- * the {"$ref"} otherwise. A $ref already being inlined (a cycle) is kept as
- * {"$ref"}. So the work of a whole import is bounded by
- * (distinct $refs x ref budget) + (operations x operation budget). */
+ * uses share the cached value (json_incref) when the operation's budget
+ * allows, and keep the {"$ref"} otherwise. A $ref already being inlined (a
+ * cycle) is kept as {"$ref"}. So the work of a whole import is bounded by
+ * (distinct $refs x ref budget) + (operations x operation budget), and a
+ * schema oa_schema() returns may be shared with other operations: copy it
+ * before changing it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,7 +177,10 @@ from_cache(struct oa *oa, struct xstate *x, const char *ref, json_t *ent)
     }
     x->budget -= n;
     (void)oa;
-    return json_deep_copy(json_array_get(ent, 0));
+    /* Shared, not copied: an expansion is never changed after it is built
+     * (callers that add to a schema copy it first), and copying each use
+     * was most of an import's memory and a fifth of its time. */
+    return json_incref(json_array_get(ent, 0));
 }
 
 /* Inlines the target of ref with a fresh budget, caching the result. */

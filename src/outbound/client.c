@@ -34,12 +34,12 @@ curl_init(void)
 }
 
 static void
-drain(struct outbound *ob)
+drain(struct ob_shard *sh)
 {
     CURLMsg *m;
     int left;
 
-    while ((m = curl_multi_info_read(ob->multi, &left)) != NULL) {
+    while ((m = curl_multi_info_read(sh->multi, &left)) != NULL) {
         struct out_handle *x = NULL;
         if (m->msg != CURLMSG_DONE)
             continue;
@@ -52,7 +52,7 @@ drain(struct outbound *ob)
 static void
 on_fd(struct loop *lp, int fd, uint32_t events, void *arg)
 {
-    struct outbound *ob = arg;
+    struct ob_shard *sh = arg;
     int flags = 0, running;
 
     (void)lp;
@@ -62,51 +62,86 @@ on_fd(struct loop *lp, int fd, uint32_t events, void *arg)
         flags |= CURL_CSELECT_OUT;
     if (events & EPOLLERR)
         flags |= CURL_CSELECT_ERR;
-    curl_multi_socket_action(ob->multi, fd, flags, &running);
-    drain(ob);
+    curl_multi_socket_action(sh->multi, fd, flags, &running);
+    drain(sh);
 }
 
 static void
 on_timer(struct loop *lp, void *arg)
 {
-    struct outbound *ob = arg;
+    struct ob_shard *sh = arg;
     int running;
 
     (void)lp;
-    curl_multi_socket_action(ob->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    drain(ob);
+    curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    drain(sh);
 }
 
 static int
 on_curl_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
-    struct outbound *ob = userp;
+    struct ob_shard *sh = userp;
     uint32_t ev = 0;
 
     (void)e;
     (void)socketp;
     if (what == CURL_POLL_REMOVE) {
-        loop_unwatch(ob->lp, s);
+        /* usually a connection going back to the pool, to be watched again by
+         * the next call: parked saves an epoll_ctl per call */
+        loop_park(sh->ob->lp, s);
         return 0;
     }
     if (what & CURL_POLL_IN)
         ev |= EPOLLIN;
     if (what & CURL_POLL_OUT)
         ev |= EPOLLOUT;
-    return loop_watch(ob->lp, s, ev, on_fd, ob) == ERR_OK ? 0 : -1;
+    return loop_watch(sh->ob->lp, s, ev, on_fd, sh) == ERR_OK ? 0 : -1;
 }
 
 static int
 on_curl_timer(CURLM *m, long ms, void *userp)
 {
-    struct outbound *ob = userp;
+    struct ob_shard *sh = userp;
 
     (void)m;
     if (ms < 0)
-        loop_timer_stop(ob->lp, &ob->timer);
+        loop_timer_stop(sh->ob->lp, &sh->timer);
     else
-        loop_timer_start(ob->lp, &ob->timer, ms, on_timer, ob);
+        loop_timer_start(sh->ob->lp, &sh->timer, ms, on_timer, sh);
     return 0;
+}
+
+static bool
+shard_init(struct outbound *ob, struct ob_shard *sh)
+{
+    sh->ob = ob;
+    sh->multi = curl_multi_init();
+    if (sh->multi == NULL)
+        return false;
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+    curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, (long)OB_MAXCONNECTS);
+    return true;
+}
+
+struct ob_shard *
+ob_shard_pick(struct outbound *ob)
+{
+    struct ob_shard *best = &ob->shard[0];
+
+    for (size_t i = 1; i < OB_SHARDS && best->active > 0; i++) {
+        struct ob_shard *sh = &ob->shard[i];
+        if (sh->multi == NULL) { /* the used ones are all busy: open the next */
+            if (shard_init(ob, sh))
+                best = sh;
+            break;
+        }
+        if (sh->active < best->active)
+            best = sh;
+    }
+    return best->multi != NULL ? best : NULL;
 }
 
 /* Completes every queued transfer (the queue may grow while this runs). */
@@ -191,7 +226,7 @@ xfer_complete(struct out_handle *x)
     if (x->url != NULL) /* may carry a credential query parameter */
         OPENSSL_cleanse(x->url, strlen(x->url));
     free(x->url);
-    free(x);
+    blk_pool_put(&ob->handles, x, sizeof(*x));
 }
 
 enum err
@@ -206,16 +241,10 @@ outbound_new(struct loop *lp, const struct ssrf_policy *pol, struct outbound **o
     ob->lp = lp;
     if (pol != NULL)
         ob->pol = *pol;
-    ob->multi = curl_multi_init();
-    if (ob->multi == NULL) {
+    if (!shard_init(ob, &ob->shard[0])) {
         free(ob);
         return ERR_INTERNAL;
     }
-    curl_multi_setopt(ob->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(ob->multi, CURLMOPT_SOCKETDATA, ob);
-    curl_multi_setopt(ob->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(ob->multi, CURLMOPT_TIMERDATA, ob);
-    curl_multi_setopt(ob->multi, CURLMOPT_MAXCONNECTS, (long)OB_MAXCONNECTS);
     *out = ob;
     return ERR_OK;
 }
@@ -243,10 +272,22 @@ outbound_free(struct outbound *ob)
     ob->qhead = ob->qtail = NULL;
     for (size_t i = 0; i < ob->npool; i++)
         curl_easy_cleanup(ob->pool[i]);
-    curl_multi_cleanup(ob->multi); /* closes pooled connections via on_curl_socket */
-    loop_timer_stop(ob->lp, &ob->timer);
+    for (size_t i = 0; i < OB_SHARDS; i++) {
+        if (ob->shard[i].multi == NULL)
+            continue;
+        curl_multi_cleanup(ob->shard[i].multi); /* closes pooled connections via on_curl_socket */
+        loop_timer_stop(ob->lp, &ob->shard[i].timer);
+    }
     loop_timer_stop(ob->lp, &ob->defer);
+    blk_pool_drain(&ob->handles);
+    blk_pool_drain(&ob->calls);
     free(ob);
+}
+
+struct blk_pool *
+outbound_call_pool(struct outbound *ob)
+{
+    return ob ? &ob->calls : NULL;
 }
 
 enum err
@@ -263,7 +304,7 @@ outbound_send(struct outbound *ob, struct out_request *rq, out_done_cb done, voi
         out_request_release(rq);
         return ERR_INVALID;
     }
-    x = xcalloc(1, sizeof(*x));
+    x = blk_pool_get(&ob->handles, sizeof(*x));
     x->ob = ob;
     x->rq = *rq;
     memset(rq, 0, sizeof(*rq));
@@ -283,6 +324,12 @@ outbound_send(struct outbound *ob, struct out_request *rq, out_done_cb done, voi
         return ERR_OK;
     }
     x->url = xstrdup(x->rq.url);
+    x->sh = ob_shard_pick(ob);
+    if (x->sh == NULL) {
+        xfer_fail(x, OUT_FAIL_INTERNAL, "could not set up the HTTP client");
+        xfer_defer(x);
+        return ERR_OK;
+    }
     f = hop_start(x);
     if (f != OUT_OK)
         xfer_defer(x);

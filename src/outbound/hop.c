@@ -381,11 +381,12 @@ hop_start(struct out_handle *x)
     buf_reset(&x->res.body);
     drop_response_headers(x);
     if (x->easy == NULL || !build_headers(x) || !set_options(x, x->easy, (long)remaining) ||
-        curl_multi_add_handle(x->ob->multi, x->easy) != CURLM_OK) {
+        curl_multi_add_handle(x->sh->multi, x->easy) != CURLM_OK) {
         xfer_fail(x, OUT_FAIL_INTERNAL, "could not set up the HTTP client");
         return OUT_FAIL_INTERNAL;
     }
     x->in_multi = true;
+    x->sh->active++;
     x->last_rx = mono_ms();
     x->last_ul = 0;
     if (x->rq.limits.idle_timeout_ms > 0)
@@ -400,8 +401,10 @@ hop_detach(struct out_handle *x, bool keep_easy)
 
     loop_timer_stop(ob->lp, &x->idle);
     if (x->easy != NULL) {
-        if (x->in_multi)
-            curl_multi_remove_handle(ob->multi, x->easy);
+        if (x->in_multi) {
+            curl_multi_remove_handle(x->sh->multi, x->easy);
+            x->sh->active--;
+        }
         curl_easy_reset(x->easy);
         if (!keep_easy) {
             if (ob->npool < OB_EASY_POOL)

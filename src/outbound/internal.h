@@ -9,11 +9,29 @@
 #include <curl/curl.h>
 
 #include "outbound/outbound.h"
+#include "core/util.h"
 
 #define OB_EASY_POOL 64 /* idle easy handles kept for reuse */
 #define OB_MAXCONNECTS                                                                             \
     20000 /* CURLMOPT_MAXCONNECTS: keep-alive pool (above the calls a worker holds at once, else   \
              libcurl closes and scans on every completion) */
+/* Multi handles per client. libcurl 7.88 walks its whole connection pool in
+ * curl_multi_remove_handle() after every transfer that left a keep-alive
+ * connection (close_connect_only), so one pool of 5,000 connections costs
+ * 5,000 steps per call. Transfers go to the shard with the fewest in flight,
+ * so each pool holds about 1/OB_SHARDS of the connections; shards are created
+ * on first use (one call at a time only ever uses the first). */
+#define OB_SHARDS 32
+
+struct outbound;
+
+/* One libcurl multi handle (its own connection pool) and its timer. */
+struct ob_shard {
+    struct outbound *ob;
+    CURLM *multi;            /* NULL until first used */
+    struct loop_timer timer; /* libcurl's timeout */
+    size_t active;           /* transfers in this multi */
+};
 
 /* One transfer: the request, its current hop, and the response being built. */
 struct out_handle {
@@ -21,6 +39,7 @@ struct out_handle {
     struct out_request rq; /* moved in from the caller */
     out_done_cb done;
     void *arg;
+    struct ob_shard *sh;        /* the multi handle its hops run in */
     CURL *easy;                 /* set while a hop is configured */
     struct curl_slist *hdrs;    /* wiped on release: may hold credentials */
     struct curl_slist *resolve; /* tests only */
@@ -43,18 +62,22 @@ struct out_handle {
 
 struct outbound {
     struct loop *lp;
-    CURLM *multi;
+    struct ob_shard shard[OB_SHARDS];
     struct ssrf_policy pol;
-    struct loop_timer timer; /* libcurl's timeout */
     struct loop_timer defer; /* runs queued completions on the next turn */
     struct out_handle *active;
     struct out_handle *qhead, *qtail;
     CURL *pool[OB_EASY_POOL];
     size_t npool;
+    struct blk_pool handles; /* finished out_handles */
+    struct blk_pool calls;   /* for the engine's per-call state (outbound_call_pool) */
 };
 
 /* client.c */
 CURL *ob_easy_get(struct outbound *ob);
+/* The shard for a new transfer (fewest in flight; created on first use), or
+ * NULL when libcurl cannot make a multi handle. */
+struct ob_shard *ob_shard_pick(struct outbound *ob);
 /* Records the failure (first one wins) with a printf message. */
 void xfer_fail(struct out_handle *x, enum out_fail f, const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* Calls done() now and frees x. Only from the loop (never from send/cancel). */

@@ -140,6 +140,7 @@ void out_response_release(struct out_response *res);
 const char *out_response_header(const struct out_response *res, const char *name_lc);
 
 struct outbound;
+struct blk_pool;
 struct out_handle;
 /* res is borrowed: the callback may move its contents out (`*mine = *res;
  * memset(res, 0, sizeof(*res));`); whatever is left is released after done()
@@ -150,6 +151,9 @@ enum err outbound_new(struct loop *lp, const struct ssrf_policy *pol,
                       struct outbound **out) WARN_UNUSED;
 /* Added: the loop ob runs on (for callers that arm their own timers). */
 struct loop *outbound_loop(const struct outbound *ob);
+/* A block pool on this client's thread for a caller's per-call state (the
+ * engine's call contexts); drained by outbound_free. NULL for NULL. */
+struct blk_pool *outbound_call_pool(struct outbound *ob);
 /* Cancels every transfer in flight (their done() runs with OUT_FAIL_CANCELLED). */
 void outbound_free(struct outbound *ob);
 

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "store/store.h"
+#include "store/store_int.h"
 #include "core/banned.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -179,71 +180,6 @@ static const char *const migrations[] = {
     "  expires_at INTEGER NOT NULL);",
 };
 
-enum stmt_id {
-    S_USER_ADD,
-    S_USER_GET,
-    S_USER_COUNT,
-    S_WS_ADD,
-    S_WS_GET,
-    S_MEMBER_SET,
-    S_MEMBER_ROLE,
-    S_TOKEN_ADD,
-    S_TOKEN_LOOKUP,
-    S_CONN_INSERT,
-    S_CONN_GET_ID,
-    S_CONN_GET_SLUG,
-    S_CONN_LIST,
-    S_CONN_UPDATE,
-    S_CONN_DELETE,
-    S_SECRET_PUT,
-    S_SECRETS_GET,
-    S_SECRET_DEL_FIELD,
-    S_SECRETS_DEL_OWNER,
-    S_SECRETS_SCAN,
-    S_SECRET_CAS,
-    S_SECRET_KEYS,
-    S_OP_INSERT,
-    S_OPS_DELETE,
-    S_OP_GET,
-    S_OPS_LIST,
-    S_SPEC_PUT,
-    S_SPEC_GET,
-    S_OP_PUT,
-    S_OP_GET_PROV,
-    S_OP_LIST_PROV,
-    S_OP_DEL_PROV,
-    S_OST_PUT,
-    S_OST_TAKE,
-    S_OMETA_GET,
-    S_OMETA_UPSERT,
-    S_OLEASE,
-    S_OHEALTH,
-    S_OHEALTH_SET,
-    S_OREVOKE_ADD,
-    S_OPROV_USERS,
-    S_ACCT_PUT,
-    S_ACCT_GET,
-    S_ACCT_LIST,
-    S_ACCT_LIST_CONN,
-    S_ACCT_DEL,
-    S_RUN_INSERT,
-    S_RUN_UPDATE,
-    S_RUN_GET,
-    S_INVITE_PUT,
-    S_INVITE_GET,
-    S_INVITE_TAKE,
-    S__COUNT
-};
-
-#define CONN_COLS_BASE                                                                             \
-    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "      \
-    "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version, "
-/* Lists count each connection's operations; a single read (the call path)
- * does not: -1 there means "not counted". */
-#define CONN_COLS                                                                                  \
-    CONN_COLS_BASE "(SELECT count(*) FROM connection_operations o WHERE o.connection_id = c.id)"
-#define CONN_COLS_ONE CONN_COLS_BASE "-1"
-
 static const char *const sql[S__COUNT] = {
     [S_USER_ADD] = "INSERT INTO users (name, platform_admin, created_at) VALUES (?1, ?2, ?3)",
     [S_USER_GET] = "SELECT id, name, platform_admin FROM users WHERE name = ?1",
@@ -398,9 +334,58 @@ struct sqlite_store {
     struct store base;
     sqlite3 *db;
     sqlite3_stmt *st[S__COUNT];
+    sqlite3_stmt *rd_begin, *rd_end; /* the read scope's BEGIN / COMMIT */
+    bool in_read;                    /* a read scope's transaction is open */
 };
 
 #define SQ(s) ((struct sqlite_store *)(s))
+
+/* ---- read scope ----
+ * In WAL mode each autocommit statement is its own read transaction: two
+ * fcntl() calls on the -shm file plus the snapshot set-up, ~55 % of a
+ * primary-key lookup (perf-notes §6). A read scope runs its reads in one
+ * deferred transaction. Anything that writes ends it first (stmt() checks
+ * sqlite3_stmt_readonly, exec_sql() covers BEGIN IMMEDIATE), so a write
+ * never upgrades the read snapshot and the reads after it see fresh data. */
+
+static bool
+step_done(sqlite3_stmt *q)
+{
+    int rc = q ? sqlite3_step(q) : SQLITE_ERROR;
+
+    if (q)
+        sqlite3_reset(q);
+    return rc == SQLITE_DONE;
+}
+
+static void
+sq_read_end(struct store *st)
+{
+    struct sqlite_store *s = SQ(st);
+
+    if (!s->in_read)
+        return;
+    s->in_read = false;
+    if (sqlite3_get_autocommit(s->db))
+        return;
+    if (s->rd_end == NULL)
+        sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &s->rd_end, NULL);
+    if (!step_done(s->rd_end))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* reads only: nothing to lose */
+}
+
+static void
+sq_read_begin(struct store *st)
+{
+    struct sqlite_store *s = SQ(st);
+
+    if (s->in_read || !sqlite3_get_autocommit(s->db))
+        return;
+    if (s->rd_begin == NULL)
+        sqlite3_prepare_v3(s->db, "BEGIN DEFERRED", -1, SQLITE_PREPARE_PERSISTENT, &s->rd_begin,
+                           NULL);
+    s->in_read = step_done(s->rd_begin);
+}
 
 static enum err
 db_err(struct sqlite_store *s, int rc, struct errinfo *ei)
@@ -410,7 +395,7 @@ db_err(struct sqlite_store *s, int rc, struct errinfo *ei)
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return err_set(ei, ERR_CONFLICT, "conflict", NULL, "already exists");
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-        return err_set(ei, ERR_UNAVAILABLE, "store_busy", NULL, "the database is busy; try again");
+        return store_err_busy(ei);
     log_kv(LOG_ERROR, "store.sqlite_error", "i:code", ext, "s:detail", sqlite3_errmsg(s->db),
            LOG_END);
     if (rc == SQLITE_FULL)
@@ -427,6 +412,8 @@ stmt(struct sqlite_store *s, enum stmt_id id)
                sqlite3_errmsg(s->db), LOG_END);
         return NULL;
     }
+    if (s->in_read && !sqlite3_stmt_readonly(s->st[id]))
+        sq_read_end(&s->base);
     sqlite3_reset(s->st[id]);
     sqlite3_clear_bindings(s->st[id]);
     return s->st[id];
@@ -463,6 +450,30 @@ col_blob(sqlite3_stmt *q, int i, size_t *len)
     return p;
 }
 
+static const char *
+cols_text(const struct cols *c, int i)
+{
+    return (const char *)sqlite3_column_text(c->src, i);
+}
+
+static int64_t
+cols_i64(const struct cols *c, int i)
+{
+    return sqlite3_column_int64(c->src, i);
+}
+
+static unsigned char *
+cols_blob(const struct cols *c, int i, size_t *len)
+{
+    return col_blob(c->src, i, len);
+}
+
+/* The current row of q, for the rows_* decoders. */
+#define ROW(q)                                                                                     \
+    {                                                                                              \
+        (q), 0, cols_text, cols_i64, cols_blob                                                     \
+    }
+
 /* Runs a statement that returns no rows. */
 static enum err
 exec_stmt(struct sqlite_store *s, sqlite3_stmt *q, struct errinfo *ei)
@@ -478,7 +489,10 @@ static enum err
 exec_sql(struct sqlite_store *s, const char *text, struct errinfo *ei)
 {
     char *msg = NULL;
-    int rc = sqlite3_exec(s->db, text, NULL, NULL, &msg);
+    int rc;
+
+    sq_read_end(&s->base);
+    rc = sqlite3_exec(s->db, text, NULL, NULL, &msg);
 
     sqlite3_free(msg);
     return rc == SQLITE_OK ? ERR_OK : db_err(s, rc, ei);
@@ -527,12 +541,7 @@ migrate(struct sqlite_store *s, struct errinfo *ei)
     have = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     if (have > (int64_t)want) {
-        return tx_end(s,
-                      err_set(ei, ERR_UNAVAILABLE, "schema_too_new", "--db",
-                              "the database has schema version %lld but this connhub knows %zu: "
-                              "run a newer connhub",
-                              (long long)have, want),
-                      ei);
+        return tx_end(s, store_err_schema_too_new(ei, have, want), ei);
     }
     for (size_t v = (size_t)have + 1; v <= want && e == ERR_OK; v++) {
         char rec[128];
@@ -632,6 +641,9 @@ sq_close(struct store *st)
 {
     struct sqlite_store *s = SQ(st);
 
+    sq_read_end(st);
+    sqlite3_finalize(s->rd_begin);
+    sqlite3_finalize(s->rd_end);
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close_v2(s->db);
@@ -654,7 +666,7 @@ sq_user_add(struct store *st, const char *name, bool pa, int64_t *id, struct err
     sqlite3_bind_int64(q, 3, now_ms());
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        return err_set(ei, ERR_CONFLICT, "user_exists", "name", "user %s already exists", name);
+        return store_err_user_exists(ei, name);
     if (e == ERR_OK && id)
         *id = sqlite3_last_insert_rowid(s->db);
     return e;
@@ -672,15 +684,14 @@ sq_user_get(struct store *st, const char *name, struct user_row *out, struct err
     bind_text(q, 1, name);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(q, 0);
-        snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(q, 1));
-        out->platform_admin = sqlite3_column_int(q, 2) != 0;
+        struct cols c = ROW(q);
+        rows_user(&c, out);
         sqlite3_reset(q);
         return ERR_OK;
     }
     sqlite3_reset(q);
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "user_not_found", "user", "no user named %s", name);
+        return store_err_user_not_found(ei, name);
     return db_err(s, rc, ei);
 }
 
@@ -716,8 +727,7 @@ sq_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo
     sqlite3_bind_int64(q, 2, now_ms());
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        return err_set(ei, ERR_CONFLICT, "workspace_exists", "slug", "workspace %s already exists",
-                       slug);
+        return store_err_workspace_exists(ei, slug);
     if (e == ERR_OK && id)
         *id = sqlite3_last_insert_rowid(s->db);
     return e;
@@ -740,8 +750,7 @@ sq_workspace_get(struct store *st, const char *slug, int64_t *id, struct errinfo
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "workspace_not_found", "workspace",
-                       "no workspace named %s", slug);
+        return store_err_workspace_not_found(ei, slug);
     return db_err(s, rc, ei);
 }
 
@@ -778,8 +787,7 @@ sq_member_role(struct store *st, int64_t ws, int64_t user, enum role *out, struc
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "not_a_member", "user",
-                       "the user is not a member of the workspace");
+        return store_err_not_member(ei);
     return db_err(s, rc, ei);
 }
 
@@ -817,21 +825,14 @@ sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p
     sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        p->token_id = sqlite3_column_int64(q, 0);
-        p->user_id = sqlite3_column_int64(q, 1);
-        snprintf(p->user_name, sizeof(p->user_name), "%s", (const char *)sqlite3_column_text(q, 2));
-        p->platform_admin = sqlite3_column_int(q, 3) != 0;
-        p->workspace_id = sqlite3_column_int64(q, 4);
-        snprintf(p->workspace_slug, sizeof(p->workspace_slug), "%s",
-                 (const char *)sqlite3_column_text(q, 5));
-        if (!role_parse((const char *)sqlite3_column_text(q, 6), &p->role))
-            p->role = ROLE_NONE;
+        struct cols c = ROW(q);
+        rows_principal(&c, p);
     }
     sqlite3_reset(q);
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_UNAUTHORIZED, "invalid_token", NULL, "the API token is not valid");
+        return store_err_invalid_token(ei);
     return db_err(s, rc, ei);
 }
 
@@ -840,21 +841,8 @@ sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p
 static void
 read_conn(sqlite3_stmt *q, struct conn_row *r)
 {
-    snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(q, 0));
-    r->workspace_id = sqlite3_column_int64(q, 1);
-    r->owner_id = sqlite3_column_int64(q, 2);
-    r->owner_name = col_text(q, 3);
-    r->name = col_text(q, 4);
-    r->slug = col_text(q, 5);
-    r->service_type = col_text(q, 6);
-    r->auth_type = col_text(q, 7);
-    r->base_url = col_text(q, 8);
-    r->fulfillment = col_text(q, 9);
-    r->config = col_text(q, 10);
-    r->created_at = sqlite3_column_int64(q, 11);
-    r->updated_at = sqlite3_column_int64(q, 12);
-    r->version = sqlite3_column_int64(q, 13);
-    r->op_count = sqlite3_column_int64(q, 14);
+    struct cols c = ROW(q);
+    rows_conn(&c, r);
 }
 
 /* Writes ops (replacing any) and the spec for connection r. */
@@ -884,8 +872,7 @@ put_ops(struct sqlite_store *s, const struct conn_row *r, const struct op_row *o
         bind_text(q, 5, ops[i].def);
         e = exec_stmt(s, q, ei);
         if (e == ERR_CONFLICT)
-            e = err_set(ei, ERR_INVALID, "duplicate_name", "operations",
-                        "two operations are named %s", ops[i].name);
+            e = store_err_duplicate_op(ei, ops[i].name);
     }
     if (e == ERR_OK && spec) {
         q = stmt(s, S_SPEC_PUT);
@@ -907,12 +894,10 @@ put_secrets(struct sqlite_store *s, int64_t ws, const char *kind, const char *ow
 
     for (size_t i = 0; set && i < set->n && e == ERR_OK; i++) {
         sqlite3_stmt *q = stmt(s, S_SECRET_PUT);
-        uint32_t kid = 0;
         const unsigned char *d = set->v[i].data;
+        uint32_t kid = sealed_key_id(d, set->v[i].len);
         if (q == NULL)
             return db_err(s, SQLITE_ERROR, ei);
-        if (set->v[i].len >= 5)
-            kid = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4];
         sqlite3_bind_int64(q, 1, ws);
         bind_text(q, 2, kind);
         bind_text(q, 3, owner);
@@ -952,8 +937,7 @@ sq_conn_insert(struct store *st, const struct conn_row *r, const struct op_row *
     sqlite3_bind_int64(q, 11, r->created_at);
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_CONFLICT, "slug_taken", "slug",
-                    "a connection with slug %s already exists in this workspace", r->slug);
+        e = store_err_slug_taken(ei, r->slug);
     if (e == ERR_OK)
         e = put_ops(s, r, ops, nops, true, spec, ei);
     if (e == ERR_OK)
@@ -981,8 +965,7 @@ sq_conn_get(struct store *st, int64_t ws, const char *id, const char *slug, stru
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "connection_not_found", id ? "id" : "slug",
-                       "no such connection");
+        return store_err_conn_not_found(ei, id ? "id" : "slug");
     return db_err(s, rc, ei);
 }
 
@@ -1025,18 +1008,6 @@ sq_conn_list(struct store *st, int64_t ws, const struct conn_filter *f, struct c
     return ERR_OK;
 }
 
-static bool
-in_list(const char *f, const char *const *keep, size_t nkeep, const struct sealed_set *put)
-{
-    for (size_t i = 0; i < nkeep; i++)
-        if (strcmp(keep[i], f) == 0)
-            return true;
-    return put && sealed_set_find(put, f) != NULL;
-}
-
-static enum err sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner,
-                                 char ***fields, size_t *n, struct errinfo *ei);
-
 static enum err
 sq_conn_update(struct store *st, const struct conn_row *r, const struct op_row *ops, size_t nops,
                bool replace_ops, const char *spec, const struct sealed_set *put,
@@ -1067,17 +1038,15 @@ sq_conn_update(struct store *st, const struct conn_row *r, const struct op_row *
     sqlite3_bind_int64(q, 11, r->version);
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_CONFLICT, "slug_taken", "slug",
-                    "a connection with slug %s already exists in this workspace", r->slug);
+        e = store_err_slug_taken(ei, r->slug);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        e = err_set(ei, ERR_CONFLICT, "concurrent_update", NULL,
-                    "the connection was changed or deleted by another request; reload and retry");
+        e = store_err_concurrent_update(ei);
     if (e == ERR_OK)
         e = put_ops(s, r, ops, nops, replace_ops, spec, ei);
     if (e == ERR_OK)
-        e = sq_secret_fields(st, r->workspace_id, "connection", r->id, &fields, &nf, ei);
+        e = store_fields_of(st, r->workspace_id, "connection", r->id, &fields, &nf, ei);
     for (size_t i = 0; e == ERR_OK && i < nf; i++) {
-        if (in_list(fields[i], keep, nkeep, put))
+        if (secret_kept(fields[i], keep, nkeep, put))
             continue;
         q = stmt(s, S_SECRET_DEL_FIELD);
         if (q == NULL) {
@@ -1113,7 +1082,7 @@ sq_conn_delete(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
     bind_text(q, 2, id);
     e = exec_stmt(s, q, ei);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        e = err_set(ei, ERR_NOT_FOUND, "connection_not_found", "id", "no such connection");
+        e = store_err_conn_not_found(ei, "id");
     if (e == ERR_OK) {
         q = stmt(s, S_SECRETS_DEL_OWNER);
         if (q == NULL)
@@ -1158,25 +1127,6 @@ sq_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner
 }
 
 static enum err
-sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner, char ***fields,
-                 size_t *n, struct errinfo *ei)
-{
-    struct sealed_set set = {0};
-    enum err e = sq_secrets_get(st, ws, kind, owner, &set, ei);
-
-    *fields = NULL;
-    *n = 0;
-    if (e != ERR_OK)
-        return e;
-    *fields = xcalloc(set.n ? set.n : 1, sizeof(char *));
-    for (size_t i = 0; i < set.n; i++)
-        (*fields)[i] = xstrdup(set.v[i].field);
-    *n = set.n;
-    sealed_set_release(&set);
-    return ERR_OK;
-}
-
-static enum err
 sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row **rows, size_t *n,
                 struct errinfo *ei)
 {
@@ -1194,13 +1144,8 @@ sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row
     sqlite3_bind_int64(q, 1, after);
     sqlite3_bind_int64(q, 2, (int64_t)limit);
     while (cnt < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct secret_row *r = &v[cnt++];
-        r->id = sqlite3_column_int64(q, 0);
-        r->workspace_id = sqlite3_column_int64(q, 1);
-        r->kind = col_text(q, 2);
-        r->owner_id = col_text(q, 3);
-        r->field = col_text(q, 4);
-        r->data = col_blob(q, 5, &r->len);
+        struct cols c = ROW(q);
+        rows_secret(&c, &v[cnt++]);
     }
     sqlite3_reset(q);
     if (cnt < limit && rc != SQLITE_DONE) {
@@ -1286,7 +1231,7 @@ text_query(struct sqlite_store *s, enum stmt_id id, int64_t ws, const char *a, c
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "not_found", NULL, "no such %s", what);
+        return store_err_not_found(ei, what);
     return db_err(s, rc, ei);
 }
 
@@ -1414,8 +1359,7 @@ sq_oprov_get(struct store *st, const char *id, char **def, char **client_id, str
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "provider_not_found", "provider",
-                       "no OAuth provider %s in the registry", id);
+        return store_err_provider_not_found(ei, id);
     return db_err(s, rc, ei);
 }
 
@@ -1462,8 +1406,7 @@ sq_oprov_delete(struct store *st, const char *id, struct errinfo *ei)
     bind_text(q, 1, id);
     e = exec_stmt(s, q, ei);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        e = err_set(ei, ERR_NOT_FOUND, "provider_not_found", "provider",
-                    "no OAuth provider %s in the registry", id);
+        e = store_err_provider_not_found(ei, id);
     return e;
 }
 
@@ -1500,23 +1443,15 @@ sq_ostate_take(struct store *st, const char *hash, struct oauth_state_row *r, st
     bind_text(q, 1, hash);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        snprintf(r->state_hash, sizeof(r->state_hash), "%s", hash);
-        r->provider_id = col_text(q, 0);
-        r->workspace_id = sqlite3_column_int64(q, 1);
-        r->user_id = sqlite3_column_int64(q, 2);
-        r->connection_id = col_text(q, 3);
-        r->tiers = col_text(q, 4);
-        r->redirect_uri = col_text(q, 5);
-        r->verifier = col_blob(q, 6, &r->verifier_len);
-        r->expires_at = sqlite3_column_int64(q, 7);
+        struct cols c = ROW(q);
+        rows_oauth_state(&c, hash, r);
         rc = sqlite3_step(q); /* finish the statement so the delete commits */
     }
     sqlite3_reset(q);
     if (r->provider_id)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "unknown_state", "state",
-                       "this authorization is unknown or was already used");
+        return store_err_unknown_state(ei);
     return db_err(s, rc, ei);
 }
 
@@ -1535,32 +1470,14 @@ sq_ometa_get(struct store *st, int64_t ws, const char *conn, struct oauth_meta *
     bind_text(q, 2, conn);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        m->provider_id = col_text(q, 0);
-        m->scopes = col_text(q, 1);
-        m->tiers = col_text(q, 2);
-        m->health = col_text(q, 3);
-        m->last_error = col_text(q, 4);
-        m->lease_owner = col_text(q, 5);
-        m->obtained_at = sqlite3_column_int64(q, 6);
-        m->expires_at = sqlite3_column_int64(q, 7);
-        m->version = sqlite3_column_int64(q, 8);
-        m->lease_until = sqlite3_column_int64(q, 9);
-        m->refreshes = sqlite3_column_int64(q, 10);
-        m->last_success_at = sqlite3_column_int64(q, 11);
-        m->last_error_code = col_text(q, 12);
-        m->consecutive_failures = sqlite3_column_int64(q, 13);
-        m->total_failures = sqlite3_column_int64(q, 14);
-        m->last_failure_at = sqlite3_column_int64(q, 15);
-        m->next_retry_at = sqlite3_column_int64(q, 16);
-        m->forced_refreshes = sqlite3_column_int64(q, 17);
-        m->health_changed_at = sqlite3_column_int64(q, 18);
+        struct cols c = ROW(q);
+        rows_oauth_meta(&c, m);
     }
     sqlite3_reset(q);
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "not_connected", "auth",
-                       "the connection has no OAuth tokens yet: connect it first");
+        return store_err_not_connected(ei);
     return db_err(s, rc, ei);
 }
 
@@ -1740,25 +1657,6 @@ sq_account_put(struct store *st, const struct account_row *r, const struct seale
     return tx_end(s, e, ei);
 }
 
-static void
-read_account(sqlite3_stmt *q, int64_t ws, struct account_row *r)
-{
-    r->workspace_id = ws;
-    r->kind = col_text(q, 0);
-    r->holder = col_text(q, 1);
-    r->connection_id = col_text(q, 2);
-    r->method = col_text(q, 3);
-    r->provider_id = col_text(q, 4);
-    r->tiers = col_text(q, 5);
-    r->scopes = col_text(q, 6);
-    r->role = col_text(q, 7);
-    r->expires_at = sqlite3_column_int64(q, 8);
-    r->created_at = sqlite3_column_int64(q, 9);
-    r->updated_at = sqlite3_column_int64(q, 10);
-    r->conn_slug = col_text(q, 11);
-    r->conn_name = col_text(q, 12);
-}
-
 static enum err
 sq_account_get(struct store *st, int64_t ws, const char *kind, const char *holder,
                const char *conn_id, struct account_row *out, struct errinfo *ei)
@@ -1775,14 +1673,15 @@ sq_account_get(struct store *st, int64_t ws, const char *kind, const char *holde
     bind_text(q, 3, holder);
     bind_text(q, 4, conn_id);
     rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        read_account(q, ws, out);
+    if (rc == SQLITE_ROW) {
+        struct cols c = ROW(q);
+        rows_account(&c, ws, out);
+    }
     sqlite3_reset(q);
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "account_not_found", "connection",
-                       "no credential of this holder for this connection");
+        return store_err_account_not_found(ei);
     return db_err(s, rc, ei);
 }
 
@@ -1814,7 +1713,8 @@ account_rows(struct store *st, enum stmt_id id, int64_t ws, const char *kind, co
                 abort();
         }
         memset(&v[cnt], 0, sizeof(v[cnt]));
-        read_account(q, ws, &v[cnt++]);
+        struct cols c = ROW(q);
+        rows_account(&c, ws, &v[cnt++]);
     }
     sqlite3_reset(q);
     if (rc != SQLITE_DONE) {
@@ -1856,8 +1756,7 @@ sq_account_delete(struct store *st, int64_t ws, const char *kind, const char *ho
     bind_text(q, 4, conn_id);
     e = exec_stmt(s, q, ei);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        return err_set(ei, ERR_NOT_FOUND, "account_not_found", "connection",
-                       "no credential of this holder for this connection");
+        return store_err_account_not_found(ei);
     return e;
 }
 
@@ -1899,7 +1798,7 @@ sq_run_update(struct store *st, const struct run_row *r, struct errinfo *ei)
     sqlite3_bind_int64(q, 7, r->finished_at);
     e = exec_stmt(s, q, ei);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        return err_set(ei, ERR_NOT_FOUND, "run_not_found", "id", "no such run");
+        return store_err_run_not_found(ei);
     return e;
 }
 
@@ -1917,22 +1816,14 @@ sq_run_get(struct store *st, int64_t ws, const char *id, struct run_row *out, st
     bind_text(q, 2, id);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        snprintf(out->id, sizeof(out->id), "%s", (const char *)sqlite3_column_text(q, 0));
-        out->workspace_id = sqlite3_column_int64(q, 1);
-        out->user_id = sqlite3_column_int64(q, 2);
-        out->status = col_text(q, 3);
-        out->spec = col_text(q, 4);
-        out->state = col_text(q, 5);
-        out->error = col_text(q, 6);
-        out->created_at = sqlite3_column_int64(q, 7);
-        out->updated_at = sqlite3_column_int64(q, 8);
-        out->finished_at = sqlite3_column_int64(q, 9);
+        struct cols c = ROW(q);
+        rows_run(&c, out);
     }
     sqlite3_reset(q);
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "run_not_found", "id", "no such run");
+        return store_err_run_not_found(ei);
     return db_err(s, rc, ei);
 }
 
@@ -1969,12 +1860,8 @@ sq_invite_get(struct store *st, const char *hash, bool take, struct invite_row *
     bind_text(q, 1, hash);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        snprintf(r->token_hash, sizeof(r->token_hash), "%s", hash);
-        r->workspace_id = sqlite3_column_int64(q, 0);
-        r->participant_id = col_text(q, 1);
-        r->connection_id = col_text(q, 2);
-        r->created_by = sqlite3_column_int64(q, 3);
-        r->expires_at = sqlite3_column_int64(q, 4);
+        struct cols c = ROW(q);
+        rows_invite(&c, hash, r);
         found = true;
         rc = sqlite3_step(q); /* finish the statement so a delete commits */
     }
@@ -1982,8 +1869,7 @@ sq_invite_get(struct store *st, const char *hash, bool take, struct invite_row *
     if (found)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "unknown_invite", "token",
-                       "this onboarding link is unknown or was already used");
+        return store_err_unknown_invite(ei);
     return db_err(s, rc, ei);
 }
 
@@ -2005,7 +1891,7 @@ static const struct store_ops sqlite_ops = {
     .conn_update = sq_conn_update,
     .conn_delete = sq_conn_delete,
     .secrets_get = sq_secrets_get,
-    .secret_fields = sq_secret_fields,
+    .secret_fields = store_fields_of,
     .secrets_scan = sq_secrets_scan,
     .secret_cas = sq_secret_cas,
     .secret_key_counts = sq_secret_key_counts,
@@ -2024,6 +1910,8 @@ static const struct store_ops sqlite_ops = {
     .oauth_commit = sq_ocommit,
     .oauth_lease = sq_olease,
     .oauth_health = sq_ohealth,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
     .oauth_health_set = sq_ohealth_set,
     .oauth_revocation_add = sq_orevoke_add,
     .oauth_provider_users = sq_oprov_users,

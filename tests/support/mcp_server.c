@@ -41,6 +41,9 @@ struct mcp_server {
     struct ms_counts n;
     struct sess s[MS_SESSIONS];
     unsigned next_sess;
+    char *pending; /* the dropped call's response, for the resuming GET */
+    int event_id;  /* the last SSE event id handed out */
+    int dropped;   /* streams dropped for the pending call */
 };
 
 struct reqbody {
@@ -178,7 +181,9 @@ answer(struct mcp_server *m, json_t *req)
         m->n.tools_list++;
         res = list_result(m, params);
     } else if (strcmp(method, "tools/call") == 0) {
+        json_t *tok = json_object_get(json_object_get(params, "_meta"), "progressToken");
         m->n.tools_call++;
+        m->n.progress_token = json_is_integer(tok) ? (int)json_integer_value(tok) : -1;
         if (tool && strcmp(tool, "echo") == 0) {
             snprintf(text, sizeof(text), "Echo: %.200s",
                      json_string_value(json_object_get(args, "message"))
@@ -230,6 +235,92 @@ rd_endless(void *cls, uint64_t pos, char *buf, size_t max)
         n += sizeof(ev) - 1;
     }
     return n ? (ssize_t)n : 0;
+}
+
+/* A stream that sends its text and then stops: cut (the connection closes
+ * mid-chunk) or ended cleanly. */
+struct dropping {
+    char *text;
+    size_t off, len;
+    bool clean;
+};
+
+static ssize_t
+rd_dropping(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct dropping *d = cls;
+    size_t n = d->len - d->off < max ? d->len - d->off : max;
+
+    (void)pos;
+    if (n == 0)
+        return d->clean ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    memcpy(buf, d->text + d->off, n);
+    d->off += n;
+    return (ssize_t)n;
+}
+
+static void
+free_dropping(void *cls)
+{
+    struct dropping *d = cls;
+
+    free(d->text);
+    free(d);
+}
+
+/* Caller holds mu. The next part of a dropped call: a priming event and a
+ * progress event, then the stream stops; or, once `drops` streams were
+ * dropped, the response. */
+static enum MHD_Result
+queue_drop_part(struct mcp_server *m, struct MHD_Connection *c)
+{
+    struct dropping *d = calloc(1, sizeof(*d));
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    size_t n = (m->pending ? strlen(m->pending) : 0) + 512;
+
+    d->text = malloc(n);
+    if (m->dropped >= m->o.drops && m->pending != NULL) {
+        snprintf(d->text, n, "id: ev-%d\ndata: %s\n\n", ++m->event_id, m->pending);
+        free(m->pending);
+        m->pending = NULL;
+        d->clean = true;
+    } else {
+        int a = ++m->event_id, b = ++m->event_id;
+        snprintf(
+            d->text, n,
+            "id: ev-%d\nretry: 20\ndata: \n\n"
+            "id: ev-%d\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+            "\"notifications/progress\",\"params\":{\"progressToken\":%d,\"progress\":%d}}\n\n",
+            a, b, m->n.progress_token, m->dropped + 1);
+        m->dropped++;
+        d->clean = m->o.drop_clean;
+    }
+    d->len = strlen(d->text);
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, rd_dropping, d, free_dropping);
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* GET /mcp: the resumption of a dropped call's stream (Last-Event-ID), else 405. */
+static enum MHD_Result
+resume_get(struct mcp_server *m, struct MHD_Connection *c)
+{
+    const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    enum MHD_Result ret;
+
+    pthread_mutex_lock(&m->mu);
+    if (last == NULL || m->pending == NULL) {
+        pthread_mutex_unlock(&m->mu);
+        return reply(c, 405, "text/plain", "method not allowed", NULL);
+    }
+    m->n.resumes++;
+    snprintf(m->n.last_event_id, sizeof(m->n.last_event_id), "%s", last);
+    ret = queue_drop_part(m, c);
+    pthread_mutex_unlock(&m->mu);
+    return ret;
 }
 
 struct legacy {
@@ -396,7 +487,8 @@ streamable(struct mcp_server *m, struct MHD_Connection *c, const char *method, s
     struct sess *s = NULL;
     char *text, *special, *out;
     const char *rpcm;
-    bool never = false, is_init;
+    bool never = false, is_init, is_call;
+    int ptok;
     enum MHD_Result ret;
     size_t n;
 
@@ -457,8 +549,10 @@ streamable(struct mcp_server *m, struct MHD_Connection *c, const char *method, s
             m->n.tools_call++;
     }
     ans = special || never ? NULL : answer(m, req);
+    is_call = rpcm && strcmp(rpcm, "tools/call") == 0;
+    ptok = is_call ? m->n.progress_token : 1;
     pthread_mutex_unlock(&m->mu);
-    json_decref(req);
+    json_decref(req); /* rpcm dangles from here */
     if (never && m->o.call == MS_CALL_ENDLESS)
         return queue_endless(m, c);
     if (never) {
@@ -469,6 +563,15 @@ streamable(struct mcp_server *m, struct MHD_Connection *c, const char *method, s
         return reply(c, 202, NULL, "", NULL);
     text = special ? special : json_dumps(ans, JSON_COMPACT);
     json_decref(ans);
+    if (m->o.drops > 0 && is_call) {
+        pthread_mutex_lock(&m->mu);
+        free(m->pending);
+        m->pending = text;
+        m->dropped = 0;
+        ret = queue_drop_part(m, c);
+        pthread_mutex_unlock(&m->mu);
+        return ret;
+    }
     if (!m->o.sse_answers) {
         ret = reply(c, 200, "application/json", text, is_init ? s->id : NULL);
         free(text);
@@ -480,9 +583,14 @@ streamable(struct mcp_server *m, struct MHD_Connection *c, const char *method, s
              "id: prime-1\ndata: \n\n"
              ": keep-alive comment\r\n\r\n"
              "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
-             "\"params\":{\"progressToken\":1,\"progress\":1}}\n\n"
+             "\"params\":{\"progressToken\":%d,\"progress\":1,\"total\":2}}\n\n"
              "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"srv-1\",\"method\":\"ping\"}\n\n"
+             "%s"
              "event: message\r\nid: ev-2\r\ndata: %s\r\n\r\n",
+             ptok,
+             is_call && m->o.list_changed ? "data: {\"jsonrpc\":\"2.0\",\"method\":"
+                                            "\"notifications/tools/list_changed\"}\n\n"
+                                          : "",
              text);
     ret = reply(c, 200, "text/event-stream; charset=utf-8", out, is_init ? s->id : NULL);
     free(out);
@@ -587,6 +695,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         return reply(c, 413, "text/plain", "too big", NULL);
     if (strcmp(url, "/mcp") == 0 && (strcmp(method, "POST") == 0 || strcmp(method, "DELETE") == 0))
         return streamable(m, c, method, b);
+    if (strcmp(url, "/mcp") == 0 && strcmp(method, "GET") == 0)
+        return resume_get(m, c);
     if (strcmp(url, "/mcp") == 0)
         return reply(c, 405, "text/plain", "method not allowed", NULL);
     if (strcmp(url, "/sse") == 0 && strcmp(method, "GET") == 0)
@@ -654,6 +764,10 @@ mcp_server_set(struct mcp_server *m, const struct ms_opts *o)
     pthread_mutex_lock(&m->mu);
     m->o = *o;
     memset(&m->n, 0, sizeof(m->n));
+    free(m->pending);
+    m->pending = NULL;
+    m->dropped = 0;
+    m->event_id = 0;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -682,6 +796,7 @@ mcp_server_stop(struct mcp_server *m)
             free(q->text);
             free(q);
         }
+    free(m->pending);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
     free(m);

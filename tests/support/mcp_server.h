@@ -37,6 +37,15 @@ struct ms_opts {
     bool expire_400;    /* dead sessions get 400 "No valid session ID provided" instead */
     enum ms_call call;
     bool other_origin; /* legacy endpoint event points at 127.0.0.3 */
+    /* Streamable HTTP resumability: a tools/call is answered with an SSE stream
+     * (priming event with `retry: 20`, a progress event, ids "ev-1", "ev-2", ...)
+     * that stops before the response, and so is each GET /mcp with
+     * Last-Event-ID, `drops` times in all; the next GET carries the response.
+     * drop_clean: the stream ends normally (2025-11-25 polling) instead of
+     * being cut mid-chunk. */
+    int drops;
+    bool drop_clean;
+    bool list_changed; /* SSE call answers carry notifications/tools/list_changed */
 };
 
 struct ms_counts {
@@ -44,6 +53,9 @@ struct ms_counts {
     int missing_version; /* requests after initialize without MCP-Protocol-Version */
     int unauthorized;
     int legacy_streams;
+    int resumes;            /* GET /mcp with Last-Event-ID */
+    char last_event_id[32]; /* the Last-Event-ID of the latest one */
+    int progress_token;     /* the tools/call's _meta.progressToken, -1 if none */
 };
 
 struct mcp_server;

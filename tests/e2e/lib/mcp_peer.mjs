@@ -21,8 +21,9 @@ function freePort(host) {
   });
 }
 
-/** mode: 'streamableHttp' or 'sse'. Returns {url (base), mcpUrl, sseUrl, stop()}. */
-export async function startEverything(mode, { host = '127.0.0.2' } = {}) {
+/** mode: 'streamableHttp' or 'sse'; port: a fixed one (e.g. to restart a peer where it was).
+ * Returns {url (base), port, mcpUrl, sseUrl, stop()}. */
+export async function startEverything(mode, { host = '127.0.0.2', port: fixedPort } = {}) {
   if (!fs.existsSync(PEER_JS)) throw new Error(`MCP peer missing: ${PEER_JS} (run tools/install-deps)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connhub-mcp-'));
   const preload = path.join(dir, 'loopback-only.cjs');
@@ -36,7 +37,7 @@ net.Server.prototype.listen = function (...a) {
   return orig.apply(this, a);
 };
 `);
-  const port = await freePort(host);
+  const port = fixedPort || (await freePort(host));
   const proc = spawn(process.execPath, ['-r', preload, PEER_JS, mode], {
     env: { PATH: process.env.PATH, HOME: dir, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +58,7 @@ net.Server.prototype.listen = function (...a) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url, mcpUrl: `${url}/mcp`, sseUrl: `${url}/sse`,
+    url, port, mcpUrl: `${url}/mcp`, sseUrl: `${url}/sse`,
     async stop() {
       if (proc.exitCode === null) { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); }
       fs.rmSync(dir, { recursive: true, force: true });
@@ -65,10 +66,11 @@ net.Server.prototype.listen = function (...a) {
   };
 }
 
-/** A front on host:0 that answers 401 unless `Authorization: Bearer <token>`, else proxies to target. */
+/** A front on host:0 that answers 401 unless `Authorization: Bearer <token>`, else proxies to target.
+ * `served` counts the requests it passed on. */
 export async function startBearerFront(target, token, { host = '127.0.0.2' } = {}) {
   const t = new URL(target);
-  let refused = 0;
+  let refused = 0, served = 0;
   const server = http.createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${token}`) {
       refused++;
@@ -76,6 +78,7 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
       res.end('{"error":"invalid_token"}');
       return;
     }
+    served++;
     const up = http.request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode, ur.headers);
       // Pass bytes on as they come, but end the response a little later: the client must not
@@ -90,6 +93,64 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
   return {
     url: `http://${host}:${server.address().port}`,
     get refused() { return refused; },
+    get served() { return served; },
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+  };
+}
+
+/** Writes, in dir, a preload (`node -r FILE`) that makes every listen() on all interfaces
+ * (no host, '::' or '0.0.0.0') bind 127.0.0.1 instead, synchronously, so code that reads
+ * server.address() right after listen(0) keeps working: for peers that start their own
+ * servers without a host option (the conformance suite's scenario servers). */
+export function writeLoopbackPreload(dir) {
+  const file = path.join(dir, 'listen-loopback.cjs');
+  fs.writeFileSync(file, `const net = require('net');
+const orig = net.Server.prototype._listen2;
+net.Server.prototype._listen2 = function (address, port, addressType, ...rest) {
+  if (address == null || address === '::' || address === '0.0.0.0') return orig.call(this, '127.0.0.1', port, 4, ...rest);
+  return orig.call(this, address, port, addressType, ...rest);
+};
+`);
+  return file;
+}
+
+/** Runs cmd args to completion without blocking the event loop (in-process peers keep
+ * answering): {code, signal, stdout, stderr}. Killed (SIGKILL) after timeout ms. */
+export function runAsync(cmd, args, { env = {}, timeout = 60000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => p.kill('SIGKILL'), timeout);
+    p.on('error', (e) => { clearTimeout(t); reject(e); });
+    p.on('close', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
+  });
+}
+
+/** Starts lib/mcp_sdk_server.mjs (a TypeScript-SDK server: run-time tool changes, progress, a
+ * stream closed before the answer) on host. Returns {url, mcpUrl, stats(), stop()}. */
+export async function startSdkPeer({ host = '127.0.0.2' } = {}) {
+  const proc = spawn(process.execPath, [path.join(here, 'mcp_sdk_server.mjs'), host, '0'], {
+    env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const port = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`SDK peer did not start: ${out}`)); }, 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+    });
+    proc.stderr.on('data', (d) => { out += d; });
+    proc.once('exit', () => { clearTimeout(t); reject(new Error(`SDK peer exited: ${out}`)); });
+  });
+  const url = `http://${host}:${port}`;
+  return {
+    url, mcpUrl: `${url}/mcp`,
+    async stats() { return (await fetch(`${url}/stats`)).json(); },
+    async stop() {
+      if (proc.exitCode === null) { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); }
+    },
   };
 }

@@ -5,7 +5,9 @@
  * runs (listing, deletion taking the sealed values along, also when the
  * connection goes; another workspace sees nothing: TEN-001), and the limits of
  * fulfil_parse at N and N+1 (participants, participant ids, per-run
- * credentials). A temp SQLite store and a vault from a fixed test key. */
+ * credentials). A throwaway store per test (SQLite, and again on PostgreSQL
+ * when CONNHUB_TEST_PG is set: tests/support/testdb.h) and a vault from a
+ * fixed test key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "conn/accounts.h"
@@ -25,13 +28,17 @@
 #include "conn/conn_oauth.h"
 #include "core/limits.h"
 #include "core/util.h"
+#include "support/testdb.h"
 
 static const unsigned char K1[32] = {7,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                      12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                                      23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
+/* The backend under test: NULL for SQLite, else the PostgreSQL base URL. */
+static const char *g_pg;
+
 struct fx {
-    char dir[64], path[128];
+    struct testdb db;
     struct store *st;
     struct vault *v;
     struct principal alice, bob, dave, carol; /* alice admin w1; bob, dave members; carol w2 */
@@ -101,17 +108,13 @@ setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct errinfo ei = {0};
-    char url[160];
     int64_t w1, w2, a, b, c, d;
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/connhub-ut-acct-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    snprintf(url, sizeof(url), "sqlite:%s", f->path);
-    if (store_open(url, &f->st, &ei) != ERR_OK || vault_new(K1, NULL, 0, &f->v, &ei) != ERR_OK)
+    *state = f; /* teardown cleans up even when a step below fails */
+    if (testdb_create(&f->db, g_pg, "acct") != 0 || store_open(f->db.url, &f->st, &ei) != ERR_OK ||
+        vault_new(K1, NULL, 0, &f->v, &ei) != ERR_OK)
         return -1;
     if (store_workspace_add(f->st, "w1", &w1, &ei) || store_workspace_add(f->st, "w2", &w2, &ei) ||
         store_user_add(f->st, "alice", false, &a, &ei) ||
@@ -151,18 +154,39 @@ static int
 teardown(void **state)
 {
     struct fx *f = *state;
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char p[192];
 
+    if (f == NULL)
+        return 0;
     store_close(f->st);
     vault_free(f->v);
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    testdb_destroy(&f->db);
     free(f);
     return 0;
+}
+
+/* Runs one statement on a second handle to the test database; rows changed. */
+static long
+side_exec(const struct fx *f, const char *sql)
+{
+    long n = -1;
+
+    if (g_pg) {
+        PGconn *db = PQconnectdb(f->db.url);
+        PGresult *r = PQexec(db, sql);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            n = strtol(PQcmdTuples(r), NULL, 10);
+        else
+            fail_msg("%s: %s", sql, PQerrorMessage(db));
+        PQclear(r);
+        PQfinish(db);
+        return n;
+    }
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    n = sqlite3_changes(db);
+    sqlite3_close(db);
+    return n;
 }
 
 /* Opens slug's credential for p with fc; returns the one value (static
@@ -254,20 +278,16 @@ static void
 test_sealed_values_bound_to_holder(void **state)
 {
     struct fx *f = *state;
-    sqlite3 *db;
     char sql[512];
     struct errinfo ei;
     enum err e;
 
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     snprintf(sql, sizeof(sql),
              "INSERT INTO secrets (workspace_id, kind, owner_id, field, key_id, sealed, "
              "updated_at) SELECT workspace_id, kind, '%lld:%s', field, key_id, sealed, updated_at "
              "FROM secrets WHERE kind = 'account' AND owner_id = '%lld:%s'",
              (long long)f->dave.user_id, f->me_id, (long long)f->alice.user_id, f->me_id);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_close(db);
+    assert_int_equal(side_exec(f, sql), 1);
     assert_null(open_as(f, &f->dave, "me", NULL, NULL, &e, &ei));
     assert_int_equal(e, ERR_CRYPTO);
 }
@@ -515,5 +535,14 @@ main(void)
         T(test_list_delete_and_cascade), T(test_runs_store_isolated),
         T(test_fulfil_parse_limits),     T(test_list_conn_and_revoke_cap),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests_name("accounts/sqlite", tests, NULL, NULL);
+
+    g_pg = testdb_pg_base();
+    if (g_pg == NULL) {
+        printf("[  SKIPPED ] accounts/postgres: CONNHUB_TEST_PG is not set (make test sets it; "
+               "or run under tools/with-pg)\n");
+        return rc;
+    }
+    rc |= cmocka_run_group_tests_name("accounts/postgres", tests, NULL, NULL);
+    return rc;
 }

@@ -327,6 +327,91 @@ test_call_results(void **state)
     }
 }
 
+/* A tools/call whose SSE stream stops before the response is resumed with
+ * GET + Last-Event-ID (the id of the last event seen), after the server's
+ * retry:, on a cut connection and on a clean end alike; MCP_MAX_RESUMES
+ * resumptions are fine, one more drop is a clear error. */
+static void
+test_call_resume(void **state)
+{
+    static const struct {
+        int drops;
+        bool clean;
+        enum err e;
+    } cases[] = {
+        {1, false, ERR_OK},
+        {1, true, ERR_OK},
+        {MCP_MAX_RESUMES, false, ERR_OK},
+        {MCP_MAX_RESUMES + 1, false, ERR_UPSTREAM},
+        {MCP_MAX_RESUMES + 1, true, ERR_UPSTREAM},
+    };
+    struct ms_counts n;
+    struct result res;
+    char want[32];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ms_opts o = {.drops = cases[i].drops, .drop_clean = cases[i].clean};
+        set(&o);
+        call(NULL, MCP_STREAMABLE_HTTP, "/mcp", "echo", "{\"message\":\"resumed\"}", 0, &res);
+        mcp_server_counts(srv, &n);
+        assert_int_equal(res.e, cases[i].e);
+        if (cases[i].e == ERR_OK) {
+            assert_string_equal(text0(&res), "Echo: resumed");
+            assert_int_equal(n.resumes, cases[i].drops);
+            /* each dropped stream carried the priming event and one progress */
+            assert_int_equal(json_integer_value(json_object_get(json_object_get(res.r, "progress"),
+                                                                "notifications")),
+                             cases[i].drops);
+        } else {
+            assert_string_equal(res.ei.code, "mcp_no_response");
+            assert_non_null(strstr(res.ei.msg, "MCP_MAX_RESUMES"));
+            assert_int_equal(n.resumes, MCP_MAX_RESUMES);
+        }
+        /* every stream gave two ids: the GET names the last one of the stream before */
+        snprintf(want, sizeof(want), "ev-%d", 2 * n.resumes);
+        assert_string_equal(n.last_event_id, want);
+        assert_int_equal(n.tools_call, 1); /* resumed, never sent again */
+        release(&res);
+    }
+}
+
+/* Progress for the call's token is counted and the last one returned;
+ * tools/list_changed on the call's own stream is reported, on a new session
+ * as on a reused one. */
+static void
+test_call_progress_and_list_changed(void **state)
+{
+    struct mcp_session_cache *cache = mcp_session_cache_new();
+    struct ms_opts o = {.sse_answers = true, .list_changed = true};
+    struct ms_counts n;
+    struct result res;
+    json_t *p;
+
+    (void)state;
+    set(&o);
+    call(cache, MCP_STREAMABLE_HTTP, "/mcp", "echo", "{\"message\":\"a\"}", 0, &res);
+    assert_int_equal(res.e, ERR_OK);
+    mcp_server_counts(srv, &n);
+    assert_true(n.progress_token > 0); /* a progress token was sent */
+    p = json_object_get(res.r, "progress");
+    assert_int_equal(json_integer_value(json_object_get(p, "notifications")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "last"), "total")), 2);
+    assert_true(json_is_true(json_object_get(res.r, "tools_list_changed"))); /* new session */
+    release(&res);
+    call(cache, MCP_STREAMABLE_HTTP, "/mcp", "echo", "{\"message\":\"b\"}", 0, &res);
+    assert_int_equal(res.e, ERR_OK);
+    assert_true(json_is_true(json_object_get(res.r, "tools_list_changed")));
+    release(&res);
+    o.list_changed = false;
+    set(&o);
+    call(cache, MCP_STREAMABLE_HTTP, "/mcp", "echo", "{\"message\":\"c\"}", 0, &res);
+    assert_int_equal(res.e, ERR_OK);
+    assert_null(json_object_get(res.r, "tools_list_changed"));
+    release(&res);
+    mcp_session_cache_free(cache);
+}
+
 static void
 test_session_reuse_and_expiry(void **state)
 {
@@ -541,6 +626,8 @@ main(void)
         cmocka_unit_test(test_discover_paging_limits),
         cmocka_unit_test(test_call_results),
         cmocka_unit_test(test_session_reuse_and_expiry),
+        cmocka_unit_test(test_call_resume),
+        cmocka_unit_test(test_call_progress_and_list_changed),
         cmocka_unit_test(test_call_adversarial),
         cmocka_unit_test(test_legacy_other_origin),
         cmocka_unit_test(test_resolve_endpoint),

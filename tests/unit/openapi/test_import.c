@@ -585,6 +585,37 @@ test_billion_laughs_spec(void **state)
     check_bad(doc, n, NULL, ERR_TOO_LARGE, "max_alias_nodes", "too many values");
 }
 
+/* One component schema used by four parameters (two operations): the
+ * expansions are shared between uses (ref.c), so each parameter's own
+ * description must land on its own copy, never on the shared schema. */
+static void
+test_shared_ref_schema_descriptions(void **state)
+{
+    json_t *p = ok(HEAD "paths:\n"
+                        "  /a: {get: {operationId: a, parameters: [\n"
+                        "    {name: x, in: query, description: first, schema: {$ref: "
+                        "'#/components/schemas/Id'}},\n"
+                        "    {name: y, in: query, schema: {$ref: '#/components/schemas/Id'}}]}}\n"
+                        "  /b: {get: {operationId: b, parameters: [\n"
+                        "    {name: x, in: query, description: second, schema: {$ref: "
+                        "'#/components/schemas/Id'}},\n"
+                        "    {name: y, in: query, schema: {$ref: '#/components/schemas/Id'}}]}}\n"
+                        "components: {schemas: {Id: {type: string, maxLength: 9}}}\n");
+    const char *want[2][2] = {{"first", ""}, {"second", ""}};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        json_t *props =
+            json_object_get(json_object_get(op_at(p, i), "input_schema"), "properties");
+        assert_string_equal(sget(json_object_get(props, "x"), "description"), want[i][0]);
+        assert_string_equal(sget(json_object_get(props, "y"), "description"), want[i][1]);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(props, "y"),
+                                                            "maxLength")),
+                         9);
+    }
+    json_decref(p);
+}
+
 int
 main(void)
 {
@@ -607,6 +638,7 @@ main(void)
         cmocka_unit_test(test_too_many_params),
         cmocka_unit_test(test_huge_operation_id),
         cmocka_unit_test(test_billion_laughs_spec),
+        cmocka_unit_test(test_shared_ref_schema_descriptions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -701,6 +701,67 @@ outbound_async_concurrent_cancel_free(void **state)
     loop_free(m.lp);
 }
 
+struct wave {
+    struct loop *lp;
+    struct outbound *ob;
+    char url[128];
+    int want, round, done, ok[2];
+    unsigned conns[3];
+};
+
+static void wave_start(struct wave *w);
+
+static void
+wave_done(struct out_response *res, void *arg)
+{
+    struct wave *w = arg;
+
+    if (res->fail == OUT_OK && res->status == 200)
+        w->ok[w->round]++;
+    if (++w->done < w->want)
+        return;
+    w->conns[++w->round] = upstream_connections(ua);
+    if (w->round < 2)
+        wave_start(w); /* the second wave, from the loop */
+    else
+        loop_stop(w->lp);
+}
+
+static void
+wave_start(struct wave *w)
+{
+    struct out_request rq;
+
+    w->done = 0;
+    for (int i = 0; i < w->want; i++) {
+        init_rq(&rq, "GET", w->url, NULL);
+        assert_int_equal(outbound_send(w->ob, &rq, wave_done, w, NULL), ERR_OK);
+    }
+}
+
+/* More transfers in flight than one client has multi handles (OB_SHARDS = 32,
+ * each with its own pool): all complete, and a second identical wave reuses
+ * every connection of the first (no new connection at the upstream). */
+static void
+outbound_async_shards_reuse(void **state)
+{
+    struct wave w = {.want = 40};
+    (void)state;
+
+    assert_int_equal(loop_new(&w.lp), ERR_OK);
+    assert_int_equal(outbound_new(w.lp, &pol_a, &w.ob), ERR_OK);
+    fmt(w.url, sizeof(w.url), "http://127.0.0.2:%d/slow?ms=50", upstream_port(ua));
+    w.conns[0] = upstream_connections(ua);
+    wave_start(&w);
+    assert_int_equal(loop_run(w.lp), ERR_OK);
+    assert_int_equal(w.ok[0], w.want);
+    assert_int_equal(w.ok[1], w.want);
+    assert_int_equal(w.conns[1] - w.conns[0], (unsigned)w.want);
+    assert_int_equal(w.conns[2] - w.conns[1], 0);
+    outbound_free(w.ob);
+    loop_free(w.lp);
+}
+
 int
 main(void)
 {
@@ -718,6 +779,7 @@ main(void)
         cmocka_unit_test(parse_027_030_upstream_limits),
         cmocka_unit_test(ssrf_150_151_env_proxy_ignored),
         cmocka_unit_test(outbound_async_keepalive_reuse),
+        cmocka_unit_test(outbound_async_shards_reuse),
         cmocka_unit_test(outbound_async_concurrent_cancel_free),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
