@@ -27,6 +27,11 @@ const struct route api_routes[] = {
     {"GET", "/api/auth/connect/{provider}/start", h_oauth_start, ROLE_MEMBER, 0},
     {"GET", "/api/auth/connect/{provider}/callback", h_oauth_callback, ROLE_NONE, ROUTE_PUBLIC},
     {"POST", "/api/openapi/preview", h_openapi_preview, ROLE_MEMBER, ROUTE_BIG_BODY},
+    {"POST", "/api/session", h_session_create, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/api/session", h_session_get, ROLE_MEMBER, 0},
+    {"DELETE", "/api/session", h_session_delete, ROLE_MEMBER, 0},
+    {"GET", "/", h_web_index, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/ui/{file}", h_web_file, ROLE_NONE, ROUTE_PUBLIC},
 };
 
 const size_t api_nroutes = ARRAY_LEN(api_routes);

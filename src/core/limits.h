@@ -51,4 +51,17 @@
 #define OUT_MAX_REDIRECTS 5                         /* (flag, at most 5) */
 #define OUT_MAX_HEADER_BYTES ((size_t)64 * 1024)    /* all response headers */
 
+/* ---- web sign-in (session/) ---- */
+#define PASSWORD_MIN_LEN 10          /* characters of a new password */
+#define PASSWORD_MAX_LEN 1024        /* longer ones are refused (and not hashed) */
+#define PASSWORD_SCRYPT_LOG2_N 15    /* scrypt cost: N = 2^15 */
+#define PASSWORD_SCRYPT_R 8          /* block size: 32 MiB of memory per hash */
+#define PASSWORD_SCRYPT_P 1          /* parallelism */
+#define PASSWORD_SALT_LEN 16         /* bytes, random per user and per change */
+#define PASSWORD_HASH_LEN 32         /* bytes of derived key */
+#define SESSION_IDLE_TIMEOUT_S 1800u /* (flag --session-idle-timeout) unused this long: over */
+#define SESSION_MAX_AGE_S 43200u     /* (flag --session-max-age) 12 h after sign-in: over */
+#define LOGIN_MAX_FAILURES 5u        /* (flag --login-max-failures) per user name ... */
+#define LOGIN_LOCKOUT_S 900u         /* (flag --login-lockout) ... in this window: locked */
+
 #endif

@@ -1152,6 +1152,7 @@ test_migration2_moves_operations_dur010(void **state)
     store_close(f->st);
     f->st = NULL;
     db = side_open(f);
+    side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
     side_exec(db, "DROP TABLE oauth_tokens; DROP TABLE oauth_states; DROP TABLE oauth_providers; "
                   "DROP TABLE connection_specs; DROP TABLE connection_operations; "
                   "DELETE FROM schema_migrations WHERE version >= 2");
