@@ -38,6 +38,7 @@ enum err h_svc_ws_delete(struct req *rq, struct resp *rs);
 /* oauth.c */
 enum err h_oauth_providers(struct req *rq, struct resp *rs);
 enum err h_oauth_provider_put(struct req *rq, struct resp *rs);
+enum err h_oauth_provider_delete(struct req *rq, struct resp *rs);
 enum err h_oauth_start(struct req *rq, struct resp *rs);
 enum err h_oauth_callback(struct req *rq, struct resp *rs);
 /* openapi.c */

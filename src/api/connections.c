@@ -126,22 +126,41 @@ h_conn_update(struct req *rq, struct resp *rs)
     return e;
 }
 
+static void
+on_deleted(json_t *outcome, void *arg)
+{
+    struct req *rq = arg;
+    struct resp *rs = rq->rs;
+
+    resp_json(rs, 200,
+              json_pack("{s:b, s:s, s:O}", "deleted", 1, "id", req_param(rq, "id"), "revocation",
+                        outcome));
+    if (rs->async) /* answered later; else the handler returns it */
+        req_finish(rq, ERR_OK);
+}
+
 enum err
 h_conn_delete(struct req *rq, struct resp *rs)
 {
     struct conn c = {0};
+    bool pending = false;
     enum err e = conn_load(rq->st, rq->who.workspace_id, req_param(rq, "id"), NULL, &c, &rs->ei);
 
-    /* OAuth2: revoke at the provider (best effort, RFC 7009); the local
-     * credentials go whatever it answers. The request holds its own copy. */
     if (e == ERR_OK)
         e = conn_may_change(&rq->who, &c.row, &rs->ei);
-    if (e == ERR_OK && strcmp(c.row.auth_type, "oauth2") == 0)
-        conn_oauth_revoke(rq->st, rq->app->vault, rq->ob, &c);
+    if (e == ERR_OK && strcmp(c.row.auth_type, "oauth2") == 0) {
+        /* OAuth2: the local credentials go at once; the answer waits for the
+         * provider's revocation outcome (RFC 7009), which is also recorded */
+        e = conn_oauth_delete(rq->st, rq->app->vault, rq->ob, &rq->who, &c, on_deleted, rq,
+                              &pending, &rs->ei);
+        conn_release(&c);
+        if (e == ERR_OK && pending)
+            req_suspend(rq);
+        return e;
+    }
     conn_release(&c);
     if (e == ERR_OK)
         e = conn_delete(rq->st, &rq->who, req_param(rq, "id"), &rs->ei);
-
     if (e == ERR_OK)
         resp_json(rs, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", req_param(rq, "id")));
     return e;

@@ -48,6 +48,19 @@ h_oauth_provider_put(struct req *rq, struct resp *rs)
 }
 
 enum err
+h_oauth_provider_delete(struct req *rq, struct resp *rs)
+{
+    json_t *out = NULL;
+    enum err e = platform_admin(rq, rs);
+
+    if (e == ERR_OK)
+        e = conn_oauth_provider_delete(rq->st, req_param(rq, "provider"), &out, &rs->ei);
+    if (e == ERR_OK)
+        resp_json(rs, 200, out);
+    return e;
+}
+
+enum err
 h_oauth_start(struct req *rq, struct resp *rs)
 {
     const char *conn = req_query(rq, "connection");

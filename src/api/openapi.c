@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "conn/conn_oauth.h"
 #include "openapi/openapi.h"
 #include "outbound/ssrf.h"
 #include "core/banned.h"
@@ -13,10 +14,20 @@ static enum err
 preview(struct req *rq, const char *text, size_t len, json_t **out, struct errinfo *ei)
 {
     struct openapi_opts opts = {0};
+    json_t *auth, *def = NULL;
+    const char *type;
+    enum err e;
 
     opts.base_url_override = json_string_value(json_object_get(rq->json, "base_url"));
     opts.max_spec_bytes = rq->app->limits.max_spec_body;
-    return openapi_import(text, len, &opts, out, ei);
+    e = openapi_import(text, len, &opts, out, ei);
+    auth = e == ERR_OK ? json_object_get(*out, "auth") : NULL;
+    type = json_string_value(json_object_get(auth, "type"));
+    /* an oauth2 scheme: the provider a connection made from it would register */
+    if (type && strcmp(type, "oauth2") == 0 &&
+        conn_oauth_provider_from_spec(auth, &def, &(struct errinfo){0}) == ERR_OK)
+        json_object_set_new(*out, "oauth_provider", def);
+    return e;
 }
 
 static void

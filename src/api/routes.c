@@ -24,6 +24,7 @@ const struct route api_routes[] = {
     {"DELETE", "/api/workspace/service-credentials/{service}", h_svc_ws_delete, ROLE_ADMIN, 0},
     {"GET", "/api/admin/oauth-providers", h_oauth_providers, ROLE_MEMBER, 0},
     {"PUT", "/api/admin/oauth-providers/{provider}", h_oauth_provider_put, ROLE_MEMBER, 0},
+    {"DELETE", "/api/admin/oauth-providers/{provider}", h_oauth_provider_delete, ROLE_MEMBER, 0},
     {"GET", "/api/auth/connect/{provider}/start", h_oauth_start, ROLE_MEMBER, 0},
     {"GET", "/api/auth/connect/{provider}/callback", h_oauth_callback, ROLE_NONE, ROUTE_PUBLIC},
     {"POST", "/api/openapi/preview", h_openapi_preview, ROLE_MEMBER, ROUTE_BIG_BODY},

@@ -441,6 +441,58 @@ oauth2_inject(const json_t *pub, const struct auth_values *vals, struct out_requ
     return e;
 }
 
+/* ---- google_service_account: a Google service-account key (sealed) and the
+ * user it acts for (domain-wide delegation); the access token comes from a
+ * signed JWT exchanged by the gmail connection (conn/conn_gmail.c) ---- */
+
+static enum err
+gsa_parse(const json_t *in, json_t **pub, struct errinfo *ei)
+{
+    static const char *const keys[] = {"type", "subject", "tiers", "service_account", NULL};
+    static const char *const tier_names[] = {"send", "read", "full", NULL};
+    json_t *tiers = json_object_get(in, "tiers"), *t;
+    const char *subject = NULL, *at;
+    size_t i;
+    enum err e = only_keys(in, keys, ei);
+
+    if (e == ERR_OK)
+        e = get_str(in, "subject", true, 254, &subject, ei);
+    at = subject ? strchr(subject, '@') : NULL;
+    for (const char *p = subject; e == ERR_OK && p && *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '<' || *p == '>')
+            e = err_set(ei, ERR_INVALID, "invalid_value", "subject",
+                        "must be the e-mail address of the user to act for");
+    if (e == ERR_OK && (at == NULL || at == subject || at[1] == '\0'))
+        e = err_set(ei, ERR_INVALID, "invalid_value", "subject",
+                    "must be the e-mail address of the user to act for");
+    if (e == ERR_OK &&
+        (!json_is_array(tiers) || json_array_size(tiers) == 0 || json_array_size(tiers) > 3))
+        e = err_set(ei, ERR_INVALID, "invalid_value", "tiers",
+                    "must list the tiers the service account was granted: send, read, full");
+    json_array_foreach (tiers, i, t) {
+        bool ok = false;
+        for (size_t k = 0; json_is_string(t) && tier_names[k]; k++)
+            ok = ok || strcmp(json_string_value(t), tier_names[k]) == 0;
+        if (e == ERR_OK && !ok)
+            e = err_set(ei, ERR_INVALID, "invalid_value", "tiers",
+                        "holds an unknown tier (send, read, full)");
+    }
+    if (e == ERR_OK)
+        *pub = json_pack("{s:s, s:s, s:O}", "type", "google_service_account", "subject", subject,
+                         "tiers", tiers);
+    return e;
+}
+
+static size_t
+gsa_field(const json_t *pub, const char **out, size_t max)
+{
+    (void)pub;
+    if (max < 1)
+        return 0;
+    out[0] = "service_account";
+    return 1;
+}
+
 /* ---- custom: fields from params_schema, placed by inject rules ---- */
 
 static enum err custom_parse(const json_t *in, json_t **pub, struct errinfo *ei);
@@ -458,6 +510,7 @@ static const struct auth_method methods[] = {
     {"basic", basic_parse, basic_fields, basic_required, basic_inject},
     {"custom", custom_parse, custom_fields, custom_required, custom_inject},
     {"oauth2", oauth2_parse, no_fields, no_fields, oauth2_inject},
+    {"google_service_account", gsa_parse, gsa_field, gsa_field, oauth2_inject},
 };
 
 const struct auth_method *
@@ -472,7 +525,8 @@ auth_method_find(const char *type)
 const char *
 auth_type_list(void)
 {
-    return "none, api_key_header, api_key_query, api_key_cookie, bearer, basic, custom, oauth2";
+    return "none, api_key_header, api_key_query, api_key_cookie, bearer, basic, custom, oauth2, "
+           "google_service_account";
 }
 
 /* Checks that every {{name}} in tmpl names a declared field. */

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
+#include "oauth/token.h"
 #include "services/registry.h"
 #include "core/banned.h"
 
@@ -36,6 +37,8 @@ static const char serve_help[] =
     "  --service-base-url ID=URL  where a service's API is (openai, anthropic, gemini, brave,\n"
     "                            telegram, gmail, google_oauth); repeatable; for tests and "
     "proxies\n"
+    "  --oauth-token-timeout MS  total timeout of OAuth token requests, 1000-20000 (default\n"
+    "                            20000; the refresh lease always outlives it)\n"
     "\n"
     "  Limits (each refusal is a clear 4xx):\n"
     "  --max-body BYTES          JSON request bodies (default 262144)\n"
@@ -86,6 +89,7 @@ enum {
     O_SESS_AGE,
     O_LOGIN_FAILS,
     O_LOGIN_LOCK,
+    O_OAUTH_TIMEOUT,
     O_HELP
 };
 
@@ -227,6 +231,7 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
         {"session-max-age", 1, NULL, O_SESS_AGE},
         {"login-max-failures", 1, NULL, O_LOGIN_FAILS},
         {"login-lockout", 1, NULL, O_LOGIN_LOCK},
+        {"oauth-token-timeout", 1, NULL, O_OAUTH_TIMEOUT},
         {"help", 0, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -263,6 +268,16 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
             struct errinfo sei = {0};
             if (services_base_url_flag(optarg, &sei) != ERR_OK) {
                 fprintf(stderr, "connhub serve: --service-base-url: %s\n", sei.msg);
+                return 2;
+            }
+            break;
+        }
+        case O_OAUTH_TIMEOUT: {
+            struct errinfo tei = {0};
+            if (!num_opt("--oauth-token-timeout", optarg, UINT32_MAX, &n))
+                return 2;
+            if (oauth_token_timeout_set((unsigned)n, &tei) != ERR_OK) {
+                fprintf(stderr, "connhub serve: --oauth-token-timeout %s\n", tei.msg);
                 return 2;
             }
             break;

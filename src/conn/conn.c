@@ -1,5 +1,7 @@
 #include "conn/conn.h"
 #include "conn/internal.h"
+#include "conn/conn_gmail.h"
+#include "conn/conn_oauth.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -19,8 +21,8 @@
 
 #define KIND "connection"
 
-static const char *const service_types[] = {"http", "openapi", "mcp", "telegram", NULL};
-static const char *const later_service_types[] = {"gmail", NULL};
+static const char *const service_types[] = {"http", "openapi", "mcp", "telegram", "gmail", NULL};
+static const char *const later_service_types[] = {NULL};
 static const char *const fulfillments[] = {"static", NULL};
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
 static const char *const writable[] = {"name",
@@ -156,10 +158,10 @@ text_field(const json_t *body, const char *key, size_t max, bool required, const
 static enum err
 check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
 {
-    static const char *const keys[] = {"name",        "method",       "path",
-                                       "description", "input_schema", "output_schema",
-                                       "params",      "operation_id", NULL};
-    const char *name, *method, *path, *desc, *k;
+    static const char *const keys[] = {
+        "name",          "method", "path",         "description", "input_schema",
+        "output_schema", "params", "operation_id", "tier",        NULL};
+    const char *name, *method, *path, *desc, *tier = NULL, *k;
     char f[48];
     json_t *v;
     enum err e = ERR_OK;
@@ -206,6 +208,13 @@ check_operation(json_t *op, size_t i, json_t *names, struct errinfo *ei)
     if (e == ERR_OK && json_object_get(op, "params") &&
         !json_is_array(json_object_get(op, "params")))
         e = err_set(ei, ERR_INVALID, "invalid_type", "params", "must be an array");
+    /* the OAuth tier the operation needs (oauth2 connections; checked at call time) */
+    if (e == ERR_OK)
+        e = text_field(op, "tier", OAUTH_MAX_TIER_NAME_LEN + 1, false, &tier, ei);
+    if (e == ERR_OK && tier && !str_is_slug(tier, OAUTH_MAX_TIER_NAME_LEN))
+        e = err_set(ei, ERR_INVALID, "invalid_name", "tier",
+                    "must be a tier name: lower-case letters, digits and _ (at most %d)",
+                    OAUTH_MAX_TIER_NAME_LEN);
     if (e != ERR_OK) {
         err_field_prefix(ei, f);
         return e;
@@ -329,6 +338,7 @@ conn_draft_release(struct conn_draft *d)
     json_decref(d->operations);
     spec_import_release(&d->imp);
     auth_values_release(&d->vals);
+    json_decref(d->oauth_provider);
 }
 
 static enum err
@@ -477,8 +487,17 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
     if (e == ERR_OK)
         e = text_field(body, "base_url", MAX_BASE_URL_LEN,
                        strcmp(d->service_type, "openapi") != 0 &&
-                           strcmp(d->service_type, "telegram") != 0,
+                           strcmp(d->service_type, "telegram") != 0 &&
+                           strcmp(d->service_type, "gmail") != 0,
                        &d->base_url, ei);
+    if (e == ERR_OK && strcmp(d->service_type, "gmail") == 0) {
+        if (json_object_get(body, "operations"))
+            return err_set(ei, ERR_INVALID, "read_only_field", "operations",
+                           "a gmail connection's tools are send_message, list_messages and "
+                           "get_message");
+        if (d->base_url == NULL)
+            d->base_url = service_base_url("gmail");
+    }
     if (e == ERR_OK && strcmp(d->service_type, "telegram") == 0) {
         if (json_object_get(body, "operations"))
             return err_set(ei, ERR_INVALID, "read_only_field", "operations",
@@ -495,20 +514,25 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
         e = draft_import(body, NULL, d, ei);
     if (e == ERR_OK && auth == NULL && d->imp.auth) {
         const char *t = json_string_value(json_object_get(d->imp.auth, "type"));
-        if (t && strcmp(t, "oauth2") == 0)
-            return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
-                           "the spec's security scheme is OAuth2: pass auth {\"type\": "
-                           "\"oauth2\", \"provider\": \"<id>\", \"tiers\": [...]} naming a "
-                           "registered provider, or another auth type");
-        if (t && auth_method_find(t) == NULL)
+        if (t && strcmp(t, "oauth2") == 0) {
+            /* the scheme becomes a provider (adopted at save); its client
+             * credentials still come from a platform admin */
+            e = conn_oauth_provider_from_spec(d->imp.auth, &d->oauth_provider, ei);
+            if (e != ERR_OK)
+                return e;
+            auth = none = json_pack("{s:s, s:O, s:[s]}", "type", "oauth2", "provider",
+                                    json_object_get(d->oauth_provider, "id"), "tiers", "all");
+        } else if (t && auth_method_find(t) == NULL) {
             return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
                            "the spec's security scheme is %s, which connhub cannot use yet: "
                            "pass auth with one of: %s",
                            t, auth_type_list());
-        /* only what an auth object holds: the spec's scheme label etc. stay out */
-        auth = none = json_pack("{s:s}", "type", t);
-        if (json_object_get(d->imp.auth, "name"))
-            json_object_set(none, "name", json_object_get(d->imp.auth, "name"));
+        } else {
+            /* only what an auth object holds: the spec's scheme label etc. stay out */
+            auth = none = json_pack("{s:s}", "type", t);
+            if (json_object_get(d->imp.auth, "name"))
+                json_object_set(none, "name", json_object_get(d->imp.auth, "name"));
+        }
     }
     if (e == ERR_OK && auth == NULL)
         auth = none = json_pack("{s:s}", "type", "none");
@@ -520,6 +544,12 @@ draft_from_create(const json_t *body, struct conn_draft *d, struct errinfo *ei)
     json_decref(none);
     if (e == ERR_OK && strcmp(d->service_type, "telegram") == 0)
         return telegram_draft(d, ei);
+    if (e == ERR_OK && strcmp(d->service_type, "gmail") == 0)
+        return conn_gmail_draft(d, ei);
+    if (e == ERR_OK && strcmp(json_string_value(json_object_get(d->auth_pub, "type")),
+                              "google_service_account") == 0)
+        return err_set(ei, ERR_INVALID, "invalid_value", "auth.type",
+                       "google_service_account is for service_type gmail");
     if (e == ERR_OK && strcmp(d->service_type, "mcp") == 0) {
         if (!in_set(json_string_value(json_object_get(d->auth_pub, "type")), mcp_auth_types))
             return err_set(ei, ERR_INVALID, "invalid_value", "auth.type",
@@ -662,6 +692,13 @@ view_of(struct store *st, const struct conn_row *r, bool with_ops, json_t **out,
     }
     if (e == ERR_OK)
         *out = view(r, fields, n, arr);
+    if (e == ERR_OK && r->auth_type &&
+        (strcmp(r->auth_type, "oauth2") == 0 ||
+         strcmp(r->auth_type, "google_service_account") == 0)) {
+        json_t *h = conn_oauth_health_json(st, r->workspace_id, r->id); /* health, no token */
+        if (h)
+            json_object_set_new(*out, "oauth", h);
+    }
     json_decref(arr);
     op_rows_free(ops, nops);
     string_list_free(fields, n);
@@ -711,6 +748,8 @@ conn_draft_save(struct store *st, const struct vault *v, const struct principal 
     r.version = 1;
     r.owner_name = (char *)p->user_name;
     e = seal_values(v, p->workspace_id, r.id, &d->vals, &set, ei);
+    if (e == ERR_OK && d->oauth_provider)
+        e = conn_oauth_provider_adopt(st, d->oauth_provider, ei);
     if (e == ERR_OK) {
         size_t nops = 0;
         struct op_row *ops = op_rows_of(d->operations, &nops);
@@ -883,6 +922,13 @@ draft_from_patch(struct store *st, const json_t *body, const struct conn_row *r,
                              json_object_get(body, "rename_operations")))
         e = err_set(ei, ERR_INVALID, "missing_field", "spec",
                     "send the spec again with exclude_operations or rename_operations");
+    if (e == ERR_OK && strcmp(r->service_type, "gmail") == 0) {
+        if (json_object_get(body, "operations"))
+            return err_set(ei, ERR_INVALID, "read_only_field", "operations",
+                           "a gmail connection's tools are send_message, list_messages and "
+                           "get_message");
+        return conn_gmail_check_auth(d, ei);
+    }
     if (e != ERR_OK || d->operations)
         return e;
     if (json_object_get(body, "operations")) {

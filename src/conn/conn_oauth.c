@@ -28,12 +28,18 @@
 #include "oauth/flow.h"
 #include "oauth/refresh.h"
 #include "oauth/token.h"
+#include "outbound/ssrf.h"
 #include "core/banned.h"
 
 #define KIND "connection"
 #define F_ACCESS "oauth.access_token"
 #define F_REFRESH "oauth.refresh_token"
 #define LEASE_POLL_MS 100
+/* after a failed refresh the old access token is used while it has this long left */
+#define OAUTH_OLD_TOKEN_MIN_LEFT_MS 500
+
+static void log_health_change(const char *conn_id, const char *from, const char *to,
+                              const char *code, const char *why);
 
 /* ---- providers ---- */
 
@@ -262,8 +268,8 @@ conn_oauth_start(struct store *st, const struct vault *v, const char *app_url,
 static enum err
 commit_tokens(struct store *st, const struct vault *v, int64_t ws, const char *conn_id,
               const char *provider_id, const struct oauth_provider *p, const struct oauth_tokens *t,
-              const char *requested_tiers, int64_t expect, bool refresh, bool *committed,
-              struct errinfo *ei)
+              const char *requested_tiers, int64_t expect, bool refresh, bool forced,
+              bool *committed, struct errinfo *ei)
 {
     struct sealed_set set = {0};
     struct oauth_meta m = {0};
@@ -287,7 +293,7 @@ commit_tokens(struct store *st, const struct vault *v, int64_t ws, const char *c
     }
     /* granted tiers: what the answer's scopes cover (narrowed by the provider), else the
      * requested ones */
-    if (e == ERR_OK && t->scope && oauth_scopes_to_tiers(p, t->scope, &granted, ei) == ERR_OK)
+    if (e == ERR_OK && p && t->scope && oauth_scopes_to_tiers(p, t->scope, &granted, ei) == ERR_OK)
         e = oauth_list_join(&granted, ',', &tiers_csv);
     m.provider_id = (char *)provider_id;
     m.scopes = t->scope;
@@ -295,12 +301,23 @@ commit_tokens(struct store *st, const struct vault *v, int64_t ws, const char *c
     m.obtained_at = t->obtained_at_ms;
     m.expires_at = t->expires_at_ms;
     m.refreshes = refresh ? 1 : 0;
+    m.forced_refreshes = forced ? 1 : 0;
     if (e == ERR_OK)
         e = store_oauth_commit(st, ws, conn_id, &m, &set, expect, committed, ei);
     free(tiers_csv);
     oauth_list_release(&granted);
     sealed_set_release(&set);
     return e;
+}
+
+enum err
+conn_oauth_commit(struct store *st, const struct vault *v, int64_t ws, const char *conn_id,
+                  const char *provider_id, const struct oauth_provider *p,
+                  const struct oauth_tokens *t, const char *tiers, int64_t expect, bool refresh,
+                  bool forced, bool *committed, struct errinfo *ei)
+{
+    return commit_tokens(st, v, ws, conn_id, provider_id, p, t, tiers, expect, refresh, forced,
+                         committed, ei);
 }
 
 /* ---- callback ---- */
@@ -338,9 +355,19 @@ on_code_exchanged(struct out_response *res, void *arg)
         e = err_set(&ei, ERR_UPSTREAM, "token_exchange_failed", "code",
                     "the provider refused the code exchange (%s%s%s)", oauth_token_result_name(r),
                     terr.error[0] ? ": " : "", terr.error);
+    if (e == ERR_OK) { /* a reconnect is a change of state when the grant was not healthy */
+        struct oauth_meta m = {0};
+        if (store_oauth_meta_get(j->st, j->row.workspace_id, j->row.connection_id, &m, &ei) ==
+                ERR_OK &&
+            m.health && strcmp(m.health, "healthy") != 0)
+            log_health_change(j->row.connection_id, m.health, "healthy", NULL, "reconnected");
+        oauth_meta_release(&m);
+        memset(&ei, 0, sizeof(ei));
+    }
     if (e == ERR_OK)
         e = commit_tokens(j->st, j->v, j->row.workspace_id, j->row.connection_id,
-                          j->row.provider_id, &j->p, &t, j->row.tiers, -1, false, &committed, &ei);
+                          j->row.provider_id, &j->p, &t, j->row.tiers, -1, false, false, &committed,
+                          &ei);
     if (e == ERR_OK) {
         struct oauth_meta m = {0};
         if (store_oauth_meta_get(j->st, j->row.workspace_id, j->row.connection_id, &m, &ei) ==
@@ -417,6 +444,208 @@ conn_oauth_callback(struct store *st, const struct vault *v, struct outbound *ob
     return e;
 }
 
+/* ---- health ---- */
+
+static void
+meta_to_state(const struct oauth_meta *m, struct oauth_health_state *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (m->health == NULL || !oauth_health_parse(m->health, &h->status))
+        h->status = OAUTH_HEALTHY;
+    h->consecutive_failures = (uint32_t)m->consecutive_failures;
+    h->total_failures = (uint32_t)m->total_failures;
+    h->last_success_ms = m->last_success_at;
+    h->last_failure_ms = m->last_failure_at;
+    h->next_retry_ms = m->next_retry_at;
+    snprintf(h->last_error_code, sizeof(h->last_error_code), "%s",
+             m->last_error_code ? m->last_error_code : "");
+    snprintf(h->last_error, sizeof(h->last_error), "%s", m->last_error ? m->last_error : "");
+}
+
+static uint32_t
+jitter(void)
+{
+    uint32_t r = 0;
+
+    if (rand_bytes(&r, sizeof(r)) != ERR_OK)
+        r = (uint32_t)now_ms();
+    return r;
+}
+
+static void
+log_health_change(const char *conn_id, const char *from, const char *to, const char *code,
+                  const char *why)
+{
+    bool recovered = strcmp(to, "healthy") == 0;
+
+    log_kv(recovered ? LOG_INFO : LOG_WARN, "oauth.health_changed", "s:connection", conn_id,
+           "s:from", from, "s:to", to, "b:recovered", recovered, "s:code", code ? code : "",
+           "s:detail", why ? why : "", LOG_END);
+}
+
+/* Applies ev to the stored health of conn_id, writes it (releasing the
+ * refresh lease when asked) and logs a change of state. */
+void
+conn_oauth_health_event(struct store *st, int64_t ws, const char *conn_id, enum oauth_event ev,
+                        const char *code, const char *desc, bool release_lease)
+{
+    struct oauth_meta m = {0};
+    struct oauth_health_state h;
+    struct errinfo ei = {0};
+    enum oauth_health before;
+    int64_t now = now_ms();
+
+    if (store_oauth_meta_get(st, ws, conn_id, &m, &ei) != ERR_OK) {
+        oauth_meta_release(&m);
+        return;
+    }
+    meta_to_state(&m, &h);
+    before = h.status;
+    oauth_health_apply(&h, ev, now, code, desc, jitter());
+    free(m.health);
+    free(m.last_error_code);
+    free(m.last_error);
+    m.health = xstrdup(oauth_health_name(h.status));
+    m.last_error_code = h.last_error_code[0] ? xstrdup(h.last_error_code) : NULL;
+    m.last_error = h.last_error[0] ? xstrdup(h.last_error) : NULL;
+    m.consecutive_failures = h.consecutive_failures;
+    m.total_failures = h.total_failures;
+    m.last_success_at = h.last_success_ms;
+    m.last_failure_at = h.last_failure_ms;
+    m.next_retry_at = h.next_retry_ms;
+    m.health_changed_at = now;
+    if (store_oauth_health_set(st, ws, conn_id, &m, release_lease, &ei) != ERR_OK)
+        log_kv(LOG_WARN, "oauth.health_write_failed", "s:connection", conn_id, "s:code", ei.code,
+               LOG_END);
+    else if (before != h.status)
+        log_health_change(conn_id, oauth_health_name(before), m.health, m.last_error_code,
+                          m.last_error);
+    oauth_meta_release(&m);
+}
+
+json_t *
+conn_oauth_health_json(struct store *st, int64_t ws, const char *conn_id)
+{
+    struct oauth_meta m = {0};
+    struct errinfo ei = {0};
+    json_t *o;
+    enum err e = store_oauth_meta_get(st, ws, conn_id, &m, &ei);
+
+    if (e == ERR_NOT_FOUND)
+        o = json_pack("{s:b, s:s}", "connected", 0, "state", "not_connected");
+    else if (e != ERR_OK)
+        o = NULL;
+    else
+        o = json_pack("{s:b, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                      "s:I, s:I, s:I}",
+                      "connected", 1, "state", m.health ? m.health : "healthy", "last_error_code",
+                      m.last_error_code, "last_error", m.last_error, "tiers", m.tiers, "scopes",
+                      m.scopes, "last_success_at", (json_int_t)m.last_success_at, "last_failure_at",
+                      (json_int_t)m.last_failure_at, "next_retry_at", (json_int_t)m.next_retry_at,
+                      "state_changed_at", (json_int_t)m.health_changed_at, "expires_at",
+                      (json_int_t)m.expires_at, "refreshes", (json_int_t)m.refreshes,
+                      "forced_refreshes", (json_int_t)m.forced_refreshes, "consecutive_failures",
+                      (json_int_t)m.consecutive_failures, "total_failures",
+                      (json_int_t)m.total_failures, "token_version", (json_int_t)m.version);
+    oauth_meta_release(&m);
+    return o;
+}
+
+void
+conn_oauth_outcome(struct store *st, int64_t ws, const char *conn_id, const struct oauth_use *use,
+                   long status, bool retried)
+{
+    int64_t now = now_ms();
+
+    if (status == 401 && retried) {
+        conn_oauth_health_event(st, ws, conn_id, OAUTH_EV_TRANSIENT, "upstream_401",
+                                "the upstream refused a freshly refreshed access token", false);
+        return;
+    }
+    if (status <= 0 || status == 401)
+        return;
+    /* the credential worked: at most one write per OAUTH_SUCCESS_WRITE_MS */
+    if (use->healthy && use->last_success_at + OAUTH_SUCCESS_WRITE_MS > now)
+        return;
+    if (!use->healthy) {
+        /* only a state the upstream caused (a 401) ends with an upstream success; a
+         * failing refresh ends with a refresh that works, so its back-off holds */
+        struct oauth_meta m = {0};
+        struct errinfo ei = {0};
+        bool upstream = false;
+        if (store_oauth_meta_get(st, ws, conn_id, &m, &ei) == ERR_OK) {
+            upstream = m.health && strcmp(m.health, "degraded") == 0 && m.last_error_code &&
+                       strcmp(m.last_error_code, "upstream_401") == 0;
+            if (!upstream && m.last_success_at + OAUTH_SUCCESS_WRITE_MS <= now) {
+                m.last_success_at = now;
+                if (store_oauth_health_set(st, ws, conn_id, &m, false, &ei) != ERR_OK)
+                    log_kv(LOG_WARN, "oauth.health_write_failed", "s:connection", conn_id, LOG_END);
+            }
+        }
+        oauth_meta_release(&m);
+        if (!upstream)
+            return;
+    }
+    conn_oauth_health_event(st, ws, conn_id, OAUTH_EV_SUCCESS, NULL, NULL, false);
+}
+
+/* ---- tiers ---- */
+
+/* "/api/auth/connect/<p>/start?tiers=<granted + need>&connection=<id>" */
+static void
+reconnect_url(const char *provider, const char *granted, const char *need, const char *conn_id,
+              char *out, size_t n)
+{
+    bool had = false;
+    int k;
+
+    if (granted && need) {
+        struct oauth_list l = {0};
+        if (oauth_scopes_split(granted, &l, &(struct errinfo){0}) == ERR_OK)
+            had = oauth_list_has(&l, need);
+        oauth_list_release(&l);
+    }
+    k = snprintf(out, n, "/api/auth/connect/%s/start?tiers=%s%s%s&connection=%s", provider,
+                 granted ? granted : "", granted && granted[0] && need && !had ? "," : "",
+                 need && !had ? need : "", conn_id);
+    if (k < 0 || (size_t)k >= n)
+        snprintf(out, n, "/api/auth/connect/%s/start?connection=%s", provider, conn_id);
+}
+
+/* Does the grant (tier names, comma-separated) cover need? Directly, or
+ * through a granted tier that includes it ("full" includes "send"). */
+static bool
+tier_granted(const struct oauth_provider *p, const char *granted, const char *need)
+{
+    struct oauth_list l = {0};
+    bool ok = false;
+
+    if (granted == NULL || oauth_scopes_split(granted, &l, &(struct errinfo){0}) != ERR_OK)
+        return false;
+    ok = oauth_list_has(&l, need);
+    for (size_t i = 0; !ok && p && i < l.n; i++) {
+        const struct oauth_tier *t = oauth_provider_tier(p, l.v[i]);
+        ok = t && oauth_list_has(&t->includes, need);
+    }
+    oauth_list_release(&l);
+    return ok;
+}
+
+enum err
+conn_oauth_check_tier(const struct oauth_provider *p, const char *provider_id, const char *granted,
+                      const char *need, const char *conn_id, struct errinfo *ei)
+{
+    char url[512];
+
+    if (need == NULL || tier_granted(p, granted, need))
+        return ERR_OK;
+    reconnect_url(provider_id, granted, need, conn_id, url, sizeof(url));
+    return err_set(ei, ERR_FORBIDDEN, "needs_tier", "tier",
+                   "this tool needs tier %s, which the connection was not granted (granted: "
+                   "%s); reconnect at %s",
+                   need, granted && granted[0] ? granted : "none", url);
+}
+
 /* ---- freshness before a call ---- */
 
 struct fresh_job {
@@ -430,9 +659,12 @@ struct fresh_job {
     int64_t ws;
     char conn_id[ID_MAX];
     char owner[OAUTH_LEASE_OWNER_MAX];
-    int64_t version; /* the version we saw expiring */
+    char before[16]; /* health when the refresh started */
+    int64_t version; /* the version we saw expiring (or refused, when forced) */
     int64_t give_up_at;
+    bool forced; /* the upstream answered 401 to version's token */
     bool reread; /* invalid_grant: re-read once before needs_reauth */
+    struct oauth_use use;
 };
 
 static void
@@ -440,7 +672,7 @@ fresh_finish(struct fresh_job *j, enum err e, const struct errinfo *ei)
 {
     struct errinfo none = {0};
 
-    j->done(e, ei ? ei : &none, j->arg);
+    j->done(e, ei ? ei : &none, &j->use, j->arg);
     oauth_provider_release(&j->p);
     free(j);
 }
@@ -469,6 +701,68 @@ open_token(struct store *st, const struct vault *v, int64_t ws, const char *conn
 
 static void fresh_step(struct loop *lp, void *arg);
 
+static enum oauth_event
+event_of(enum oauth_token_result r)
+{
+    switch (r) {
+    case OAUTH_TOKEN_INVALID_GRANT:
+        return OAUTH_EV_INVALID_GRANT;
+    case OAUTH_TOKEN_CONFIG:
+    case OAUTH_TOKEN_REJECTED:
+        return OAUTH_EV_CONFIG;
+    case OAUTH_TOKEN_OK:
+        return OAUTH_EV_SUCCESS;
+    case OAUTH_TOKEN_TRANSIENT:
+    case OAUTH_TOKEN_MALFORMED:
+        break;
+    }
+    return OAUTH_EV_TRANSIENT;
+}
+
+/* A failed refresh: health written, lease released; the call goes on with
+ * the old access token while it lives (not after a 401), else fails. */
+static void
+refresh_failed(struct fresh_job *j, enum oauth_token_result r, const struct oauth_token_error *terr,
+               bool timed_out)
+{
+    struct oauth_meta m = {0};
+    struct errinfo ei = {0};
+    enum err e;
+
+    if (timed_out)
+        e = err_set(&ei, ERR_TIMEOUT, "token_endpoint_timeout", "auth",
+                    "the provider's token endpoint did not answer within the OAuth token timeout "
+                    "(%u ms): the access token was not refreshed",
+                    oauth_token_timeout_ms());
+    else if (r == OAUTH_TOKEN_INVALID_GRANT)
+        e = err_set(&ei, ERR_UNPROCESSABLE, "needs_reauth", "auth",
+                    "the provider no longer accepts this connection's grant: reconnect at "
+                    "/api/auth/connect/%s/start?connection=%s",
+                    j->p.id, j->conn_id);
+    else
+        e = err_set(&ei, ERR_UPSTREAM, "refresh_failed", "auth",
+                    "refreshing the access token failed (%s%s%s)", oauth_token_result_name(r),
+                    terr && terr->error[0] ? ": " : "", terr ? terr->error : "");
+    conn_oauth_health_event(j->st, j->ws, j->conn_id, event_of(r),
+                            timed_out ? "token_endpoint_timeout"
+                                      : (terr && terr->error[0] ? terr->error : NULL),
+                            ei.msg, true);
+    log_kv(LOG_WARN, "oauth.refresh_failed", "s:connection", j->conn_id, "s:code", ei.code,
+           "s:result", oauth_token_result_name(r), LOG_END);
+    if (r != OAUTH_TOKEN_INVALID_GRANT && !j->forced &&
+        store_oauth_meta_get(j->st, j->ws, j->conn_id, &m, &(struct errinfo){0}) == ERR_OK &&
+        m.version == j->version &&
+        (m.expires_at == 0 || m.expires_at > now_ms() + OAUTH_OLD_TOKEN_MIN_LEFT_MS)) {
+        /* the old token still lives: use it, the next call retries after the back-off */
+        j->use.version = m.version;
+        oauth_meta_release(&m);
+        fresh_finish(j, ERR_OK, NULL);
+        return;
+    }
+    oauth_meta_release(&m);
+    fresh_finish(j, e, &ei);
+}
+
 static void
 on_refreshed(struct out_response *res, void *arg)
 {
@@ -478,6 +772,7 @@ on_refreshed(struct out_response *res, void *arg)
     struct secret old = {0};
     struct errinfo ei = {0};
     bool committed = false;
+    bool timed_out = res->fail == OUT_FAIL_TIMEOUT;
     enum oauth_token_result r;
     enum err e;
 
@@ -487,11 +782,17 @@ on_refreshed(struct out_response *res, void *arg)
     if (r == OAUTH_TOKEN_OK) {
         bool rotated = t.refresh_rotated;
         e = commit_tokens(j->st, j->v, j->ws, j->conn_id, j->p.id, &j->p, &t, NULL, j->version,
-                          true, &committed, &ei);
+                          true, j->forced, &committed, &ei);
         oauth_tokens_release(&t);
-        if (e == ERR_OK)
+        if (e == ERR_OK) {
+            j->use.version = j->version + 1;
+            j->use.healthy = true;
+            j->use.last_success_at = now_ms();
             log_kv(LOG_INFO, "oauth.refreshed", "s:connection", j->conn_id, "b:rotated", rotated,
-                   LOG_END);
+                   "b:forced", j->forced, LOG_END);
+            if (strcmp(j->before, "healthy") != 0)
+                log_health_change(j->conn_id, j->before, "healthy", NULL, "refresh succeeded");
+        }
         fresh_finish(j, e, &ei);
         return;
     }
@@ -502,19 +803,7 @@ on_refreshed(struct out_response *res, void *arg)
         loop_timer_start(outbound_loop(j->ob), &j->timer, 0, fresh_step, j);
         return;
     }
-    e = r == OAUTH_TOKEN_INVALID_GRANT
-            ? err_set(&ei, ERR_UNPROCESSABLE, "needs_reauth", "auth",
-                      "the provider no longer accepts this connection's grant: reconnect it")
-            : err_set(&ei, ERR_UPSTREAM, "refresh_failed", "auth",
-                      "refreshing the access token failed (%s%s%s)", oauth_token_result_name(r),
-                      terr.error[0] ? ": " : "", terr.error);
-    if (store_oauth_health(j->st, j->ws, j->conn_id,
-                           r == OAUTH_TOKEN_INVALID_GRANT ? "needs_reauth" : "degraded", ei.msg,
-                           &(struct errinfo){0}) != ERR_OK)
-        log_kv(LOG_WARN, "oauth.health_write_failed", "s:connection", j->conn_id, LOG_END);
-    log_kv(LOG_WARN, "oauth.refresh_failed", "s:connection", j->conn_id, "s:code", ei.code,
-           LOG_END);
-    fresh_finish(j, e, &ei);
+    refresh_failed(j, r, &terr, timed_out);
 }
 
 static enum err
@@ -538,34 +827,65 @@ start_refresh(struct fresh_job *j, struct errinfo *ei)
     return e;
 }
 
+/* Is the row's token good for this job without a refresh? */
+static bool
+row_usable(const struct fresh_job *j, const struct oauth_meta *m, int64_t now)
+{
+    if (m->version != j->version)
+        return true; /* someone refreshed since: use theirs */
+    return !j->forced &&
+           !oauth_needs_refresh(now, m->obtained_at, m->expires_at, OAUTH_REFRESH_MARGIN_S);
+}
+
 /* One turn: fresh already? take the lease? wait for the holder? */
 static void
 fresh_step(struct loop *lp, void *arg)
 {
     struct fresh_job *j = arg;
     struct oauth_meta m = {0};
+    struct oauth_health_state h;
     struct errinfo ei = {0};
     int64_t now = now_ms();
     bool got = false;
     enum err e = store_oauth_meta_get(j->st, j->ws, j->conn_id, &m, &ei);
 
     (void)lp;
-    if (e == ERR_OK &&
-        (m.version != j->version ||
-         !oauth_needs_refresh(now, m.obtained_at, m.expires_at, OAUTH_REFRESH_MARGIN_S))) {
+    if (e == ERR_OK && row_usable(j, &m, now)) {
+        j->use.version = m.version;
+        j->use.last_success_at = m.last_success_at;
+        j->use.healthy = m.health == NULL || strcmp(m.health, "healthy") == 0;
         oauth_meta_release(&m);
-        fresh_finish(j, ERR_OK, NULL); /* someone refreshed it: use theirs */
+        fresh_finish(j, ERR_OK, NULL);
         return;
     }
     if (e == ERR_OK && j->reread) {
         oauth_meta_release(&m);
-        e = err_set(&ei, ERR_UNPROCESSABLE, "needs_reauth", "auth",
-                    "the provider no longer accepts this connection's grant: reconnect it");
-        if (store_oauth_health(j->st, j->ws, j->conn_id, "needs_reauth", ei.msg,
-                               &(struct errinfo){0}) != ERR_OK)
-            log_kv(LOG_WARN, "oauth.health_write_failed", "s:connection", j->conn_id, LOG_END);
-        fresh_finish(j, e, &ei);
+        refresh_failed(j, OAUTH_TOKEN_INVALID_GRANT, NULL, false);
         return;
+    }
+    if (e == ERR_OK) {
+        meta_to_state(&m, &h);
+        snprintf(j->before, sizeof(j->before), "%s", oauth_health_name(h.status));
+        if (!oauth_health_may_refresh(&h, now) && h.status == OAUTH_DEGRADED && !j->forced &&
+            (m.expires_at == 0 || m.expires_at > now + OAUTH_OLD_TOKEN_MIN_LEFT_MS)) {
+            /* backing off, but the token still lives: use it */
+            j->use.version = m.version;
+            j->use.last_success_at = m.last_success_at;
+            oauth_meta_release(&m);
+            fresh_finish(j, ERR_OK, NULL);
+            return;
+        }
+        if (!oauth_health_may_refresh(&h, now))
+            e = h.status == OAUTH_DEGRADED
+                    ? err_set(&ei, ERR_UNAVAILABLE, "refresh_backoff", "auth",
+                              "refreshing this connection's token failed recently (%s); the next "
+                              "attempt is allowed in %lld ms",
+                              h.last_error_code[0] ? h.last_error_code : "error",
+                              (long long)(h.next_retry_ms - now))
+                    : err_set(&ei, ERR_UNPROCESSABLE, "needs_reauth", "auth",
+                              "the connection is %s: reconnect at "
+                              "/api/auth/connect/%s/start?connection=%s",
+                              oauth_health_name(h.status), j->p.id, j->conn_id);
     }
     if (e == ERR_OK)
         e = store_oauth_lease(j->st, j->ws, j->conn_id, j->owner, j->version, now,
@@ -575,10 +895,12 @@ fresh_step(struct loop *lp, void *arg)
         e = start_refresh(j, &ei);
         if (e == ERR_OK)
             return;
+        conn_oauth_health_event(j->st, j->ws, j->conn_id, OAUTH_EV_CONFIG, ei.code, ei.msg, true);
     }
     if (e == ERR_OK && now > j->give_up_at)
         e = err_set(&ei, ERR_TIMEOUT, "refresh_wait_timeout", "auth",
-                    "another refresh of this connection did not finish in time");
+                    "another refresh of this connection did not finish within %d ms",
+                    OAUTH_LEASE_WAIT_MAX_MS);
     if (e != ERR_OK) {
         fresh_finish(j, e, &ei);
         return;
@@ -586,26 +908,72 @@ fresh_step(struct loop *lp, void *arg)
     loop_timer_start(outbound_loop(j->ob), &j->timer, LEASE_POLL_MS, fresh_step, j);
 }
 
+static enum err
+not_usable(const struct oauth_meta *m, const char *provider, const char *conn_id,
+           struct errinfo *ei)
+{
+    if (m->health && strcmp(m->health, "needs_reauth") == 0)
+        return err_set(ei, ERR_UNPROCESSABLE, "needs_reauth", "auth",
+                       "the connection needs to be reconnected (%s): reconnect at "
+                       "/api/auth/connect/%s/start?connection=%s",
+                       m->last_error_code ? m->last_error_code : "the grant was refused", provider,
+                       conn_id);
+    if (m->health && strcmp(m->health, "revoked") == 0)
+        return err_set(ei, ERR_UNPROCESSABLE, "revoked", "auth",
+                       "the connection's grant was revoked: reconnect at "
+                       "/api/auth/connect/%s/start?connection=%s",
+                       provider, conn_id);
+    return ERR_OK;
+}
+
 enum err
 conn_oauth_fresh(struct store *st, const struct vault *v, struct outbound *ob, const struct conn *c,
-                 bool *ready, conn_fresh_cb done, void *arg, struct errinfo *ei)
+                 const char *need_tier, int64_t forced_from, struct oauth_use *use, bool *ready,
+                 conn_fresh_cb done, void *arg, struct errinfo *ei)
 {
     struct oauth_meta m = {0};
     struct fresh_job *j;
+    const char *provider = json_string_value(json_object_get(c->auth, "provider"));
     enum err e = store_oauth_meta_get(st, c->row.workspace_id, c->row.id, &m, ei);
 
     *ready = false;
-    if (e == ERR_NOT_FOUND)
+    memset(use, 0, sizeof(*use));
+    use->version = -1;
+    if (e == ERR_NOT_FOUND) {
+        char url[512];
+        char *tiers = NULL;
+        json_t *t = json_object_get(c->auth, "tiers");
+        size_t i;
+        json_t *it;
+        struct oauth_list l = {0};
+        json_array_foreach (t, i, it)
+            if (json_is_string(it) &&
+                oauth_list_add(&l, json_string_value(it), OAUTH_MAX_TIERS) != ERR_OK)
+                break;
+        if (oauth_list_join(&l, ',', &tiers) != ERR_OK)
+            tiers = NULL;
+        reconnect_url(provider, tiers, need_tier, c->row.id, url, sizeof(url));
+        free(tiers);
+        oauth_list_release(&l);
         return err_set(ei, ERR_UNPROCESSABLE, "not_connected", "auth",
-                       "the connection has no OAuth tokens yet: connect it through "
-                       "/api/auth/connect/%s/start",
-                       json_string_value(json_object_get(c->auth, "provider")));
-    if (e == ERR_OK && m.health && strcmp(m.health, "needs_reauth") == 0)
-        e = err_set(ei, ERR_UNPROCESSABLE, "needs_reauth", "auth",
-                    "the connection needs to be reconnected: %s",
-                    m.last_error ? m.last_error : "the grant was refused");
-    if (e == ERR_OK &&
+                       "the connection has no OAuth tokens yet: connect it at %s", url);
+    }
+    if (e == ERR_OK)
+        e = not_usable(&m, provider, c->row.id, ei);
+    if (e == ERR_OK && need_tier) {
+        struct oauth_provider p = {0};
+        bool have = false;
+        /* the definition only matters when the tier is not granted by name */
+        if (!tier_granted(NULL, m.tiers, need_tier))
+            have = conn_oauth_provider(st, provider, &p, &(struct errinfo){0}) == ERR_OK;
+        e = conn_oauth_check_tier(have ? &p : NULL, provider, m.tiers, need_tier, c->row.id, ei);
+        oauth_provider_release(&p);
+    }
+    if (e == ERR_OK && forced_from < 0 &&
         !oauth_needs_refresh(now_ms(), m.obtained_at, m.expires_at, OAUTH_REFRESH_MARGIN_S)) {
+        use->version = m.version;
+        use->last_success_at = m.last_success_at;
+        use->healthy = m.health == NULL || strcmp(m.health, "healthy") == 0;
         *ready = true;
         oauth_meta_release(&m);
         return ERR_OK;
@@ -621,68 +989,343 @@ conn_oauth_fresh(struct store *st, const struct vault *v, struct outbound *ob, c
     j->v = v;
     j->ob = ob;
     j->ws = c->row.workspace_id;
-    j->version = m.version;
+    j->forced = forced_from >= 0;
+    j->version = j->forced ? forced_from : m.version;
+    j->use.version = -1;
     j->give_up_at = now_ms() + OAUTH_LEASE_WAIT_MAX_MS;
     snprintf(j->conn_id, sizeof(j->conn_id), "%s", c->row.id);
+    snprintf(j->before, sizeof(j->before), "%s", m.health ? m.health : "healthy");
     oauth_meta_release(&m);
     if (oauth_lease_owner_new(j->owner) != ERR_OK) {
         free(j);
         return err_set(ei, ERR_CRYPTO, "rng_failed", NULL, "random number generator failed");
     }
-    e = conn_oauth_provider(st, json_string_value(json_object_get(c->auth, "provider")), &j->p, ei);
+    e = conn_oauth_provider(st, provider, &j->p, ei);
     if (e != ERR_OK) {
         free(j);
         return e;
     }
+    if (j->forced)
+        log_kv(LOG_INFO, "oauth.forced_refresh", "s:connection", j->conn_id, "I:version",
+               (long long)j->version, LOG_END);
     loop_timer_start(outbound_loop(ob), &j->timer, 0, fresh_step, j);
     return ERR_OK;
 }
 
-/* ---- revocation ---- */
+/* ---- revocation and deletion ---- */
+
+struct revoke_job {
+    conn_revoke_cb done;
+    void *arg;
+    struct store *st;
+    int64_t ws;
+    char conn_id[ID_MAX];
+    char provider[OAUTH_MAX_ID_LEN + 1];
+    json_t *outcome; /* {"refresh_token": {...}, "access_token": {...}} */
+    int pending;
+    char before[16];
+};
+
+static void
+revoke_finish(struct revoke_job *j)
+{
+    char *text = json_dumps(j->outcome, JSON_COMPACT);
+    struct errinfo ei = {0};
+
+    if (text == NULL ||
+        store_oauth_revocation_add(j->st, j->ws, j->conn_id, j->provider, text, &ei) != ERR_OK)
+        log_kv(LOG_WARN, "oauth.revocation_record_failed", "s:connection", j->conn_id, "s:code",
+               ei.code, LOG_END);
+    free(text);
+    log_health_change(j->conn_id, j->before, "revoked", "revoked", "the connection was deleted");
+    if (j->done)
+        j->done(j->outcome, j->arg);
+    json_decref(j->outcome);
+    free(j);
+}
+
+struct revoke_one {
+    struct revoke_job *job;
+    const char *hint;
+};
 
 static void
 on_revoked(struct out_response *res, void *arg)
 {
-    char *conn_id = arg;
+    struct revoke_one *one = arg;
+    struct revoke_job *j = one->job;
+    bool ok = oauth_revoke_ok(res);
+    json_t *o = json_pack("{s:s, s:I}", "outcome", ok ? "revoked" : "failed", "status",
+                          (json_int_t)res->status);
 
-    log_kv(oauth_revoke_ok(res) ? LOG_INFO : LOG_WARN, "oauth.revoked", "s:connection", conn_id,
-           "b:ok", oauth_revoke_ok(res), "I:status", (long long)res->status, LOG_END);
-    free(conn_id);
+    if (!ok)
+        json_object_set_new(o, "detail",
+                            json_string(res->fail != OUT_OK
+                                            ? out_fail_name(res->fail)
+                                            : "the revocation endpoint refused the request"));
+    json_object_set_new(j->outcome, one->hint, o);
+    log_kv(ok ? LOG_INFO : LOG_WARN, "oauth.revoked", "s:connection", j->conn_id, "s:token",
+           one->hint, "b:ok", ok, "I:status", (long long)res->status, "s:fail",
+           out_fail_name(res->fail), LOG_END);
+    free(one);
+    if (--j->pending == 0)
+        revoke_finish(j);
 }
 
-void
-conn_oauth_revoke(struct store *st, const struct vault *v, struct outbound *ob,
-                  const struct conn *c)
+enum err
+conn_oauth_delete(struct store *st, const struct vault *v, struct outbound *ob,
+                  const struct principal *who, const struct conn *c, conn_revoke_cb done, void *arg,
+                  bool *pending, struct errinfo *ei)
 {
     struct oauth_provider p = {0};
     struct oauth_client cl = {0};
-    struct errinfo ei = {0};
+    struct errinfo rei = {0};
+    struct out_request rq[2];
     const char *fields[] = {F_REFRESH, F_ACCESS};
     const char *hints[] = {"refresh_token", "access_token"};
+    const char *provider = json_string_value(json_object_get(c->auth, "provider"));
+    struct revoke_job *j = xcalloc(1, sizeof(*j));
+    bool built[2] = {false, false};
+    const char *skip = NULL;
+    enum err e;
 
-    if (conn_oauth_provider(st, json_string_value(json_object_get(c->auth, "provider")), &p, &ei) !=
-            ERR_OK ||
-        p.revocation_url == NULL || client_of(st, v, p.id, &cl, &ei) != ERR_OK) {
-        log_kv(LOG_INFO, "oauth.revoke_skipped", "s:connection", c->row.id, "s:detail",
-               p.id && p.revocation_url == NULL ? "the provider has no revocation endpoint"
-                                                : ei.msg,
-               LOG_END);
-        oauth_provider_release(&p);
-        oauth_client_release(&cl);
-        return;
+    memset(rq, 0, sizeof(rq));
+    *pending = false;
+    j->done = done;
+    j->arg = arg;
+    j->st = st;
+    j->ws = c->row.workspace_id;
+    j->outcome = json_object();
+    snprintf(j->conn_id, sizeof(j->conn_id), "%s", c->row.id);
+    snprintf(j->provider, sizeof(j->provider), "%s", provider ? provider : "");
+    {
+        struct oauth_meta m = {0};
+        snprintf(j->before, sizeof(j->before), "%s",
+                 store_oauth_meta_get(st, j->ws, j->conn_id, &m, &rei) == ERR_OK && m.health
+                     ? m.health
+                     : "not_connected");
+        oauth_meta_release(&m);
     }
-    for (size_t i = 0; i < 2; i++) {
+    /* 1. the revocation requests, built while the tokens still exist */
+    if (conn_oauth_provider(st, provider, &p, &rei) != ERR_OK ||
+        (p.revocation_url != NULL && client_of(st, v, p.id, &cl, &rei) != ERR_OK))
+        skip = rei.msg;
+    else if (p.revocation_url == NULL)
+        skip = "the provider has no revocation endpoint";
+    for (size_t i = 0; skip == NULL && i < 2; i++) {
         struct secret tok = {0};
-        struct out_request rq = {0};
-        if (open_token(st, v, c->row.workspace_id, c->row.id, fields[i], &tok, &ei) == ERR_OK &&
-            oauth_revoke_request(&p, &cl, &tok, hints[i], &rq, &ei) == ERR_OK &&
-            outbound_send(ob, &rq, on_revoked, xstrdup(c->row.id), NULL) == ERR_OK) {
-            secret_release(&tok);
-            continue;
-        }
-        out_request_release(&rq);
+        if (open_token(st, v, c->row.workspace_id, c->row.id, fields[i], &tok, &rei) == ERR_OK)
+            built[i] = oauth_revoke_request(&p, &cl, &tok, hints[i], &rq[i], &rei) == ERR_OK;
+        else
+            json_object_set_new(j->outcome, hints[i], json_pack("{s:s}", "outcome", "none"));
         secret_release(&tok);
     }
     oauth_provider_release(&p);
     oauth_client_release(&cl);
+    /* 2. the local credentials go, whatever the provider will answer */
+    e = conn_delete(st, who, c->row.id, ei);
+    /* 3. the requests (they carry their own copies of the tokens) */
+    for (size_t i = 0; i < 2; i++) {
+        struct revoke_one *one;
+        if (!built[i] || e != ERR_OK) {
+            out_request_release(&rq[i]);
+            continue;
+        }
+        one = xcalloc(1, sizeof(*one));
+        one->job = j;
+        one->hint = hints[i];
+        j->pending++;
+        if (outbound_send(ob, &rq[i], on_revoked, one, NULL) != ERR_OK) {
+            j->pending--;
+            json_object_set_new(j->outcome, hints[i],
+                                json_pack("{s:s, s:s}", "outcome", "failed", "detail",
+                                          "the request could not be sent"));
+            free(one);
+        }
+    }
+    if (e != ERR_OK) {
+        json_decref(j->outcome);
+        free(j);
+        return e;
+    }
+    if (skip) {
+        json_object_set_new(j->outcome, "outcome", json_string("skipped"));
+        json_object_set_new(j->outcome, "detail", json_string(skip));
+        log_kv(LOG_INFO, "oauth.revoke_skipped", "s:connection", c->row.id, "s:detail", skip,
+               LOG_END);
+    }
+    if (j->pending > 0) {
+        *pending = true;
+        return ERR_OK;
+    }
+    j->done = NULL; /* answered now: the caller renders conn_oauth_delete's outcome itself */
+    if (done)
+        done(j->outcome, arg);
+    revoke_finish(j);
+    return ERR_OK;
+}
+
+/* ---- providers from OpenAPI imports ---- */
+
+/* s -> a slug of at most max bytes: lower-case alnum, runs of anything
+ * else one '_', no leading or trailing '_'. */
+static void
+slugify(const char *s, char *out, size_t max)
+{
+    size_t n = 0;
+    bool sep = false;
+
+    for (; s && *s && n < max; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum) {
+            sep = n > 0;
+            continue;
+        }
+        if (sep && n + 1 < max)
+            out[n++] = '_';
+        sep = false;
+        out[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    while (n > 0 && out[n - 1] == '_')
+        n--;
+    out[n] = '\0';
+}
+
+enum err
+conn_oauth_provider_from_spec(const json_t *ent, json_t **def, struct errinfo *ei)
+{
+    const json_t *flow = json_object_get(json_object_get(ent, "flows"), "authorizationCode");
+    const char *au = json_string_value(json_object_get(flow, "authorization_url"));
+    const char *tu = json_string_value(json_object_get(flow, "token_url"));
+    const json_t *scopes = json_object_get(flow, "scopes");
+    struct url_info ui;
+    struct oauth_provider p = {0};
+    char id[OAUTH_MAX_ID_LEN + 1], tier[OAUTH_MAX_TIER_NAME_LEN + 1];
+    json_t *tiers, *all, *names, *d;
+    const char *k;
+    json_t *v;
+    enum err e;
+
+    *def = NULL;
+    if (au == NULL || tu == NULL)
+        return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
+                       "the spec's OAuth2 scheme has no authorization-code flow (with "
+                       "authorizationUrl and tokenUrl): pass auth explicitly");
+    if (json_object_size(scopes) == 0 || json_object_size(scopes) > OAUTH_MAX_SCOPES)
+        return err_set(ei, ERR_INVALID, "unsupported_auth", "auth",
+                       "the spec's OAuth2 scheme declares %s scopes (1..%d make tiers): register "
+                       "a provider and pass auth {\"type\": \"oauth2\", \"provider\": ...}",
+                       json_object_size(scopes) ? "too many" : "no", OAUTH_MAX_SCOPES);
+    e = url_validate(au, "auth.authorization_url", &ui, ei);
+    if (e != ERR_OK)
+        return e;
+    /* the id: the authorization server's host ("auth.example.com" -> auth_example_com) */
+    slugify(ui.host, id, sizeof(id));
+    tiers = json_object();
+    all = json_array();
+    names = json_array();
+    /* a tier per scope while they fit, and "all" including every one of them */
+    json_object_foreach ((json_t *)scopes, k, v) {
+        (void)v;
+        json_array_append_new(all, json_string(k));
+        slugify(k, tier, sizeof(tier));
+        if (json_object_size(scopes) < OAUTH_MAX_TIERS && tier[0] && strcmp(tier, "all") != 0 &&
+            json_object_get(tiers, tier) == NULL) {
+            json_object_set_new(tiers, tier, json_pack("{s:[s]}", "scopes", k));
+            json_array_append_new(names, json_string(tier));
+        }
+    }
+    json_object_set_new(tiers, "all", json_pack("{s:o, s:o}", "scopes", all, "includes", names));
+    d = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "name", ui.host, "authorize_url", au,
+                  "token_url", tu, "tiers", tiers);
+    e = oauth_provider_from_json(d, &p, ei);
+    oauth_provider_release(&p);
+    if (e != ERR_OK) {
+        err_field_prefix(ei, "spec.oauth2");
+        json_decref(d);
+        return e;
+    }
+    *def = d;
+    return ERR_OK;
+}
+
+enum err
+conn_oauth_provider_adopt(struct store *st, const json_t *def, struct errinfo *ei)
+{
+    const char *id = json_string_value(json_object_get(def, "id"));
+    struct oauth_provider have = {0};
+    char *text;
+    enum err e = conn_oauth_provider(st, id, &have, ei);
+
+    if (e == ERR_OK) { /* known: the same endpoints, or a clear refusal */
+        const char *tu = json_string_value(json_object_get(def, "token_url"));
+        const char *au = json_string_value(json_object_get(def, "authorize_url"));
+        bool same = tu && au && have.token_url && have.authorize_url &&
+                    strcmp(have.token_url, tu) == 0 && strcmp(have.authorize_url, au) == 0;
+        oauth_provider_release(&have);
+        return same
+                   ? ERR_OK
+                   : err_set(ei, ERR_CONFLICT, "provider_conflict", "auth",
+                             "provider %s already exists with other endpoints: pass auth "
+                             "{\"type\": \"oauth2\", \"provider\": \"<id>\"} naming the one to use",
+                             id);
+    }
+    if (e != ERR_NOT_FOUND)
+        return e;
+    memset(ei, 0, sizeof(*ei));
+    text = json_dumps(def, JSON_COMPACT);
+    if (text == NULL)
+        return ERR_NOMEM;
+    /* no client credentials: a platform admin adds them (PUT) before anyone connects */
+    e = store_oauth_provider_put(st, id, text, NULL, ei);
+    free(text);
+    if (e == ERR_OK)
+        log_kv(LOG_INFO, "oauth.provider_imported", "s:provider", id, LOG_END);
+    return e;
+}
+
+/* ---- deleting a provider ---- */
+
+static bool
+is_builtin(const char *id)
+{
+    for (const char *const *b = oauth_provider_builtin_ids(); b && *b; b++)
+        if (strcmp(*b, id) == 0)
+            return true;
+    return false;
+}
+
+enum err
+conn_oauth_provider_delete(struct store *st, const char *id, json_t **out, struct errinfo *ei)
+{
+    char *def = NULL;
+    int64_t users = 0;
+    bool had_secret = false;
+    enum err e = store_oauth_provider_get(st, id, &def, NULL, ei);
+
+    free(def);
+    if (e == ERR_NOT_FOUND && is_builtin(id))
+        return err_set(ei, ERR_INVALID, "builtin_provider", "provider",
+                       "%s is built in and cannot be deleted; only a registry entry overriding "
+                       "it can",
+                       id);
+    if (e == ERR_OK)
+        e = store_oauth_provider_users(st, id, &users, ei);
+    if (e == ERR_OK && users > 0)
+        e = err_set(ei, ERR_CONFLICT, "provider_in_use", "provider",
+                    "%lld connection(s) still use provider %s: delete them, or move them to "
+                    "another provider, first",
+                    (long long)users, id);
+    if (e == ERR_OK)
+        e = store_secret_delete(st, 0, "oauth_provider", id, "client_secret", &had_secret, ei);
+    if (e == ERR_OK)
+        e = store_oauth_provider_delete(st, id, ei);
+    if (e == ERR_OK) {
+        log_kv(LOG_INFO, "oauth.provider_deleted", "s:provider", id, "b:had_secret", had_secret,
+               LOG_END);
+        *out =
+            json_pack("{s:b, s:s, s:b}", "deleted", 1, "id", id, "builtin_remains", is_builtin(id));
+    }
+    return e;
 }

@@ -12,7 +12,9 @@
 #include "conn/conn.h"
 #include "conn/conn_mcp.h"
 #include "oauth/flow.h"
+#include "oauth/health.h"
 #include "oauth/provider.h"
+#include "oauth/token.h"
 #include "outbound/outbound.h"
 
 enum err conn_oauth_provider(struct store *st, const char *id, struct oauth_provider *p,
@@ -34,15 +36,106 @@ enum err conn_oauth_callback(struct store *st, const struct vault *v, struct out
                              const char *provider_id, const struct oauth_callback_in *in,
                              conn_async_cb done, void *arg, struct errinfo *ei) WARN_UNUSED;
 
-typedef void (*conn_fresh_cb)(enum err e, const struct errinfo *ei, void *arg);
+/* What a call learnt about the token set it used. */
+struct oauth_use {
+    int64_t version; /* of the token set; -1 when unknown */
+    int64_t last_success_at;
+    bool healthy;
+};
+
+/* A successful use is written at most this often (or at once when the
+ * connection was not healthy): the last success time is that precise. */
+#define OAUTH_SUCCESS_WRITE_MS 5000
+
+typedef void (*conn_fresh_cb)(enum err e, const struct errinfo *ei, const struct oauth_use *use,
+                              void *arg);
 /* Makes sure c's access token is usable: *ready when it already is (done
  * never runs); else a refresh (or a wait for another one) is under way and
- * done() runs later on this loop. */
+ * done() runs later on this loop. use says which token version the call
+ * will use.
+ *  need_tier (may be NULL): a connection not granted that tier fails with
+ *    ERR_FORBIDDEN "needs_tier" and a reconnect URL, before anything is sent;
+ *  forced_from >= 0: the upstream answered 401 to the token of that version:
+ *    refresh now, unless a newer version already exists (then use it).
+ * needs_reauth / revoked connections fail with a reconnect URL; after a
+ * failed refresh no other is tried before the back-off (oauth/health.h),
+ * and the call goes on with the old token while it still lives. */
 enum err conn_oauth_fresh(struct store *st, const struct vault *v, struct outbound *ob,
-                          const struct conn *c, bool *ready, conn_fresh_cb done, void *arg,
+                          const struct conn *c, const char *need_tier, int64_t forced_from,
+                          struct oauth_use *use, bool *ready, conn_fresh_cb done, void *arg,
                           struct errinfo *ei) WARN_UNUSED;
-/* RFC 7009 revocation of c's tokens, best effort, outcome logged. */
-void conn_oauth_revoke(struct store *st, const struct vault *v, struct outbound *ob,
-                       const struct conn *c);
+/* The shape of conn_oauth_fresh (and conn_gsa_fresh, conn_gmail.h). */
+typedef enum err (*token_fresh_fn)(struct store *st, const struct vault *v, struct outbound *ob,
+                                   const struct conn *c, const char *need_tier, int64_t forced_from,
+                                   struct oauth_use *use, bool *ready, conn_fresh_cb done,
+                                   void *arg, struct errinfo *ei);
+
+/* Seals t's tokens on connection conn_id and commits them with their
+ * metadata (version + 1, health healthy). Granted tiers: from t->scope
+ * through p when both are there, else `tiers`. expect >= 0: only if the
+ * stored version is still expect (*committed). */
+enum err conn_oauth_commit(struct store *st, const struct vault *v, int64_t ws, const char *conn_id,
+                           const char *provider_id, const struct oauth_provider *p,
+                           const struct oauth_tokens *t, const char *tiers, int64_t expect,
+                           bool refresh, bool forced, bool *committed,
+                           struct errinfo *ei) WARN_UNUSED;
+
+/* Applies ev (oauth/health.h) to the stored health of conn_id, writes it
+ * (releasing the refresh lease when asked) and logs a change of state. */
+void conn_oauth_health_event(struct store *st, int64_t ws, const char *conn_id, enum oauth_event ev,
+                             const char *code, const char *desc, bool release_lease);
+
+/* After the upstream answered status to the token of use: a success is
+ * recorded (last success time; recovery from degraded logged); a 401 after
+ * the forced refresh and retry marks the connection degraded. */
+void conn_oauth_outcome(struct store *st, int64_t ws, const char *conn_id,
+                        const struct oauth_use *use, long status, bool retried);
+
+/* ERR_FORBIDDEN "needs_tier" (message with the reconnect URL
+ * /api/auth/connect/<provider>/start?tiers=<granted,need>&connection=<id>)
+ * unless granted (comma-separated tier names) covers need, directly or
+ * through a granted tier of p (may be NULL) that includes it. */
+enum err conn_oauth_check_tier(const struct oauth_provider *p, const char *provider_id,
+                               const char *granted, const char *need, const char *conn_id,
+                               struct errinfo *ei) WARN_UNUSED;
+
+/* The connection view's "oauth" member (new reference; NULL on a store
+ * error): state (healthy, degraded, needs_reauth, revoked, or not_connected),
+ * last error code and text, last success / failure / state change times,
+ * next retry, counters (refreshes, forced_refreshes, consecutive_failures,
+ * total_failures), granted tiers and scopes, token expiry and version. */
+json_t *conn_oauth_health_json(struct store *st, int64_t ws, const char *conn_id);
+
+typedef void (*conn_revoke_cb)(json_t *outcome, void *arg); /* outcome borrowed */
+/* Deletes oauth2 connection c: the RFC 7009 revocation requests are built
+ * while the tokens exist, then the connection and its credentials are
+ * deleted (whatever the provider will answer), then the requests go out.
+ * The outcome ({"refresh_token": {"outcome": "revoked"|"failed"|"none",
+ * "status"}, "access_token": {...}} or {"outcome": "skipped", "detail"}) is
+ * recorded in the store, logged, and given to done(): later on this loop
+ * when *pending, else before this returns. */
+enum err conn_oauth_delete(struct store *st, const struct vault *v, struct outbound *ob,
+                           const struct principal *who, const struct conn *c, conn_revoke_cb done,
+                           void *arg, bool *pending, struct errinfo *ei) WARN_UNUSED;
+
+/* An OpenAPI import's oauth2 scheme entry (openapi/security.c: flows with
+ * URLs and scopes) as a provider definition (*def, new reference): id from
+ * the authorization server's host ("auth.example.com" -> auth_example_com),
+ * a tier per scope (slugified) while fewer than OAUTH_MAX_TIERS, and tier
+ * "all" with every scope. ERR_INVALID "unsupported_auth" without an
+ * authorization-code flow or with no (or over OAUTH_MAX_SCOPES) scopes. */
+enum err conn_oauth_provider_from_spec(const json_t *ent, json_t **def,
+                                       struct errinfo *ei) WARN_UNUSED;
+/* Registers def in the admin registry without client credentials (a
+ * platform admin supplies them), unless a provider with that id exists:
+ * the same endpoints are reused, others are ERR_CONFLICT. */
+enum err conn_oauth_provider_adopt(struct store *st, const json_t *def,
+                                   struct errinfo *ei) WARN_UNUSED;
+
+/* DELETE /api/admin/oauth-providers/{id}: the registry entry and its sealed
+ * client secret. ERR_CONFLICT "provider_in_use" while connections (any
+ * workspace) use it; a built-in without a registry entry cannot be deleted. */
+enum err conn_oauth_provider_delete(struct store *st, const char *id, json_t **out,
+                                    struct errinfo *ei) WARN_UNUSED;
 
 #endif

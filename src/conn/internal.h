@@ -38,6 +38,7 @@ struct conn_draft {
     const char *transport; /* mcp */
     json_int_t timeout_ms; /* mcp; 0 = default */
     struct auth_values vals;
+    json_t *oauth_provider; /* openapi: a provider from the spec's oauth2 scheme, to adopt */
 };
 void conn_draft_release(struct conn_draft *d);
 

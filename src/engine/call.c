@@ -8,10 +8,12 @@
 #include "auth/auth.h"
 #include "conn/conn.h"
 #include "conn/conn_mcp.h"
+#include "conn/conn_gmail.h"
 #include "conn/conn_oauth.h"
 #include "creds/creds.h"
 #include "services/builtins.h"
 #include "services/registry.h"
+#include "services/gmail.h"
 #include "services/telegram.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -25,18 +27,22 @@ struct call_ctx {
     call_done_cb done;
     void *arg;
     int64_t start_ms;
-    /* waiting for an OAuth refresh: what to send once it is done */
     struct call_env env;
-    struct out_request pending;
-    json_t *pending_body;
-    json_t *pending_auth;
-    int64_t ws;
     struct auth_values vals; /* kept (wiped at the end) to redact echoes */
     char action[160];
     char conn_id[ID_MAX];
     bool is_test;
     json_t *steps; /* connection tests */
     bool base_probe;
+    /* oauth2 (and gmail) connections: what it takes to build the request
+     * again with a fresh token, after a refresh or an upstream 401 */
+    bool oauth;
+    bool retried; /* the one forced refresh + retry after a 401 was used */
+    struct conn conn;
+    json_t *op;
+    json_t *input;
+    struct oauth_use use;
+    token_fresh_fn fresh;
 };
 
 void
@@ -54,6 +60,12 @@ call_error_body(const char *stage, enum err e, const struct errinfo *ei)
 
     if (ei && ei->field[0])
         json_object_set_new(err, "field", json_string(ei->field));
+    /* OAuth refusals (needs_tier, needs_reauth, not_connected, revoked) name
+     * the URL that fixes them: also given on its own */
+    if (ei && strstr(ei->msg, " at /api/auth/connect/") != NULL) {
+        const char *u = strstr(ei->msg, " at /api/auth/connect/") + 4;
+        json_object_set_new(err, "reconnect_url", json_stringn(u, strcspn(u, " ")));
+    }
     return json_pack("{s:b, s:o}", "ok", 0, "error", err);
 }
 
@@ -232,15 +244,17 @@ call_build(const struct conn *c, const json_t *op, const json_t *input, struct o
 static void
 ctx_free(struct call_ctx *ctx)
 {
-    out_request_release(&ctx->pending);
-    json_decref(ctx->pending_body);
-    json_decref(ctx->pending_auth);
+    conn_release(&ctx->conn);
+    json_decref(ctx->op);
+    json_decref(ctx->input);
     auth_values_release(&ctx->vals);
     json_decref(ctx->steps);
     free(ctx);
 }
 
 static void on_test_done(struct out_response *res, struct call_ctx *ctx);
+
+static bool oauth_retry(struct call_ctx *ctx, const struct out_response *res);
 
 static void
 on_done(struct out_response *res, void *arg)
@@ -252,6 +266,8 @@ on_done(struct out_response *res, void *arg)
         on_test_done(res, ctx);
         return;
     }
+    if (ctx->oauth && oauth_retry(ctx, res))
+        return; /* a forced refresh and one retry are under way */
     buf_init(&r.json, res->body.len * 2 + 65536);
     result_render(res, &ctx->vals, &r);
     if (res->fail != OUT_OK)
@@ -487,40 +503,121 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
 /* ---- OAuth2: a fresh access token first ---- */
 
 static void
-on_fresh(enum err e, const struct errinfo *fei, void *arg)
+finish_error(struct call_ctx *ctx, const char *stage, enum err e, const struct errinfo *ei)
+{
+    struct call_result r = {0};
+    json_t *o = call_error_body(stage, e, ei);
+    char *s = json_dumps(o, JSON_COMPACT);
+
+    buf_init(&r.json, 65536);
+    r.http_status = err_http_status(e);
+    if (s == NULL || buf_puts(&r.json, s) != ERR_OK)
+        r.http_status = 500;
+    free(s);
+    json_decref(o);
+    log_kv(LOG_WARN, "call.failed", "s:tool", ctx->action, "s:connection", ctx->conn_id, "s:stage",
+           stage, "s:code", ei->code, LOG_END);
+    ctx->done(&r, ctx->arg);
+    call_result_release(&r);
+    ctx_free(ctx);
+}
+
+/* Builds the request with the connection's current access token and sends
+ * it: an operation (template + auth injection) or a Gmail tool (builder). */
+static enum err
+oauth_send(struct call_ctx *ctx, const char **stage, struct errinfo *ei)
+{
+    struct out_request rq = {0};
+    json_t *body = NULL;
+    const struct gmail_tool *gt =
+        gmail_tool_find(json_string_value(json_object_get(ctx->op, "gmail_tool")));
+    enum err e;
+
+    auth_values_release(&ctx->vals); /* a retry opens the new token */
+    if (gt) {
+        const struct secret *tok;
+        *stage = "credential";
+        e = conn_open_secrets(ctx->env.st, ctx->env.vault, &ctx->conn, &ctx->vals, ei);
+        tok = e == ERR_OK ? auth_values_get(&ctx->vals, "access_token") : NULL;
+        if (e == ERR_OK && tok == NULL)
+            e = err_set(ei, ERR_UNPROCESSABLE, "not_connected", "auth",
+                        "the connection has no access token");
+        if (e == ERR_OK) {
+            *stage = "build";
+            e = gt->build(ctx->input, tok, ctx->conn.row.base_url,
+                          json_string_value(json_object_get(ctx->conn.auth, "subject")), &rq, ei);
+        }
+        if (e == ERR_OK) {
+            *stage = "send";
+            return send_built(&ctx->env, ctx, &rq);
+        }
+        out_request_release(&rq);
+        return e;
+    }
+    *stage = "build";
+    e = call_build(&ctx->conn, ctx->op, ctx->input, &rq, &body, ei);
+    if (e == ERR_OK)
+        e = send_with_credential(&ctx->env, &ctx->conn, ctx, &rq, body, stage, ei);
+    if (e != ERR_OK)
+        out_request_release(&rq);
+    json_decref(body);
+    return e;
+}
+
+static void
+on_fresh(enum err e, const struct errinfo *fei, const struct oauth_use *use, void *arg)
 {
     struct call_ctx *ctx = arg;
-    struct conn c = {0};
-    struct out_request rq = ctx->pending;
     struct errinfo ei = *fei;
     const char *stage = "credential";
-    json_t *body = ctx->pending_body;
 
-    memset(&ctx->pending, 0, sizeof(ctx->pending));
-    ctx->pending_body = NULL;
-    snprintf(c.row.id, sizeof(c.row.id), "%s", ctx->conn_id);
-    c.row.workspace_id = ctx->ws;
-    c.auth = ctx->pending_auth;
+    ctx->use = *use;
     if (e == ERR_OK)
-        e = send_with_credential(&ctx->env, &c, ctx, &rq, body, &stage, &ei);
-    json_decref(body);
-    if (e == ERR_OK)
-        return; /* on_done finishes the call */
-    out_request_release(&rq);
-    {
-        struct call_result r = {0};
-        json_t *o = call_error_body(stage, e, &ei);
-        char *s = json_dumps(o, JSON_COMPACT);
-        buf_init(&r.json, 65536);
-        r.http_status = err_http_status(e);
-        if (s == NULL || buf_puts(&r.json, s) != ERR_OK)
-            r.http_status = 500;
-        free(s);
-        json_decref(o);
-        ctx->done(&r, ctx->arg);
-        call_result_release(&r);
+        e = oauth_send(ctx, &stage, &ei);
+    if (e != ERR_OK)
+        finish_error(ctx, stage, e, &ei);
+}
+
+/* Fresh token first (forced_from >= 0: the upstream refused that version),
+ * then the request. On ERR_OK the flow owns ctx. */
+static enum err
+oauth_begin(struct call_ctx *ctx, int64_t forced_from, const char **stage, struct errinfo *ei)
+{
+    bool ready = false;
+    enum err e;
+
+    *stage = "credential";
+    e = ctx->fresh(ctx->env.st, ctx->env.vault, ctx->env.ob, &ctx->conn,
+                   json_string_value(json_object_get(ctx->op, "tier")), forced_from, &ctx->use,
+                   &ready, on_fresh, ctx, ei);
+    if (e == ERR_OK && ready)
+        e = oauth_send(ctx, stage, ei);
+    return e;
+}
+
+/* An upstream 401 to an OAuth token: exactly one forced refresh and one
+ * retry per call (never a loop). Other answers are recorded in the
+ * connection's health. true when the retry took over ctx. */
+static bool
+oauth_retry(struct call_ctx *ctx, const struct out_response *res)
+{
+    struct errinfo ei = {0};
+    const char *stage = "credential";
+    enum err e;
+
+    if (res->fail != OUT_OK || res->status != 401 || ctx->retried) {
+        if (res->fail == OUT_OK)
+            conn_oauth_outcome(ctx->env.st, ctx->conn.row.workspace_id, ctx->conn_id, &ctx->use,
+                               res->status, ctx->retried);
+        return false;
     }
-    ctx_free(ctx);
+    ctx->retried = true;
+    log_kv(LOG_INFO, "call.upstream_401", "s:tool", ctx->action, "s:connection", ctx->conn_id,
+           "I:token_version", (long long)ctx->use.version, LOG_END);
+    e = oauth_begin(ctx, ctx->use.version < 0 ? 0 : ctx->use.version, &stage, &ei);
+    if (e != ERR_OK)
+        finish_error(ctx, stage, e, &ei);
+    return true;
 }
 
 /* "slug.operation" -> slug, op. */
@@ -612,6 +709,29 @@ call_start(const struct call_env *env, const struct principal *who, const struct
         e = mcp_start(env, &c, op, input, done, arg, &stage, ei);
         goto out;
     }
+    if (e == ERR_OK && (strcmp(c.row.auth_type, "oauth2") == 0 ||
+                        strcmp(c.row.auth_type, "google_service_account") == 0)) {
+        ctx = xcalloc(1, sizeof(*ctx));
+        ctx->done = done;
+        ctx->arg = arg;
+        ctx->env = *env;
+        ctx->oauth = true;
+        ctx->fresh = strcmp(c.row.auth_type, "oauth2") == 0 ? conn_oauth_fresh : conn_gsa_fresh;
+        snprintf(ctx->action, sizeof(ctx->action), "%s", spec->action);
+        snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c.row.id);
+        ctx->conn = c; /* moved */
+        memset(&c, 0, sizeof(c));
+        ctx->op = op;
+        op = NULL;
+        ctx->input = json_deep_copy(input);
+        e = ctx->input ? oauth_begin(ctx, -1, &stage, ei) : ERR_NOMEM;
+        if (e == ERR_OK)
+            ctx = NULL; /* the refresh or the transfer owns it now */
+        goto out;
+    }
+    if (e == ERR_OK && json_object_get(op, "gmail_tool"))
+        e = err_set(ei, ERR_INTERNAL, "bad_operation", "operation",
+                    "a gmail tool needs an oauth2 or service-account connection");
     if (e == ERR_OK)
         e = call_build(&c, op, input, &rq, &body, ei);
     if (e == ERR_OK) {
@@ -620,24 +740,7 @@ call_start(const struct call_env *env, const struct principal *who, const struct
         ctx->arg = arg;
         snprintf(ctx->action, sizeof(ctx->action), "%s", spec->action);
         snprintf(ctx->conn_id, sizeof(ctx->conn_id), "%s", c.row.id);
-        if (strcmp(c.row.auth_type, "oauth2") == 0) {
-            bool ready = false;
-            stage = "credential";
-            e = conn_oauth_fresh(env->st, env->vault, env->ob, &c, &ready, on_fresh, ctx, ei);
-            if (e == ERR_OK && !ready) { /* a refresh runs: send when it is done */
-                ctx->env = *env;
-                ctx->ws = c.row.workspace_id;
-                ctx->pending = rq;
-                memset(&rq, 0, sizeof(rq));
-                ctx->pending_body = body;
-                body = NULL;
-                ctx->pending_auth = json_incref(c.auth);
-                ctx = NULL;
-                goto out;
-            }
-        }
-        if (e == ERR_OK)
-            e = send_with_credential(env, &c, ctx, &rq, body, &stage, ei);
+        e = send_with_credential(env, &c, ctx, &rq, body, &stage, ei);
         if (e == ERR_OK)
             ctx = NULL; /* owned by the transfer now; rq too */
     }

@@ -125,6 +125,27 @@ basic_header(struct out_request *rq, const struct oauth_client *c, struct errinf
     return e;
 }
 
+/* Process-wide, set once at start-up (serve --oauth-token-timeout) before
+ * any worker runs. */
+static unsigned token_timeout_ms = OAUTH_TOKEN_TIMEOUT_MS;
+
+enum err
+oauth_token_timeout_set(unsigned ms, struct errinfo *ei)
+{
+    if (ms < OAUTH_MIN_TOKEN_TIMEOUT_MS || ms > OAUTH_TOKEN_TIMEOUT_MS)
+        return err_set(ei, ERR_INVALID, "invalid_value", "oauth-token-timeout",
+                       "must be from %u to %u milliseconds", OAUTH_MIN_TOKEN_TIMEOUT_MS,
+                       OAUTH_TOKEN_TIMEOUT_MS);
+    token_timeout_ms = ms;
+    return ERR_OK;
+}
+
+unsigned
+oauth_token_timeout_ms(void)
+{
+    return token_timeout_ms;
+}
+
 static enum err
 token_post(const char *url, const char *field, struct out_request *rq, struct errinfo *ei)
 {
@@ -139,9 +160,9 @@ token_post(const char *url, const char *field, struct out_request *rq, struct er
                                    ei);
     if (e == ERR_OK)
         e = out_request_add_header(rq, "Accept", "application/json", false, ei);
-    rq->limits.total_timeout_ms = OAUTH_TOKEN_TIMEOUT_MS;
-    if (rq->limits.connect_timeout_ms > OAUTH_TOKEN_TIMEOUT_MS)
-        rq->limits.connect_timeout_ms = OAUTH_TOKEN_TIMEOUT_MS;
+    rq->limits.total_timeout_ms = token_timeout_ms;
+    if (rq->limits.connect_timeout_ms > token_timeout_ms)
+        rq->limits.connect_timeout_ms = token_timeout_ms;
     rq->limits.max_response = OAUTH_MAX_TOKEN_RESPONSE;
     rq->limits.max_redirects = 0;
     return e;

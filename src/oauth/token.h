@@ -30,6 +30,14 @@
 #define OAUTH_MAX_EXPIRES_IN_S ((int64_t)366 * 24 * 3600) /* larger values are clamped */
 #define OAUTH_TOKEN_TIMEOUT_MS 20000u                     /* total, per token request */
 #define OAUTH_REFRESH_MARGIN_S 300                        /* refresh this long before expiry */
+#define OAUTH_MIN_TOKEN_TIMEOUT_MS 1000u                  /* lowest --oauth-token-timeout */
+
+/* The total timeout of every token request: OAUTH_TOKEN_TIMEOUT_MS unless set
+ * (at start-up, before workers run) to OAUTH_MIN_TOKEN_TIMEOUT_MS ..
+ * OAUTH_TOKEN_TIMEOUT_MS; it can only shrink, so the refresh lease
+ * (OAUTH_LEASE_TTL_MS) always outlives it. ERR_INVALID outside that range. */
+enum err oauth_token_timeout_set(unsigned ms, struct errinfo *ei) WARN_UNUSED;
+unsigned oauth_token_timeout_ms(void);
 
 /* ---- requests ---- */
 

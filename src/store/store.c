@@ -319,6 +319,7 @@ oauth_meta_release(struct oauth_meta *m)
     free(m->health);
     free(m->last_error);
     free(m->lease_owner);
+    free(m->last_error_code);
     memset(m, 0, sizeof(*m));
 }
 
@@ -508,4 +509,24 @@ enum err
 store_login_failures_clear(struct store *st, const char *name, struct errinfo *ei)
 {
     return st->ops->login_failures_clear(st, name, ei);
+}
+
+enum err
+store_oauth_health_set(struct store *st, int64_t ws, const char *conn_id,
+                       const struct oauth_meta *m, bool release_lease, struct errinfo *ei)
+{
+    DISPATCH(oauth_health_set, ws, conn_id, m, release_lease, ei);
+}
+
+enum err
+store_oauth_revocation_add(struct store *st, int64_t ws, const char *conn_id,
+                           const char *provider_id, const char *outcome, struct errinfo *ei)
+{
+    DISPATCH(oauth_revocation_add, ws, conn_id, provider_id, outcome, ei);
+}
+
+enum err
+store_oauth_provider_users(struct store *st, const char *id, int64_t *n, struct errinfo *ei)
+{
+    DISPATCH(oauth_provider_users, id, n, ei);
 }

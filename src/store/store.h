@@ -233,6 +233,11 @@ void oauth_state_row_release(struct oauth_state_row *r);
 struct oauth_meta {
     char *provider_id, *scopes, *tiers, *health, *last_error, *lease_owner;
     int64_t obtained_at, expires_at, version, lease_until, refreshes, last_success_at;
+    /* health (oauth/health.h): counters and times in ms; forced_refreshes is
+     * an increment when passed to store_oauth_commit */
+    char *last_error_code;
+    int64_t consecutive_failures, total_failures, last_failure_at, next_retry_at;
+    int64_t forced_refreshes, health_changed_at;
 };
 void oauth_meta_release(struct oauth_meta *m);
 
@@ -268,6 +273,22 @@ enum err store_oauth_lease(struct store *st, int64_t ws, const char *conn_id, co
                            struct errinfo *ei) WARN_UNUSED;
 enum err store_oauth_health(struct store *st, int64_t ws, const char *conn_id, const char *health,
                             const char *last_error, struct errinfo *ei) WARN_UNUSED;
+/* Writes the health columns of m (health, last_error_code, last_error,
+ * consecutive_failures, total_failures, last_success_at, last_failure_at,
+ * next_retry_at; health_changed_at only when health changes) and, when
+ * release_lease, clears the refresh lease. Tokens and version untouched. */
+enum err store_oauth_health_set(struct store *st, int64_t ws, const char *conn_id,
+                                const struct oauth_meta *m, bool release_lease,
+                                struct errinfo *ei) WARN_UNUSED;
+/* Records the outcome (JSON text) of revoking a connection's tokens at the
+ * provider; kept after the connection is deleted. */
+enum err store_oauth_revocation_add(struct store *st, int64_t ws, const char *conn_id,
+                                    const char *provider_id, const char *outcome,
+                                    struct errinfo *ei) WARN_UNUSED;
+/* How many connections, in every workspace, use provider id (a platform
+ * admin's question before deleting it). */
+enum err store_oauth_provider_users(struct store *st, const char *id, int64_t *n,
+                                    struct errinfo *ei) WARN_UNUSED;
 
 /* ---- web sign-in (session module) ---- */
 /* Sets user's password hash (encoded text: algorithm, cost, salt, hash) and ends every session
@@ -353,6 +374,11 @@ struct store_ops {
                             int64_t, bool *, struct errinfo *);
     enum err (*oauth_health)(struct store *, int64_t, const char *, const char *, const char *,
                              struct errinfo *);
+    enum err (*oauth_health_set)(struct store *, int64_t, const char *, const struct oauth_meta *,
+                                 bool, struct errinfo *);
+    enum err (*oauth_revocation_add)(struct store *, int64_t, const char *, const char *,
+                                     const char *, struct errinfo *);
+    enum err (*oauth_provider_users)(struct store *, const char *, int64_t *, struct errinfo *);
     enum err (*conn_delete)(struct store *, int64_t, const char *, struct errinfo *);
     enum err (*secrets_get)(struct store *, int64_t, const char *, const char *,
                             struct sealed_set *, struct errinfo *);

@@ -120,8 +120,25 @@ static const char *const migrations[] = {
     "  last_error TEXT,"
     "  last_success_at INTEGER NOT NULL DEFAULT 0,"
     "  refreshes INTEGER NOT NULL DEFAULT 0);",
-    /* 6 (the number reserved for web sign-in; on this branch it is the 4th entry until 4 and 5
-     * land): password hashes (scrypt, encoded text with salt and cost), browser sessions keyed by
+    /* 4: OAuth health counters (oauth/health.h) and the outcome of each
+     * revocation at the provider (RFC 7009), kept after the connection is gone. */
+    "ALTER TABLE oauth_tokens ADD COLUMN last_error_code TEXT;"
+    "ALTER TABLE oauth_tokens ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE oauth_tokens ADD COLUMN total_failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE oauth_tokens ADD COLUMN last_failure_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE oauth_tokens ADD COLUMN next_retry_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE oauth_tokens ADD COLUMN forced_refreshes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE oauth_tokens ADD COLUMN health_changed_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE oauth_revocations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  connection_id TEXT NOT NULL,"
+    "  provider_id TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX oauth_revocations_conn ON oauth_revocations (workspace_id, connection_id);",
+    /* 6 (the number reserved for web sign-in; on this branch it is the 5th entry until 5
+     * lands): password hashes (scrypt, encoded text with salt and cost), browser sessions keyed by
      * the SHA-256 of their cookie (the cookie itself is never stored), failed sign-ins per user
      * name for the lockout. */
     "CREATE TABLE user_passwords ("
@@ -180,6 +197,9 @@ enum stmt_id {
     S_OMETA_UPSERT,
     S_OLEASE,
     S_OHEALTH,
+    S_OHEALTH_SET,
+    S_OREVOKE_ADD,
+    S_OPROV_USERS,
     S_PW_SET,
     S_PW_GET,
     S_SESS_DEL_USER,
@@ -280,7 +300,9 @@ static const char *const sql[S__COUNT] = {
                    "workspace_id, user_id, connection_id, tiers, redirect_uri, verifier, "
                    "expires_at",
     [S_OMETA_GET] = "SELECT provider_id, scopes, tiers, health, last_error, lease_owner, "
-                    "obtained_at, expires_at, version, lease_until, refreshes, last_success_at "
+                    "obtained_at, expires_at, version, lease_until, refreshes, last_success_at, "
+                    "last_error_code, consecutive_failures, total_failures, last_failure_at, "
+                    "next_retry_at, forced_refreshes, health_changed_at "
                     "FROM oauth_tokens WHERE workspace_id = ?1 AND connection_id = ?2",
     [S_OMETA_UPSERT] = "INSERT INTO oauth_tokens (connection_id, workspace_id, provider_id, "
                        "scopes, tiers, obtained_at, expires_at, version, lease_owner, lease_until, "
@@ -291,13 +313,27 @@ static const char *const sql[S__COUNT] = {
                        "excluded.obtained_at, expires_at = excluded.expires_at, version = "
                        "version + 1, lease_owner = NULL, lease_until = 0, health = 'healthy', "
                        "last_error = NULL, last_success_at = excluded.obtained_at, refreshes = "
-                       "refreshes + excluded.refreshes WHERE workspace_id = ?2 AND (?9 < 0 OR "
-                       "version = ?9)",
+                       "refreshes + excluded.refreshes, last_error_code = NULL, "
+                       "consecutive_failures = 0, next_retry_at = 0, forced_refreshes = "
+                       "forced_refreshes + ?10, health_changed_at = CASE WHEN health = 'healthy' "
+                       "THEN health_changed_at ELSE excluded.obtained_at END "
+                       "WHERE workspace_id = ?2 AND (?9 < 0 OR version = ?9)",
     [S_OLEASE] = "UPDATE oauth_tokens SET lease_owner = ?3, lease_until = ?5 WHERE "
                  "workspace_id = ?1 AND connection_id = ?2 AND version = ?6 AND "
                  "(lease_until < ?4 OR lease_owner = ?3)",
     [S_OHEALTH] = "UPDATE oauth_tokens SET health = ?3, last_error = ?4, lease_owner = NULL, "
                   "lease_until = 0 WHERE workspace_id = ?1 AND connection_id = ?2",
+    [S_OHEALTH_SET] = "UPDATE oauth_tokens SET health = ?3, last_error_code = ?4, last_error = ?5, "
+                      "consecutive_failures = ?6, total_failures = ?7, last_success_at = ?8, "
+                      "last_failure_at = ?9, next_retry_at = ?10, health_changed_at = CASE WHEN "
+                      "health = ?3 THEN health_changed_at ELSE ?11 END, lease_owner = CASE WHEN "
+                      "?12 THEN NULL ELSE lease_owner END, lease_until = CASE WHEN ?12 THEN 0 "
+                      "ELSE lease_until END WHERE workspace_id = ?1 AND connection_id = ?2",
+    [S_OREVOKE_ADD] = "INSERT INTO oauth_revocations (workspace_id, connection_id, provider_id, "
+                      "outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* platform-wide on purpose (TEN-012 exception): may a provider be deleted? */
+    [S_OPROV_USERS] = "SELECT count(*) FROM connections WHERE auth_type = 'oauth2' AND "
+                      "json_extract(config, '$.auth.provider') = ?1",
     [S_PW_SET] = "INSERT INTO user_passwords (user_id, hash, updated_at) VALUES (?1, ?2, ?3) "
                  "ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, "
                  "updated_at = excluded.updated_at",
@@ -1479,6 +1515,13 @@ sq_ometa_get(struct store *st, int64_t ws, const char *conn, struct oauth_meta *
         m->lease_until = sqlite3_column_int64(q, 9);
         m->refreshes = sqlite3_column_int64(q, 10);
         m->last_success_at = sqlite3_column_int64(q, 11);
+        m->last_error_code = col_text(q, 12);
+        m->consecutive_failures = sqlite3_column_int64(q, 13);
+        m->total_failures = sqlite3_column_int64(q, 14);
+        m->last_failure_at = sqlite3_column_int64(q, 15);
+        m->next_retry_at = sqlite3_column_int64(q, 16);
+        m->forced_refreshes = sqlite3_column_int64(q, 17);
+        m->health_changed_at = sqlite3_column_int64(q, 18);
     }
     sqlite3_reset(q);
     if (rc == SQLITE_ROW)
@@ -1513,6 +1556,7 @@ sq_ocommit(struct store *st, int64_t ws, const char *conn, const struct oauth_me
     sqlite3_bind_int64(q, 7, m->expires_at);
     sqlite3_bind_int64(q, 8, m->refreshes);
     sqlite3_bind_int64(q, 9, expect);
+    sqlite3_bind_int64(q, 10, m->forced_refreshes);
     e = exec_stmt(s, q, ei);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0) /* someone else committed first */
         return tx_end(s, ERR_CONFLICT, ei);
@@ -1559,6 +1603,65 @@ sq_ohealth(struct store *st, int64_t ws, const char *conn, const char *health, c
     bind_text(q, 3, health);
     bind_text(q, 4, err);
     return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_ohealth_set(struct store *st, int64_t ws, const char *conn, const struct oauth_meta *m,
+               bool release_lease, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OHEALTH_SET);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, conn);
+    bind_text(q, 3, m->health);
+    bind_text(q, 4, m->last_error_code);
+    bind_text(q, 5, m->last_error);
+    sqlite3_bind_int64(q, 6, m->consecutive_failures);
+    sqlite3_bind_int64(q, 7, m->total_failures);
+    sqlite3_bind_int64(q, 8, m->last_success_at);
+    sqlite3_bind_int64(q, 9, m->last_failure_at);
+    sqlite3_bind_int64(q, 10, m->next_retry_at);
+    sqlite3_bind_int64(q, 11, m->health_changed_at);
+    sqlite3_bind_int(q, 12, release_lease);
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_orevoke_add(struct store *st, int64_t ws, const char *conn, const char *provider,
+               const char *outcome, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OREVOKE_ADD);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    bind_text(q, 2, conn);
+    bind_text(q, 3, provider);
+    bind_text(q, 4, outcome);
+    sqlite3_bind_int64(q, 5, now_ms());
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_oprov_users(struct store *st, const char *id, int64_t *n, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_OPROV_USERS);
+    int rc;
+
+    *n = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW ? ERR_OK : db_err(s, rc, ei);
 }
 
 /* ---- web sign-in ---- */
@@ -1813,6 +1916,9 @@ static const struct store_ops sqlite_ops = {
     .oauth_commit = sq_ocommit,
     .oauth_lease = sq_olease,
     .oauth_health = sq_ohealth,
+    .oauth_health_set = sq_ohealth_set,
+    .oauth_revocation_add = sq_orevoke_add,
+    .oauth_provider_users = sq_oprov_users,
     .password_set = sq_password_set,
     .password_get = sq_password_get,
     .member_first = sq_member_first,

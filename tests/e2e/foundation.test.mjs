@@ -205,7 +205,7 @@ test('bad input gets a clear error naming the field, and nothing stored changes'
     ['bad operation path', () => A.post('/api/connections', { ...good, slug: 'n13', operations: [{ name: 'x', method: 'GET', path: 'no-slash' }] }), 400, undefined, 'operations[0].path'],
     ['bad method', () => A.post('/api/connections', { ...good, slug: 'n14', operations: [{ name: 'x', method: 'FETCH', path: '/a' }] }), 400, 'invalid_method', 'operations[0].method'],
     ['duplicate op', () => A.post('/api/connections', { ...good, slug: 'n15', operations: [{ name: 'x', method: 'GET', path: '/a' }, { name: 'x', method: 'GET', path: '/b' }] }), 400, 'duplicate_name', 'operations[1].name'],
-    ['later service type', () => A.post('/api/connections', { ...good, slug: 'n16', service_type: 'gmail' }), 400, 'not_supported_yet', 'service_type'],
+    ['gmail auth is oauth2 or a service account', () => A.post('/api/connections', { ...good, slug: 'n16', service_type: 'gmail' }), 400, 'invalid_value', 'auth.type'],
     ['patch service type', () => A.patch(`/api/connections/${created.json.id}`, { service_type: 'telegram' }), 400, 'immutable_field', 'service_type'],
     ['patch bad slug', () => A.patch(`/api/connections/${created.json.id}`, { slug: '' }), 400, 'invalid_slug', 'slug'],
     ['bad list limit', () => A.get('/api/connections?limit=0'), 400, 'invalid_value', 'limit'],

@@ -4,34 +4,15 @@
 // connhub's start redirect, the provider's login form, connhub's callback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
+import { authorize as walkAuthorize, counters as peerCounters, startPeer, stopPeer } from './lib/oauth_peer.mjs';
 import { api, cleanup, freePort, runCli, startServer, tempDir } from './lib/server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 let srv, A, other, peer, peerProc, conn, rootTok, eveTok;
 const seen = [];
 const clientSecret = makeCanary('clientsecret');
-
-async function startPeer(redirectUri) {
-  const child = spawn(process.execPath, [path.join(here, 'peers', 'oidc-peer.mjs'), '--port=0', '--at-ttl=3',
-    '--auto-consent=1', `--redirect-uri=${redirectUri}`, `--client-secret=${clientSecret}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  const ready = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line));
-    });
-    child.on('exit', (c) => reject(new Error(`oidc peer exited ${c}: ${err}`)));
-  });
-  return { child, ready };
-}
 
 before(async () => {
   const db = path.join(tempDir(), 'c.db');
@@ -42,7 +23,8 @@ before(async () => {
   const tok = (u, w) => runCli(['token', 'create', '--user', u, '--workspace', w, '--db', `sqlite:${db}`]).stdout.trim();
   const port = await freePort();
   const appUrl = `http://127.0.0.1:${port}`;
-  const p = await startPeer(`${appUrl}/api/auth/connect/peer/callback`);
+  const p = await startPeer({ port: 0, 'at-ttl': 3, 'auto-consent': 1,
+    'redirect-uri': `${appUrl}/api/auth/connect/peer/callback`, 'client-secret': clientSecret });
   peerProc = p.child;
   peer = p.ready;
   srv = await startServer({ dbPath: db, port, allowPrivate: '127.0.0.1/32', args: ['--app-url', appUrl] });
@@ -59,46 +41,12 @@ before(async () => {
 
 after(async () => {
   await srv?.stop();
-  if (peerProc && peerProc.exitCode === null) {
-    peerProc.kill('SIGTERM');
-    await new Promise((r) => peerProc.once('exit', r));
-  }
+  await stopPeer(peerProc);
   cleanup();
 });
 
-const counters = async () => (await fetch(`${peer.issuer}/_counters`)).json();
-
-/** Walks the provider's pages from an authorize URL to connhub's callback; returns the callback URL. */
-async function authorize(authorizeUrl) {
-  const jar = new Map();
-  const hop = async (url, init = {}) => {
-    const headers = { ...(init.headers || {}) };
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [kv] = c.split(';');
-      const i = kv.indexOf('=');
-      jar.set(kv.slice(0, i), kv.slice(i + 1));
-    }
-    return res;
-  };
-  let res = await hop(authorizeUrl);
-  let loc = res.headers.get('location');
-  for (let i = 0; i < 10 && loc; i++) {
-    const url = new URL(loc, peer.issuer);
-    if (url.href.startsWith(srv.url)) return url;
-    if (url.pathname.startsWith('/interaction/')) {
-      const page = await (await hop(url)).text();
-      const prompt = /name="prompt" value="(login|consent)"/.exec(page)?.[1];
-      const form = new URLSearchParams(prompt === 'login' ? { prompt, login: 'alice', password: 'x' } : { prompt });
-      res = await hop(url, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    } else {
-      res = await hop(url);
-    }
-    loc = res.headers.get('location');
-  }
-  throw new Error('never reached the callback');
-}
+const counters = () => peerCounters(peer.issuer);
+const authorize = (url) => walkAuthorize(url, peer.issuer, srv.url);
 
 async function start(connectionId, tiers = 'user', token = rootTok) {
   return fetch(`${srv.url}/api/auth/connect/peer/start?connection=${connectionId}&tiers=${tiers}`, {
@@ -199,6 +147,9 @@ test('delete revokes the tokens at the provider', async () => {
   await fetch(`${peer.issuer}/_counters/reset`, { method: 'POST' });
   const d = await A.del(`/api/connections/${conn.id}`);
   assert.equal(d.status, 200, d.text);
+  // the answer waited for the provider: the outcome of each token's revocation (OAUTH-030)
+  assert.equal(d.json.revocation.refresh_token.outcome, 'revoked', d.text);
+  assert.equal(d.json.revocation.access_token.outcome, 'revoked', d.text);
   const deadline = Date.now() + 5000;
   let n;
   do {

@@ -24,6 +24,14 @@
 //   POST /_fault?status=503&error=temporarily_unavailable&count=1&delay_ms=0
 //        the next `count` POST /token requests get that answer (status 200 with no error =
 //        only the delay). delay_ms alone slows real answers (for single-flight tests).
+//   POST /_fault_whoami?count=1
+//        the next `count` GET /api/whoami requests get 401 whatever token they carry (an
+//        upstream that stopped accepting a token before its expiry)
+//   POST /_client_secret?value=S&keep_old=1
+//        client-secret rotation at the provider: from now on /token and /token/revocation
+//        accept HTTP Basic client credentials with secret S (and, with keep_old=1, the
+//        configured CLIENT_SECRET too); others get 401 invalid_client. Counted per secret as
+//        "configured" / "rotated" in counters.client_secrets.
 //   GET  /api/whoami       protected resource: 200 with a live Bearer access token, else 401
 //
 // Prints one JSON line on stdout when ready: {"ready":true,"issuer":"http://127.0.0.1:PORT",...}
@@ -69,10 +77,35 @@ const counters = {
   whoami_ok: 0,
   whoami_401: 0,
   faults_served: 0,
+  client_secrets: { configured: 0, rotated: 0, refused: 0 },
 };
 const zero = JSON.parse(JSON.stringify(counters));
 const rotatedOut = new Set();   // refresh tokens that a successful refresh replaced
 let fault = null;               // {status, error, count, delay_ms}
+let whoamiFaults = 0;           // whoami requests still to refuse
+let rotated = null;             // {secret, keepOld}: /_client_secret
+
+// Client-secret rotation: checks the Basic credentials against the accepted secrets and
+// hands oidc-provider the configured one (its client registry is static).
+function rotateBasic(ctx) {
+  const m = /^Basic\s+(\S+)$/i.exec(ctx.get('authorization') || '');
+  if (!rotated || !m) return true;
+  const dec = Buffer.from(m[1], 'base64').toString();
+  const i = dec.indexOf(':');
+  const id = decodeURIComponent(dec.slice(0, i).replace(/\+/g, ' '));
+  const secret = decodeURIComponent(dec.slice(i + 1).replace(/\+/g, ' '));
+  let label = null;
+  if (secret === rotated.secret) label = 'rotated';
+  else if (secret === CLIENT_SECRET && rotated.keepOld) label = 'configured';
+  if (!label) {
+    counters.client_secrets.refused += 1;
+    return false;
+  }
+  counters.client_secrets[label] += 1;
+  const enc = (v) => encodeURIComponent(v);
+  ctx.req.headers.authorization = `Basic ${Buffer.from(`${enc(id)}:${enc(CLIENT_SECRET)}`).toString('base64')}`;
+  return true;
+}
 
 function config() {
   const clients = [
@@ -164,6 +197,24 @@ function install(provider) {
         delay_ms: Number(q.delay_ms || 0),
       };
       return json(ctx, 200, fault);
+    }
+    if (ctx.path === '/_fault_whoami' && ctx.method === 'POST') {
+      whoamiFaults = Number(ctx.query.count || 1);
+      return json(ctx, 200, { count: whoamiFaults });
+    }
+    if (ctx.path === '/_client_secret' && ctx.method === 'POST') {
+      rotated = { secret: ctx.query.value, keepOld: ctx.query.keep_old === '1' };
+      return json(ctx, 200, { keep_old: rotated.keepOld });
+    }
+    if ((ctx.path === '/token' || ctx.path === '/token/revocation') && ctx.method === 'POST' &&
+        !rotateBasic(ctx)) {
+      return json(ctx, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
+    }
+    if (ctx.path === '/api/whoami' && whoamiFaults > 0) {
+      whoamiFaults -= 1;
+      counters.whoami_401 += 1;
+      ctx.set('WWW-Authenticate', 'Bearer realm="test-api", error="invalid_token"');
+      return json(ctx, 401, { error: 'invalid_token' });
     }
     if (ctx.path === '/api/whoami') {
       const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization') || '');

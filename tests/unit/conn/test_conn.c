@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "conn/conn.h"
+#include "conn/conn_oauth.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -269,8 +270,8 @@ static const struct vcase create_cases[] = {
     {"service_type", "\"openapi\"", ERR_INVALID, "read_only_field", "operations"},
     {"spec", "\"openapi: 3.0.0\"", ERR_INVALID, "unknown_field", "spec"},
     {"exclude_operations", "[]", ERR_INVALID, "unknown_field", "exclude_operations"},
-    {"service_type", "\"gmail\"", ERR_INVALID, "not_supported_yet", "service_type"},
-    {"service_type", "\"gmail\"", ERR_INVALID, "not_supported_yet", "service_type"},
+    /* gmail tools come with the service type, never from the body */
+    {"service_type", "\"gmail\"", ERR_INVALID, "read_only_field", "operations"},
     {"service_type", "\"ftp\"", ERR_INVALID, "invalid_value", "service_type"},
     {"service_type", "1", ERR_INVALID, "invalid_type", "service_type"},
     {"base_url", NULL, ERR_INVALID, "missing_field", "base_url"},
@@ -342,6 +343,15 @@ static const struct vcase create_cases[] = {
     {"operations",
      "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"description\":\"x\\u0001y\"}]",
      ERR_INVALID, "invalid_characters", "operations[0].description"},
+    /* an operation's tier: a tier name of at most OAUTH_MAX_TIER_NAME_LEN (32) */
+    {"operations", "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":\"Send\"}]",
+     ERR_INVALID, "invalid_name", "operations[0].tier"},
+    {"operations", "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":7}]",
+     ERR_INVALID, "invalid_type", "operations[0].tier"},
+    {"operations",
+     "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":"
+     "\"t23456789012345678901234567890123\"}]",
+     ERR_INVALID, NULL, "operations[0].tier"},
     /* TEN-007: read-only fields are refused, not ignored */
     {"id", "\"conn_x\"", ERR_INVALID, "read_only_field", "id"},
     {"workspace_id", "2", ERR_INVALID, "read_only_field", "workspace_id"},
@@ -1108,6 +1118,121 @@ test_create_method_of_8_chars(void **state)
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
+
+/* An operation's tier at OAUTH_MAX_TIER_NAME_LEN is kept (N+1: the table above). */
+static void
+test_create_operation_tier_at_max(void **state)
+{
+    struct fx *f = *state;
+    json_t *b = body_with(BASE_BODY, "operations",
+                          "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":"
+                          "\"t2345678901234567890123456789012\"}]");
+    json_t *out = NULL;
+    struct errinfo ei = {0};
+
+    assert_int_equal(strlen("t2345678901234567890123456789012"), OAUTH_MAX_TIER_NAME_LEN);
+    assert_int_equal(conn_create(f->st, f->v, &f->admin, b, &out, &ei), ERR_OK);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(out, "operations"), 0), "tier")),
+                        "t2345678901234567890123456789012");
+    json_decref(out);
+    json_decref(b);
+}
+
+/* Tiers: granted by name, or through a granted tier that includes it; the
+ * refusal names the tier and the reconnect URL with granted + needed. */
+static void
+test_oauth_tier_check_table(void **state)
+{
+    static const struct {
+        const char *granted, *need;
+        enum err want;
+        const char *url; /* in the message, when refused */
+    } cases[] = {
+        {"read", NULL, ERR_OK, NULL},
+        {"read", "read", ERR_OK, NULL},
+        {"read,send", "send", ERR_OK, NULL},
+        {"full", "send", ERR_OK, NULL}, /* full includes send */
+        {"read", "send", ERR_FORBIDDEN, "/api/auth/connect/gmail/start?tiers=read,send&connection=conn_x"},
+        {"", "send", ERR_FORBIDDEN, "/api/auth/connect/gmail/start?tiers=send&connection=conn_x"},
+        {NULL, "read", ERR_FORBIDDEN, "/api/auth/connect/gmail/start?tiers=read&connection=conn_x"},
+        {"send", "full", ERR_FORBIDDEN, "tiers=send,full&"}, /* no tier implies full */
+    };
+    struct oauth_provider p = {0};
+    struct errinfo ei = {0};
+
+    (void)state;
+    assert_int_equal(oauth_provider_builtin("gmail", &p, &ei), ERR_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum err e;
+        memset(&ei, 0, sizeof(ei));
+        e = conn_oauth_check_tier(&p, "gmail", cases[i].granted, cases[i].need, "conn_x", &ei);
+        if (e != cases[i].want)
+            fail_msg("case %zu: got %d (%s)", i, e, ei.msg);
+        if (e != ERR_OK) {
+            assert_string_equal(ei.code, "needs_tier");
+            assert_string_equal(ei.field, "tier");
+            if (strstr(ei.msg, cases[i].url) == NULL)
+                fail_msg("case %zu: %s lacks %s", i, ei.msg, cases[i].url);
+        }
+    }
+    /* without the definition only names count */
+    assert_int_equal(conn_oauth_check_tier(NULL, "gmail", "full", "send", "conn_x", &ei),
+                     ERR_FORBIDDEN);
+    oauth_provider_release(&p);
+}
+
+/* An OpenAPI oauth2 scheme as a provider definition. */
+static void
+test_oauth_provider_from_spec(void **state)
+{
+    struct errinfo ei = {0};
+    json_t *def = NULL, *ent, *scopes = json_object();
+    char name[16];
+
+    (void)state;
+    ent = J("{\"type\":\"oauth2\",\"flows\":{\"authorizationCode\":{\"authorization_url\":"
+            "\"https://Auth.Pets.example/authorize\",\"token_url\":\"https://auth.pets.example/"
+            "token\",\"scopes\":{\"pets:read\":\"r\",\"pets:write\":\"w\",\"all\":\"x\"}}}}");
+    assert_int_equal(conn_oauth_provider_from_spec(ent, &def, &ei), ERR_OK);
+    assert_string_equal(json_string_value(json_object_get(def, "id")), "auth_pets_example");
+    assert_non_null(json_object_get(json_object_get(def, "tiers"), "pets_read"));
+    assert_non_null(json_object_get(json_object_get(def, "tiers"), "pets_write"));
+    assert_int_equal(json_array_size(json_object_get(
+                         json_object_get(json_object_get(def, "tiers"), "all"), "scopes")),
+                     3);
+    json_decref(def);
+    json_decref(ent);
+    /* client credentials only: refused, naming what is missing */
+    ent = J("{\"flows\":{\"clientCredentials\":{\"token_url\":\"https://a.example/t\","
+            "\"scopes\":{\"x\":\"\"}}}}");
+    assert_int_equal(conn_oauth_provider_from_spec(ent, &def, &ei), ERR_INVALID);
+    assert_string_equal(ei.code, "unsupported_auth");
+    json_decref(ent);
+    /* scopes: none refused; OAUTH_MAX_SCOPES accepted (only "all" then), one more refused */
+    for (int i = 0; i <= OAUTH_MAX_SCOPES; i++) {
+        ent = json_pack("{s:{s:{s:s, s:s, s:O}}}", "flows", "authorizationCode",
+                        "authorization_url", "https://a.example/a", "token_url",
+                        "https://a.example/t", "scopes", scopes);
+        if (i == 0 || i == OAUTH_MAX_SCOPES) {
+            enum err e = conn_oauth_provider_from_spec(ent, &def, &ei);
+            assert_int_equal(e, i == 0 ? ERR_INVALID : ERR_OK);
+            if (e == ERR_OK)
+                assert_int_equal(json_object_size(json_object_get(def, "tiers")), 1);
+            json_decref(def);
+            def = NULL;
+        }
+        json_decref(ent);
+        snprintf(name, sizeof(name), "s%d", i);
+        json_object_set_new(scopes, name, json_string(""));
+    }
+    ent = json_pack("{s:{s:{s:s, s:s, s:O}}}", "flows", "authorizationCode", "authorization_url",
+                    "https://a.example/a", "token_url", "https://a.example/t", "scopes", scopes);
+    assert_int_equal(conn_oauth_provider_from_spec(ent, &def, &ei), ERR_INVALID);
+    json_decref(ent);
+    json_decref(scopes);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1134,6 +1259,9 @@ main(void)
         T(test_delete_removes_secrets),
         T(test_list_view_paging),
         T(test_create_method_of_8_chars),
+        T(test_create_operation_tier_at_max),
+        cmocka_unit_test(test_oauth_tier_check_table),
+        cmocka_unit_test(test_oauth_provider_from_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

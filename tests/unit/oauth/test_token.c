@@ -143,6 +143,39 @@ oauth_019_body_auth(void **state)
     oauth_provider_release(&p);
 }
 
+
+/* --oauth-token-timeout: OAUTH_MIN_TOKEN_TIMEOUT_MS..OAUTH_TOKEN_TIMEOUT_MS,
+ * each end at N and N+1; every token request then carries it. */
+static void
+token_timeout_limits(void **state)
+{
+    struct oauth_provider p;
+    struct oauth_client c;
+    struct secret t;
+    struct out_request rq;
+    struct errinfo ei = {0};
+
+    (void)state;
+    assert_int_equal(oauth_token_timeout_set(OAUTH_MIN_TOKEN_TIMEOUT_MS - 1, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "oauth-token-timeout");
+    assert_int_equal(oauth_token_timeout_set(OAUTH_TOKEN_TIMEOUT_MS + 1, &ei), ERR_INVALID);
+    assert_int_equal(oauth_token_timeout_ms(), OAUTH_TOKEN_TIMEOUT_MS);
+    assert_int_equal(oauth_token_timeout_set(OAUTH_TOKEN_TIMEOUT_MS, &ei), ERR_OK);
+    assert_int_equal(oauth_token_timeout_set(OAUTH_MIN_TOKEN_TIMEOUT_MS, &ei), ERR_OK);
+    assert_int_equal(oauth_token_timeout_ms(), OAUTH_MIN_TOKEN_TIMEOUT_MS);
+    peer("basic", &p);
+    client("conn-test", "s3cret", &c);
+    sec(&t, "the-rt");
+    assert_int_equal(oauth_token_request_refresh(&p, &c, &t, NULL, &rq, &ei), ERR_OK);
+    assert_int_equal(rq.limits.total_timeout_ms, OAUTH_MIN_TOKEN_TIMEOUT_MS);
+    assert_true(rq.limits.connect_timeout_ms <= OAUTH_MIN_TOKEN_TIMEOUT_MS);
+    out_request_release(&rq);
+    assert_int_equal(oauth_token_timeout_set(OAUTH_TOKEN_TIMEOUT_MS, &ei), ERR_OK);
+    oauth_provider_release(&p);
+    oauth_client_release(&c);
+    secret_release(&t);
+}
+
 /* OAUTH-030: RFC 7009 request; a provider without endpoint says so. */
 static void
 oauth_030_revoke(void **state)
@@ -479,7 +512,7 @@ main(void)
         cmocka_unit_test(oauth_019_basic_auth),    cmocka_unit_test(oauth_019_body_auth),
         cmocka_unit_test(oauth_030_revoke),        cmocka_unit_test(oauth_020_bearer),
         cmocka_unit_test(oauth_016_token_answers), cmocka_unit_test(oauth_016_limits),
-        cmocka_unit_test(oauth_029_needs_refresh),
+        cmocka_unit_test(oauth_029_needs_refresh), cmocka_unit_test(token_timeout_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1153,7 +1153,8 @@ test_migration2_moves_operations_dur010(void **state)
     f->st = NULL;
     db = side_open(f);
     side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
-    side_exec(db, "DROP TABLE oauth_tokens; DROP TABLE oauth_states; DROP TABLE oauth_providers; "
+    side_exec(db, "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
+                  "DROP TABLE oauth_providers; "
                   "DROP TABLE connection_specs; DROP TABLE connection_operations; "
                   "DELETE FROM schema_migrations WHERE version >= 2");
     snprintf(sql, sizeof(sql),
@@ -1369,6 +1370,110 @@ test_sealed_set_helpers(void **state)
     string_list_free(NULL, 0);
 }
 
+
+/* OAuth health columns (migration 4): written by store_oauth_health_set,
+ * read back by store_oauth_meta_get, reset by a commit; the lease is released
+ * only when asked; other workspaces see nothing (TEN-002). */
+static void
+test_oauth_health_revocations_provider_users(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct oauth_meta m = {0}, h = {0}, got = {0};
+    struct conn_row r;
+    bool ok = false;
+    int64_t users = -1;
+    sqlite3 *db;
+
+    mk_row(&r, "conn_oa", f->ws1, f->u1, "OA", "oa", "http");
+    r.auth_type = (char *)"oauth2";
+    r.config = (char *)"{\"auth\":{\"type\":\"oauth2\",\"provider\":\"peer\",\"tiers\":[]}}";
+    assert_int_equal(store_conn_insert(f->st, &r, NULL, 0, NULL, NULL, &ei), ERR_OK);
+    m.provider_id = (char *)"peer";
+    m.tiers = (char *)"user";
+    m.obtained_at = 1000;
+    m.expires_at = 4000;
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_oa", &m, NULL, -1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_oa", "me", 1, 2000, 9000, &ok, &ei),
+                     ERR_OK);
+    assert_true(ok);
+
+    h.health = (char *)"degraded";
+    h.last_error_code = (char *)"temporarily_unavailable";
+    h.last_error = (char *)"try later";
+    h.consecutive_failures = 2;
+    h.total_failures = 5;
+    h.last_success_at = 1000;
+    h.last_failure_at = 3000;
+    h.next_retry_at = 5000;
+    h.health_changed_at = 3000;
+    assert_int_equal(store_oauth_health_set(f->st, f->ws1, "conn_oa", &h, false, &ei), ERR_OK);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_oa", &got, &ei), ERR_OK);
+    assert_string_equal(got.health, "degraded");
+    assert_string_equal(got.last_error_code, "temporarily_unavailable");
+    assert_string_equal(got.last_error, "try later");
+    assert_int_equal(got.consecutive_failures, 2);
+    assert_int_equal(got.total_failures, 5);
+    assert_int_equal(got.last_failure_at, 3000);
+    assert_int_equal(got.next_retry_at, 5000);
+    assert_int_equal(got.health_changed_at, 3000);
+    assert_string_equal(got.lease_owner, "me"); /* not released */
+    oauth_meta_release(&got);
+    /* the same state again keeps the time of the change; the lease goes when asked */
+    h.health_changed_at = 3500;
+    assert_int_equal(store_oauth_health_set(f->st, f->ws1, "conn_oa", &h, true, &ei), ERR_OK);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_oa", &got, &ei), ERR_OK);
+    assert_int_equal(got.health_changed_at, 3000);
+    assert_null(got.lease_owner);
+    oauth_meta_release(&got);
+    /* another workspace: nothing to read, nothing written */
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws2, "conn_oa", &got, &ei), ERR_NOT_FOUND);
+    oauth_meta_release(&got);
+    h.health = (char *)"needs_reauth";
+    assert_int_equal(store_oauth_health_set(f->st, f->ws2, "conn_oa", &h, true, &ei), ERR_OK);
+    /* a forced refresh's commit: counters reset, forced_refreshes counted, healthy again */
+    m.forced_refreshes = 1;
+    m.refreshes = 1;
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_oa", &m, NULL, 1, &ok, &ei), ERR_OK);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_oa", &got, &ei), ERR_OK);
+    assert_string_equal(got.health, "healthy");
+    assert_null(got.last_error_code);
+    assert_int_equal(got.consecutive_failures, 0);
+    assert_int_equal(got.total_failures, 5);
+    assert_int_equal(got.next_retry_at, 0);
+    assert_int_equal(got.forced_refreshes, 1);
+    assert_int_equal(got.refreshes, 1);
+    assert_int_equal(got.health_changed_at, 1000);
+    oauth_meta_release(&got);
+
+    /* provider users: every workspace, oauth2 connections naming it */
+    assert_int_equal(store_oauth_provider_users(f->st, "peer", &users, &ei), ERR_OK);
+    assert_int_equal(users, 1);
+    mk_row(&r, "conn_ob", f->ws2, f->u2, "OB", "ob", "http");
+    r.auth_type = (char *)"oauth2";
+    r.config = (char *)"{\"auth\":{\"type\":\"oauth2\",\"provider\":\"peer\",\"tiers\":[]}}";
+    assert_int_equal(store_conn_insert(f->st, &r, NULL, 0, NULL, NULL, &ei), ERR_OK);
+    assert_int_equal(store_oauth_provider_users(f->st, "peer", &users, &ei), ERR_OK);
+    assert_int_equal(users, 2);
+    assert_int_equal(store_oauth_provider_users(f->st, "other", &users, &ei), ERR_OK);
+    assert_int_equal(users, 0);
+
+    /* revocation outcomes outlive the connection */
+    assert_int_equal(store_oauth_revocation_add(f->st, f->ws1, "conn_oa", "peer",
+                                                "{\"refresh_token\":{\"outcome\":\"revoked\"}}", &ei),
+                     ERR_OK);
+    assert_int_equal(store_conn_delete(f->st, f->ws1, "conn_oa", &ei), ERR_OK);
+    db = side_open(f);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM oauth_revocations WHERE connection_id = "
+                                  "'conn_oa' AND provider_id = 'peer' AND outcome LIKE '%revoked%'"),
+                     1);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM oauth_tokens WHERE connection_id = "
+                                  "'conn_oa'"),
+                     0);
+    sqlite3_close(db);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1405,6 +1510,7 @@ main(void)
         T(test_secrets_scan),
         T(test_secret_cas),
         T(test_secret_key_counts),
+        T(test_oauth_health_revocations_provider_users),
         cmocka_unit_test(test_sealed_set_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
