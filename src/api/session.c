@@ -25,6 +25,8 @@ session_view(const struct req *rq, const char *cookie)
         rq->who.platform_admin, "auth", cookie ? "session" : "token", "idle_timeout_s",
         (json_int_t)rq->app->session.idle_s, "max_age_s", (json_int_t)rq->app->session.max_age_s);
 
+    json_object_set_new(j, "app_url",
+                        rq->app->app_url ? json_string(rq->app->app_url) : json_null());
     if (cookie) {
         session_csrf_token(cookie, csrf);
         json_object_set_new(j, "csrf_token", json_string(csrf));
