@@ -78,6 +78,23 @@ function providerForm(reload) {
   return form;
 }
 
+/** Removes a registry entry; the server refuses (409) while a connection uses it. */
+function deleteProvider(id) {
+  const msg = h('div', { 'aria-live': 'polite' });
+  const btn = h('button', { type: 'button', class: 'danger' }, `Delete ${id}`);
+  btn.addEventListener('click', async () => {
+    if (!window.confirm(`Delete the provider ${id} and its client secret?`)) return;
+    try {
+      await api.del(`/api/admin/oauth-providers/${encodeURIComponent(id)}`);
+      toast(`Provider ${id} deleted`);
+      adminOAuthView();
+    } catch (e) {
+      msg.replaceChildren(errorBox(e));
+    }
+  });
+  return h('div', {}, btn, msg);
+}
+
 export async function adminOAuthView() {
   const list = h('ul', { class: 'cards' });
   page('OAuth providers', h('p', { class: 'muted' }, 'The providers users connect accounts with. Each needs a client registered with the provider, using the redirect URI shown.'), list,
@@ -98,6 +115,7 @@ export async function adminOAuthView() {
       p.builtin ? h('p', { class: 'muted small' }, `Client from CONNECT_${p.id.toUpperCase()}_CLIENT_ID / _SECRET, unless a provider with this id is registered.`)
         : h('p', { class: 'muted small' }, `Client secret ${p.client_secret_set ? 'set' : 'not set'}`,
           p.tiers ? ` · tiers: ${Object.keys(p.tiers).join(', ')}` : ''),
-      copyField('Redirect URI', redirectUri(p.id))));
+      copyField('Redirect URI', redirectUri(p.id)),
+      p.builtin ? null : deleteProvider(p.id)));
   }
 }

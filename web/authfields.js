@@ -27,6 +27,14 @@ export function authEditor(current, { types = AUTH_TYPES } = {}) {
       inputs.username = secretInput('username', { isSet: isSet('username'), required: true });
       inputs.password = secretInput('password', { isSet: isSet('password'), required: true });
       box.append(field('User name', inputs.username, setNote('username')), field('Password', inputs.password, setNote('password')));
+    } else if (t === 'google_service_account') {
+      inputs.subject = h('input', { name: 'subject', type: 'email', value: same ? current.subject || '' : '', required: true, autocomplete: 'off' });
+      inputs.tiers = h('input', { name: 'tiers', value: same ? (current.tiers || []).join(', ') : 'send', required: true, autocomplete: 'off' });
+      inputs.service_account = h('textarea', { name: 'service_account', rows: 4, class: 'mono', spellcheck: 'false', autocomplete: 'off',
+        required: !isSet('service_account'), placeholder: isSet('service_account') ? 'set — leave blank to keep' : '{"type": "service_account", …}', 'data-secret': '1' });
+      box.append(field('Act for (user e-mail)', inputs.subject, 'Domain-wide delegation: the Workspace user the service account acts for.'),
+        field('Tiers', inputs.tiers, 'Comma-separated: send, read, full.'),
+        field('Service account key (JSON)', inputs.service_account, setNote('service_account')));
     } else if (t.startsWith('api_key_')) {
       const where = t.slice(8);
       inputs.name = h('input', { name: 'key_name', value: same ? current.name || '' : '', required: true, autocomplete: 'off' });
@@ -42,9 +50,17 @@ export function authEditor(current, { types = AUTH_TYPES } = {}) {
       const a = { type: sel.value };
       for (const [k, inp] of Object.entries(inputs)) {
         if (inp.dataset.secret && inp.value === '') continue;
-        a[k] = inp.value;
+        a[k] = k === 'tiers' ? inp.value.split(',').map((x) => x.trim()).filter(Boolean) : inp.value;
       }
       return a;
+    },
+    /** Whether value() differs from the connection's auth cur: another type, a typed secret, or
+     * a public field changed (blank secrets are kept by the server). */
+    changed(cur) {
+      if (!cur || sel.value !== cur.type) return true;
+      const a = this.value();
+      return Object.entries(a).some(([k, v]) => k !== 'type' &&
+        (inputs[k].dataset.secret ? true : JSON.stringify(v) !== JSON.stringify(cur[k] ?? (k === 'tiers' ? [] : ''))));
     },
     /** Empties the secret inputs (after a save). */
     wipe() {

@@ -1,6 +1,6 @@
 // Connection page: test, tools with "try it", edit, reconnect (OAuth2), delete.
 import * as api from './api.js';
-import { h, field, page, errorBox, badge, toast, clear } from './dom.js';
+import { h, field, page, errorBox, badge, toast } from './dom.js';
 import { SERVICE_LABELS, AUTH_LABELS, healthBadge } from './hub.js';
 import { schemaForm } from './schemaform.js';
 import { authEditor, fulfillmentEditor } from './authfields.js';
@@ -98,7 +98,9 @@ function editSection(c, reload) {
   const name = h('input', { name: 'name', value: c.name, required: true });
   const base = h('input', { name: 'base_url', type: 'url', value: c.base_url || '', placeholder: 'https://api.example.com' });
   const desc = h('textarea', { name: 'description', rows: 2 }, c.description || '');
-  const auth = c.auth?.type === 'oauth2' ? null : authEditor(c.auth);
+  const auth = c.auth?.type === 'oauth2' ? null
+    : c.auth?.type === 'google_service_account' ? authEditor(c.auth, { types: ['google_service_account'] })
+      : authEditor(c.auth);
   const ful = fulfillmentEditor(c);
   const msg = h('div', { 'aria-live': 'polite' });
   const form = h('form', {},
@@ -113,8 +115,7 @@ function editSection(c, reload) {
     if (desc.value !== (c.description || '')) body.description = desc.value;
     if (auth) {
       const a = auth.value();
-      const changed = a.type !== c.auth.type || Object.keys(a).length > 1;
-      if (changed) body.auth = a;
+      if (auth.changed(c.auth)) body.auth = a;
     }
     const fv = ful.value();
     if (fv.fulfillment !== c.fulfillment || (fv.participant_role || '') !== (c.participant_role || '')) Object.assign(body, fv);
@@ -134,13 +135,33 @@ function editSection(c, reload) {
   return h('section', { class: 'card', 'aria-labelledby': 'sec-edit' }, h('h2', { id: 'sec-edit' }, 'Settings'), form);
 }
 
+function when(ms) {
+  return ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—';
+}
+
+/** OAuth2 / Google service account: the health the server reports and (OAuth2) Connect/Reconnect. */
 function oauthSection(c) {
-  if (c.auth?.type !== 'oauth2') return null;
-  const tiers = (c.auth.tiers || []).join(',');
-  const href = `/api/auth/connect/${encodeURIComponent(c.auth.provider)}/start?connection=${encodeURIComponent(c.id)}${tiers ? `&tiers=${encodeURIComponent(tiers)}` : ''}`;
-  return h('section', { class: 'card', 'aria-labelledby': 'sec-oauth' }, h('h2', { id: 'sec-oauth' }, 'Account'),
-    h('p', {}, `Provider: ${c.auth.provider}. Granted tiers: ${tiers || 'none yet'}.`),
-    h('a', { class: 'button', href }, (c.auth.secrets_set || []).length ? 'Reconnect' : 'Connect'));
+  const o = c.oauth;
+  if (!o) return null;
+  const tiers = (c.auth?.tiers || []).join(',');
+  const rows = [
+    ['State', healthBadge(c)],
+    ['Granted tiers', o.tiers || (o.connected ? '—' : 'none yet')],
+    ['Last success', when(o.last_success_at)],
+    ['Last failure', o.last_failure_at ? `${when(o.last_failure_at)} (${o.last_error_code || 'error'}${o.last_error ? `: ${o.last_error}` : ''})` : '—'],
+    ['Token expires', when(o.expires_at)],
+    ['Refreshes', o.connected ? `${o.refreshes} (${o.forced_refreshes} forced after a 401), ${o.total_failures} failures` : '—'],
+  ];
+  const parts = [h('h2', { id: 'sec-oauth' }, 'Account and health'),
+    h('dl', { class: 'kv', 'data-testid': 'oauth-health' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))];
+  if (c.auth?.type === 'oauth2') {
+    const href = `/api/auth/connect/${encodeURIComponent(c.auth.provider)}/start?connection=${encodeURIComponent(c.id)}${tiers ? `&tiers=${encodeURIComponent(tiers)}` : ''}`;
+    parts.push(h('p', { class: 'muted' }, `Provider: ${c.auth.provider}.`),
+      h('a', { class: 'button primary', href }, o.connected ? 'Reconnect' : 'Connect'));
+  } else {
+    parts.push(h('p', { class: 'muted' }, `Google service account acting for ${c.auth?.subject || '—'}; a new key is set under Settings.`));
+  }
+  return h('section', { class: 'card', 'aria-labelledby': 'sec-oauth' }, parts);
 }
 
 function deleteSection(c) {
@@ -184,11 +205,11 @@ export async function connectionView(id) {
   const reload = () => connectionView(id);
   page(c.name,
     h('p', { class: 'crumbs' }, h('a', { href: '#/connections' }, 'Connections'), ' / ', c.slug),
+    c.description ? h('p', { class: 'description', 'data-testid': 'description' }, c.description) : null,
     h('div', { class: 'meta' },
       badge(SERVICE_LABELS[c.service_type] || c.service_type), badge(AUTH_LABELS[c.auth?.type] || c.auth?.type),
       badge(`fulfillment: ${c.fulfillment}`), healthBadge(c),
       h('span', { class: 'muted' }, ` owner ${c.owner?.name || '—'} · ${c.base_url || ''}`)),
     h('div', { class: 'grid' }, testSection(c), oauthSection(c)),
     toolsSection(c, reload), editSection(c, reload), deleteSection(c));
-  void clear;
 }

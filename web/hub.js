@@ -1,11 +1,12 @@
 // Connections hub: every connection of the workspace, with search and filters.
 import * as api from './api.js';
-import { h, field, page, errorBox, emptyState, badge, clear } from './dom.js';
+import { h, field, page, errorBox, emptyState, clear } from './dom.js';
 
 export const SERVICE_LABELS = { http: 'HTTP API', openapi: 'OpenAPI', mcp: 'MCP server', gmail: 'Gmail', telegram: 'Telegram' };
 export const AUTH_LABELS = {
   none: 'None', bearer: 'Bearer token', basic: 'Basic', api_key_header: 'API key (header)',
   api_key_query: 'API key (query)', api_key_cookie: 'API key (cookie)', custom: 'Custom', oauth2: 'OAuth2',
+  google_service_account: 'Google service account',
 };
 
 export async function listAll(params = {}) {
@@ -22,19 +23,18 @@ export async function listAll(params = {}) {
   return out;
 }
 
-/** The health a connection reports, or what can be said without one. */
+/** The health a connection reports: OAuth2 and Google service-account connections carry
+ * `oauth.state` (healthy, degraded, needs_reauth, revoked, not_connected); others have none. */
 export function healthOf(c) {
-  const hl = c.health || c.auth?.health;
-  if (hl) return hl;
-  if (c.auth?.type === 'oauth2' && !(c.auth.secrets_set || []).length) return 'not connected';
-  return null;
+  return c.oauth?.state || null;
 }
 
 export function healthBadge(c) {
   const hl = healthOf(c);
-  if (!hl) return h('span', { class: 'muted', title: 'no health reported yet' }, '—');
-  const kind = /healthy|ok/.test(hl) ? 'ok' : /reauth|fail|error|not/.test(hl) ? 'bad' : 'warn';
-  return badge(hl.replace(/_/g, ' '), kind);
+  if (!hl) return h('span', { class: 'muted', title: 'only OAuth connections report a health state' }, 'n/a');
+  const kind = hl === 'healthy' ? 'ok' : hl === 'degraded' ? 'warn' : 'bad';
+  const title = c.oauth?.last_error ? `${c.oauth.last_error_code || 'error'}: ${c.oauth.last_error}` : null;
+  return h('span', { class: `badge ${kind}`, title, 'data-health': hl }, hl.replace(/_/g, ' '));
 }
 
 export async function hubView() {

@@ -207,13 +207,34 @@ function mcpForm(ns, ful) {
 }
 
 function gmailForm(ns, ful) {
+  const how = h('select', { name: 'gmail_auth' },
+    h('option', { value: 'oauth2' }, 'A Google account (OAuth: you sign in at Google)'),
+    h('option', { value: 'google_service_account' }, 'A Google service account (Workspace domain-wide delegation)'));
   const tiers = [['send', 'Send mail'], ['read', 'Read mail'], ['full', 'Full access (send, read, delete)']].map(([v, t]) => ({ v, box: h('input', { type: 'checkbox', name: 'tier', value: v, checked: v === 'send' }), t }));
+  const tierBox = h('fieldset', {}, h('legend', {}, 'What it may do (tiers)'), tiers.map(({ v, box, t }) => h('label', { class: 'check' }, box, ` ${t}`)));
+  const sa = authEditor(null, { types: ['google_service_account'] });
+  const saBox = h('div', { hidden: true }, sa.el);
+  const note = h('p', { class: 'muted' }, 'After saving, you are sent to Google to grant access.');
+  const save = saveButton('Create and connect');
+  const sync = () => {
+    const oauth = how.value === 'oauth2';
+    saBox.hidden = oauth;
+    tierBox.hidden = !oauth;
+    note.hidden = !oauth;
+    save.textContent = oauth ? 'Create and connect' : 'Create connection';
+    for (const el of saBox.querySelectorAll('input, textarea')) el.disabled = oauth;
+  };
+  how.addEventListener('change', sync);
+  sync();
   const msg = h('div', { 'aria-live': 'polite' });
-  const form = h('form', { 'aria-label': 'Gmail connection' }, ns.el,
-    h('fieldset', {}, h('legend', {}, 'What it may do (tiers)'), tiers.map(({ v, box, t }) => h('label', { class: 'check' }, box, ` ${t}`))),
-    ful.el, h('p', { class: 'muted' }, 'After saving, you are sent to Google to grant access.'), msg, saveButton('Create and connect'));
+  const form = h('form', { 'aria-label': 'Gmail connection' }, ns.el, field('Sign in with', how), tierBox, saBox,
+    ful.el, note, msg, save);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (how.value === 'google_service_account') {
+      if ((await create({ ...ns.value(), service_type: 'gmail', auth: sa.value(), ...ful.value() }, msg))) sa.wipe();
+      return;
+    }
     const chosen = tiers.filter((x) => x.box.checked).map((x) => x.v);
     try {
       const c = await api.post('/api/connections', { ...ns.value(), service_type: 'gmail', auth: { type: 'oauth2', provider: 'gmail', tiers: chosen }, ...ful.value() });

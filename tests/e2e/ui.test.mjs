@@ -2,6 +2,7 @@
 // binary, a local upstream and the server-everything MCP peer. Each test saves screenshots into
 // its temp dir (CONNHUB_SCREENSHOTS=docs/screenshots also writes them there, to refresh the
 // README's pictures) and checks the page HTML and every network response for the canaries.
+import crypto from 'node:crypto';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, runCli, tempDir, cleanup } from './lib/server.mjs';
@@ -19,6 +20,15 @@ const canary = {
   openai: makeCanary('ui_ws_openai'),
   brave: makeCanary('ui_platform_brave'),
 };
+// A Google service-account key file: its private key is a secret like the canaries (one line of
+// the PEM body stands for it in the scans).
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+const keyFile = {
+  type: 'service_account', project_id: 'p', private_key_id: 'kid-ui-0123456789', private_key: pem,
+  client_email: 'robot@p.iam.gserviceaccount.com', client_id: '1234567890', token_uri: 'https://oauth2.googleapis.com/token',
+};
+canary.saKey = pem.split('\n')[2];
 const all = Object.values(canary);
 
 let dir, db, srv, up, mcp, front, browser, ada;
@@ -105,6 +115,14 @@ test('create an HTTP connection with a bearer token and test it against a local 
   assert.equal(await page.getByLabel('Token').inputValue(), '');
   assert.match(await page.getByLabel('Token').getAttribute('placeholder'), /^set/);
   await ada.shot(dir, 'connection-test');
+  // edit with the token left blank: the token is kept (the next test still sends it)
+  await page.getByLabel('Description').fill('Items of the local upstream');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByTestId('description').getByText('Items of the local upstream').waitFor();
+  up.requests.length = 0;
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await page.getByTestId('test-report').getByText('Test passed').waitFor();
+  assert.equal(up.requests[0].headers.authorization, `Bearer ${canary.bearer}`, 'a blank token field kept the token');
   // a slug that is taken is said to be taken
   await page.goto('/#/connections/new');
   await page.getByRole('radio', { name: 'HTTP API' }).check();
@@ -233,6 +251,53 @@ test('set a workspace service key and see which level is in use (workspace over 
   await page.locator('[data-testid="accounts-unavailable"], h2:text("Connected")').first().waitFor();
   assert.equal(await page.locator('.alert.error').count(), 0);
   await ada.shot(dir, 'my-accounts');
+  await ada.assertNoLeaks();
+});
+
+test('add a Gmail connection with a Google service account; its health shows in the hub and on its page', async () => {
+  const { page } = ada;
+  await page.goto('/#/connections/new');
+  await page.getByRole('radio', { name: 'Gmail' }).check();
+  await ada.shot(dir, 'wizard-gmail');
+  await page.getByLabel('Name', { exact: true }).fill('Support mail');
+  await page.getByLabel('Sign in with').selectOption('google_service_account');
+  await page.getByLabel('Act for (user e-mail)').fill('support@example.com');
+  await page.getByLabel('Tiers').fill('send, read');
+  await page.getByLabel('Service account key (JSON)').fill(JSON.stringify(keyFile));
+  await page.getByRole('button', { name: 'Create connection' }).click();
+  await page.getByRole('heading', { name: 'Support mail', level: 1 }).waitFor();
+  const health = page.getByTestId('oauth-health');
+  await health.locator('[data-health="not_connected"]').waitFor();
+  await page.getByRole('heading', { name: 'Tools (3)' }).waitFor();
+  assert.match(await page.getByLabel('Service account key (JSON)').getAttribute('placeholder'), /^set/);
+  assert.equal(await page.getByLabel('Service account key (JSON)').inputValue(), '');
+  await ada.shot(dir, 'connection-gmail');
+  await page.goto('/#/connections');
+  const row = page.locator('table[data-testid="connections"] tbody tr', { hasText: 'Support mail' });
+  await row.getByText('Google service account').waitFor();
+  await row.locator('[data-health="not_connected"]').waitFor();
+  assert.equal(await row.locator('td[data-label="Tools"]').textContent(), '3');
+  await ada.assertNoLeaks();
+});
+
+test('delete warns with the tools that stop working, then removes the connection', async () => {
+  const { page } = ada;
+  await page.goto('/#/connections');
+  await page.getByRole('link', { name: 'Items API' }).click();
+  await page.getByRole('heading', { name: 'Items API', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Delete connection…' }).click();
+  const warn = page.getByRole('alertdialog');
+  await warn.getByText('items_api.get_item').waitFor();
+  await ada.shot(dir, 'connection-delete');
+  // Cancel keeps it; the keyboard reaches the buttons
+  await warn.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await page.getByRole('alertdialog').count(), 0);
+  await page.getByRole('button', { name: 'Delete connection…' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Delete Items API permanently' }).click();
+  await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'Pet shop' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Items API' }).count(), 0);
   await ada.assertNoLeaks();
 });
 
