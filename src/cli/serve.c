@@ -110,6 +110,20 @@ num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
     return true;
 }
 
+/* num_opt for settings where 0 means nothing sensible (a session that ends at once). */
+static bool
+pos_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
+{
+    if (!num_opt(name, v, max, out))
+        return false;
+    if (*out == 0) {
+        fprintf(stderr, "connhub serve: %s must be from 1 to %llu (got 0)\n", name,
+                (unsigned long long)max);
+        return false;
+    }
+    return true;
+}
+
 /* The limit flags: 0 when applied, 2 on a bad value, -1 when c is not one. */
 static int
 limit_opt(int c, const char *arg, struct app *app)
@@ -173,22 +187,22 @@ limit_opt(int c, const char *arg, struct app *app)
         app->out_limits.max_response = n;
         break;
     case O_SESS_IDLE:
-        if (!num_opt("--session-idle-timeout", arg, 30 * 86400, &n) || n == 0)
+        if (!pos_opt("--session-idle-timeout", arg, 30 * 86400, &n))
             return 2;
         app->session.idle_s = (unsigned)n;
         break;
     case O_SESS_AGE:
-        if (!num_opt("--session-max-age", arg, 90 * 86400, &n) || n == 0)
+        if (!pos_opt("--session-max-age", arg, 90 * 86400, &n))
             return 2;
         app->session.max_age_s = (unsigned)n;
         break;
     case O_LOGIN_FAILS:
-        if (!num_opt("--login-max-failures", arg, 1000, &n) || n == 0)
+        if (!pos_opt("--login-max-failures", arg, 1000, &n))
             return 2;
         app->session.max_failures = (unsigned)n;
         break;
     case O_LOGIN_LOCK:
-        if (!num_opt("--login-lockout", arg, 86400, &n) || n == 0)
+        if (!pos_opt("--login-lockout", arg, 86400, &n))
             return 2;
         app->session.lockout_s = (unsigned)n;
         break;
