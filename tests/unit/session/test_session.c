@@ -173,7 +173,8 @@ test_set_cookie(void **state)
     assert_string_equal(out, "connhub_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; Path=/; "
                              "HttpOnly; SameSite=Strict; Max-Age=60");
     session_set_cookie(out, sizeof(out), NULL, true, 60);
-    assert_string_equal(out, "connhub_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure");
+    assert_string_equal(out,
+                        "connhub_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure");
 }
 
 static void
@@ -183,11 +184,14 @@ test_origin(void **state)
     assert_true(session_origin_ok("https://hub.example.com", "https://hub.example.com/", NULL));
     assert_true(session_origin_ok("https://HUB.example.com", "https://hub.example.com/x?y", "h"));
     assert_false(session_origin_ok("http://hub.example.com", "https://hub.example.com", NULL));
-    assert_false(session_origin_ok("https://hub.example.com:8443", "https://hub.example.com", NULL));
-    assert_false(session_origin_ok("https://hub.example.com.evil", "https://hub.example.com", NULL));
+    assert_false(
+        session_origin_ok("https://hub.example.com:8443", "https://hub.example.com", NULL));
+    assert_false(
+        session_origin_ok("https://hub.example.com.evil", "https://hub.example.com", NULL));
     assert_false(session_origin_ok("https://hub.example", "https://hub.example.com", NULL));
     /* APP_URL set: the Host header does not widen it */
-    assert_false(session_origin_ok("http://127.0.0.1:8080", "https://hub.example.com", "127.0.0.1:8080"));
+    assert_false(
+        session_origin_ok("http://127.0.0.1:8080", "https://hub.example.com", "127.0.0.1:8080"));
     /* no APP_URL: the Host the request came to */
     assert_true(session_origin_ok("http://127.0.0.1:8080", NULL, "127.0.0.1:8080"));
     assert_true(session_origin_ok("https://127.0.0.1:8080", NULL, "127.0.0.1:8080"));
@@ -205,7 +209,8 @@ test_safe_methods(void **state)
     assert_true(session_method_is_safe("GET"));
     assert_true(session_method_is_safe("HEAD"));
     assert_true(session_method_is_safe("OPTIONS"));
-    for (const char *const *m = (const char *const[]){"POST", "PUT", "PATCH", "DELETE", "get", NULL};
+    for (const char *const *m =
+             (const char *const[]){"POST", "PUT", "PATCH", "DELETE", "get", NULL};
          *m; m++)
         assert_false(session_method_is_safe(*m));
 }
@@ -214,10 +219,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash_round_trip), cmocka_unit_test(test_hash_length_limits),
-        cmocka_unit_test(test_verify_cost_range), cmocka_unit_test(test_csrf_token),
-        cmocka_unit_test(test_cookie_header),     cmocka_unit_test(test_set_cookie),
-        cmocka_unit_test(test_origin),            cmocka_unit_test(test_safe_methods),
+        cmocka_unit_test(test_hash_round_trip),
+        cmocka_unit_test(test_hash_length_limits),
+        cmocka_unit_test(test_verify_cost_range),
+        cmocka_unit_test(test_csrf_token),
+        cmocka_unit_test(test_cookie_header),
+        cmocka_unit_test(test_set_cookie),
+        cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_safe_methods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
