@@ -33,7 +33,8 @@ function copyField(label, value) {
     }
   });
   const f = field(label, input, 'Register this exact redirect URI with the provider.');
-  f.append(btn);
+  input.after(btn); /* on the input's row; the hint below both */
+  btn.setAttribute('aria-label', `Copy the ${label.toLowerCase()}`);
   f.classList.add('copy');
   return f;
 }
@@ -111,7 +112,7 @@ export async function adminOAuthView() {
     if (seen.has(p.id)) continue;
     seen.add(p.id);
     list.append(h('li', { class: 'card', 'data-provider': p.id },
-      h('h3', {}, p.name || p.id, ' ', p.builtin ? badge('built in') : badge('registered', 'ok')),
+      h('h3', {}, p.name && p.name !== p.id ? `${p.name} ` : '', h('span', { class: 'mono' }, p.id), ' ', p.builtin ? badge('built in') : badge('registered', 'ok')),
       p.builtin ? h('p', { class: 'muted small' }, `Client from CONNECT_${p.id.toUpperCase()}_CLIENT_ID / _SECRET, unless a provider with this id is registered.`)
         : h('p', { class: 'muted small' }, `Client secret ${p.client_secret_set ? 'set' : 'not set'}`,
           p.tiers ? ` · tiers: ${Object.keys(p.tiers).join(', ')}` : ''),

@@ -208,7 +208,7 @@ export async function connectionView(id) {
     c.description ? h('p', { class: 'description', 'data-testid': 'description' }, c.description) : null,
     h('div', { class: 'meta' },
       badge(SERVICE_LABELS[c.service_type] || c.service_type), badge(AUTH_LABELS[c.auth?.type] || c.auth?.type),
-      badge(`fulfillment: ${c.fulfillment}`), healthBadge(c),
+      badge(`fulfillment: ${c.fulfillment}`), c.oauth ? healthBadge(c) : null,
       h('span', { class: 'muted' }, ` owner ${c.owner?.name || '—'} · ${c.base_url || ''}`)),
     h('div', { class: 'grid' }, testSection(c), oauthSection(c)),
     toolsSection(c, reload), editSection(c, reload), deleteSection(c));

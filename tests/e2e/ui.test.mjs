@@ -19,6 +19,7 @@ const canary = {
   mcp: makeCanary('ui_mcp_bearer'),
   openai: makeCanary('ui_ws_openai'),
   brave: makeCanary('ui_platform_brave'),
+  clientSecret: makeCanary('ui_oauth_client_secret'),
 };
 // A Google service-account key file: its private key is a secret like the canaries (one line of
 // the PEM body stands for it in the scans).
@@ -243,8 +244,24 @@ test('set a workspace service key and see which level is in use (workspace over 
   await ada.shot(dir, 'workspace-ai-services');
   await page.getByRole('link', { name: 'OAuth providers' }).click();
   const gmail = page.locator('li[data-provider="gmail"]');
-  assert.equal(await gmail.getByLabel('Redirect URI').inputValue(), `${srv.url}/api/auth/connect/gmail/callback`);
+  assert.equal(await gmail.getByLabel('Redirect URI', { exact: true }).inputValue(), `${srv.url}/api/auth/connect/gmail/callback`);
+  // register a provider: its redirect URI and "secret set" show, the secret never does; delete it
+  await page.getByLabel('Provider id').fill('acme_idp');
+  await page.getByLabel('Client id').fill('client-123');
+  await page.getByLabel('Client secret').fill(canary.clientSecret);
+  await page.getByRole('button', { name: 'Save provider' }).click();
+  const acme = page.locator('li[data-provider="acme_idp"]');
+  await acme.getByText('Client secret set').waitFor();
+  assert.equal(await acme.getByLabel('Redirect URI', { exact: true }).inputValue(), `${srv.url}/api/auth/connect/acme_idp/callback`);
+  await ada.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  await acme.getByRole('button', { name: 'Copy the redirect uri' }).click();
+  await page.getByRole('status').getByText('Copied').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${srv.url}/api/auth/connect/acme_idp/callback`);
   await ada.shot(dir, 'admin-oauth-providers');
+  page.once('dialog', (d) => d.accept());
+  await acme.getByRole('button', { name: 'Delete acme_idp' }).click();
+  await page.locator('li[data-provider="gmail"]').waitFor();
+  await page.locator('li[data-provider="acme_idp"]').waitFor({ state: 'detached' });
   await page.getByRole('link', { name: 'My accounts' }).click();
   await page.getByRole('heading', { name: 'My accounts' }).waitFor();
   // Personal accounts come with issue #7: until then the page says they are unavailable.
@@ -257,6 +274,11 @@ test('set a workspace service key and see which level is in use (workspace over 
 test('add a Gmail connection with a Google service account; its health shows in the hub and on its page', async () => {
   const { page } = ada;
   await page.goto('/#/connections/new');
+  await page.getByRole('group', { name: '1. What do you want to connect?' }).waitFor();
+  await ada.shot(dir, 'wizard-start');
+  await page.getByRole('radio', { name: 'Telegram' }).check();
+  await page.getByLabel('Bot token').waitFor();
+  await ada.shot(dir, 'wizard-telegram');
   await page.getByRole('radio', { name: 'Gmail' }).check();
   await ada.shot(dir, 'wizard-gmail');
   await page.getByLabel('Name', { exact: true }).fill('Support mail');

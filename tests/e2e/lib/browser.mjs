@@ -65,6 +65,13 @@ export async function watchedPage(browser, { baseURL, canaries = [], viewport = 
       await Promise.all([...pending]);
     },
     async shot(dir, name, { fullPage = true } = {}) {
+      // a passing toast is fixed to the viewport: in a full-page picture it lands mid-page
+      const shown = await page.evaluate(() => {
+        const t = [...document.querySelectorAll('.toast.show')];
+        t.forEach((x) => x.classList.remove('show'));
+        return t.length;
+      });
+      if (shown) await page.waitForTimeout(400); // its fade-out
       const buf = await page.screenshot({ fullPage });
       fs.writeFileSync(path.join(dir, `${name}.png`), buf);
       if (process.env.CONNHUB_SCREENSHOTS) {
