@@ -72,6 +72,7 @@ export async function watchedPage(browser, { baseURL, canaries = [], viewport = 
         return t.length;
       });
       if (shown) await page.waitForTimeout(400); // its fade-out
+      await this.assertLabelled(name);
       const buf = await page.screenshot({ fullPage });
       fs.writeFileSync(path.join(dir, `${name}.png`), buf);
       if (process.env.CONNHUB_SCREENSHOTS) {
@@ -79,6 +80,26 @@ export async function watchedPage(browser, { baseURL, canaries = [], viewport = 
         fs.writeFileSync(path.join(process.env.CONNHUB_SCREENSHOTS, `${name}.png`), buf);
       }
       return buf;
+    },
+    /** Every visible form control has an accessible name (a label, aria-label or
+     * aria-labelledby), every button a text, every image an alt, and the page one h1. */
+    async assertLabelled(where = page.url()) {
+      const bad = await page.evaluate(() => {
+        const out = [];
+        const visible = (el) => el.getClientRects().length > 0;
+        for (const el of document.querySelectorAll('input, select, textarea')) {
+          if (el.type === 'hidden' || !visible(el)) continue;
+          const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+          if (!named) out.push(`${el.tagName.toLowerCase()}[name=${el.name}] has no label`);
+        }
+        for (const b of document.querySelectorAll('button, a[href]')) {
+          if (visible(b) && !(b.textContent.trim() || b.getAttribute('aria-label'))) out.push(`${b.tagName.toLowerCase()} without text`);
+        }
+        for (const i of document.querySelectorAll('img')) if (!i.hasAttribute('alt')) out.push('img without alt');
+        if (document.querySelectorAll('h1').length !== 1) out.push(`${document.querySelectorAll('h1').length} h1 elements`);
+        return out;
+      });
+      assert.deepEqual(bad, [], `accessibility on ${where}`);
     },
     /** The page's HTML now, and every response so far (headers and bodies): no canary in any form. */
     async assertNoLeaks(extra = []) {
