@@ -187,12 +187,12 @@ limit_opt(int c, const char *arg, struct app *app)
         app->out_limits.max_response = n;
         break;
     case O_SESS_IDLE:
-        if (!pos_opt("--session-idle-timeout", arg, 30 * 86400, &n))
+        if (!pos_opt("--session-idle-timeout", arg, 30ull * 86400, &n))
             return 2;
         app->session.idle_s = (unsigned)n;
         break;
     case O_SESS_AGE:
-        if (!pos_opt("--session-max-age", arg, 90 * 86400, &n))
+        if (!pos_opt("--session-max-age", arg, 90ull * 86400, &n))
             return 2;
         app->session.max_age_s = (unsigned)n;
         break;

@@ -277,7 +277,7 @@ test('idle timeout and absolute age end a session (N: still valid, N+1: over)', 
   }
 });
 
-test('serve refuses session and lockout flags out of range (0 and N+1); N is accepted', () => {
+test('serve refuses session and lockout flags out of range (0 and N+1); N of --session-max-age is this file\'s server setting', () => {
   for (const [flag, bad] of [['--session-idle-timeout', 30 * 86400 + 1], ['--session-max-age', 90 * 86400 + 1], ['--login-max-failures', 1001], ['--login-lockout', 86401]]) {
     for (const v of ['0', String(bad)]) {
       const r = runCli(['serve', '--listen', '127.0.0.1:0', '--db', `sqlite:${dir}/never.db`, flag, v], { env: { INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') } });
