@@ -5,7 +5,8 @@
 import crypto from 'node:crypto';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, runCli, tempDir, cleanup } from './lib/server.mjs';
+import { startServer, runCli, tempDir, cleanup, freePort, api } from './lib/server.mjs';
+import { startPeer, stopPeer } from './lib/oauth_peer.mjs';
 import { startUpstream } from './lib/upstream.mjs';
 import { startEverything, startBearerFront } from './lib/mcp_peer.mjs';
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
@@ -20,6 +21,7 @@ const canary = {
   openai: makeCanary('ui_ws_openai'),
   brave: makeCanary('ui_platform_brave'),
   clientSecret: makeCanary('ui_oauth_client_secret'),
+  peerSecret: makeCanary('ui_peer_client_secret'),
 };
 // A Google service-account key file: its private key is a secret like the canaries (one line of
 // the PEM body stands for it in the scans).
@@ -32,7 +34,7 @@ const keyFile = {
 canary.saKey = pem.split('\n')[2];
 const all = Object.values(canary);
 
-let dir, db, srv, up, mcp, front, browser, ada;
+let dir, db, srv, up, mcp, front, browser, ada, peer, peerProc, adaToken;
 
 function cli(args, input) {
   const r = runCli([...args, '--db', `sqlite:${db}`], { input });
@@ -53,7 +55,15 @@ before(async () => {
   up = await startUpstream();
   mcp = await startEverything('streamableHttp');
   front = await startBearerFront(mcp.url, canary.mcp);
-  srv = await startServer({ dbPath: db, allowPrivate: true, args: ['--threads', '2'] });
+  adaToken = cli(['token', 'create', '--user', 'ada', '--workspace', 'acme']).stdout.trim();
+  // an OAuth2 authorization server (oidc-provider) on 127.0.0.1; connhub's APP_URL is its own
+  // address, so the redirect URI is known before it starts
+  const port = await freePort();
+  const appUrl = `http://127.0.0.1:${port}`;
+  const p = await startPeer({ port: 0, 'auto-consent': 1, 'redirect-uri': `${appUrl}/api/auth/connect/peer/callback`, 'client-secret': canary.peerSecret });
+  peerProc = p.child;
+  peer = p.ready;
+  srv = await startServer({ dbPath: db, port, allowPrivate: ['127.0.0.2/32', '127.0.0.1/32'], args: ['--threads', '2', '--app-url', appUrl] });
   browser = await launchBrowser();
 });
 
@@ -64,6 +74,7 @@ after(async () => {
   await front?.close();
   await mcp?.stop();
   await up?.close();
+  await stopPeer(peerProc);
   const hits = srv ? scanForCanaries(srv.output(), all) : [];
   cleanup();
   assert.deepEqual(hits, [], `canary in the server's output:\n${describeHits(hits)}`);
@@ -299,6 +310,38 @@ test('add a Gmail connection with a Google service account; its health shows in 
   await row.getByText('Google service account').waitFor();
   await row.locator('[data-health="not_connected"]').waitFor();
   assert.equal(await row.locator('td[data-label="Tools"]').textContent(), '3');
+  await ada.assertNoLeaks();
+});
+
+test('an OAuth2 connection: Connect through the provider\'s sign-in page, then healthy with Reconnect, and a tool call', async () => {
+  const A = api(srv.url, adaToken);
+  const reg = await A.put('/api/admin/oauth-providers/peer', {
+    name: 'Test peer', authorize_url: `${peer.issuer}/auth`, token_url: `${peer.issuer}/token`, issuer: peer.issuer, require_iss: true,
+    client_auth: 'basic', default_scopes: ['openid', 'offline_access'], tiers: { user: { scopes: ['read:user'] } },
+    client_id: peer.client_id, client_secret: canary.peerSecret });
+  assert.equal(reg.status, 200, reg.text);
+  const c = await A.post('/api/connections', { name: 'Peer API', base_url: peer.issuer, auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] },
+    operations: [{ name: 'whoami', method: 'GET', path: '/api/whoami' }] });
+  assert.equal(c.status, 201, c.text);
+  const { page } = ada;
+  await page.goto(`/#/connections/${c.json.id}`);
+  await page.getByTestId('oauth-health').locator('[data-health="not_connected"]').waitFor();
+  await page.getByRole('link', { name: 'Connect', exact: true }).click();
+  // the provider's own sign-in form
+  await page.locator('input[name="login"]').fill('alice');
+  await page.locator('input[name="password"]').fill('x');
+  await page.locator('button[type="submit"], input[type="submit"]').first().click();
+  await page.getByText(/Connected/).first().waitFor();
+  await page.goto(`/#/connections/${c.json.id}`);
+  await page.getByTestId('oauth-health').locator('[data-health="healthy"]').waitFor();
+  await page.getByRole('link', { name: 'Reconnect' }).waitFor();
+  const tool = page.locator('li[data-tool="whoami"]');
+  await tool.locator('summary').click();
+  await tool.getByRole('button', { name: 'Call' }).click();
+  await tool.getByText('ok · 200').waitFor();
+  await ada.shot(dir, 'connection-oauth');
+  await page.goto('/#/connections');
+  await page.locator('table[data-testid="connections"] tbody tr', { hasText: 'Peer API' }).locator('[data-health="healthy"]').waitFor();
   await ada.assertNoLeaks();
 });
 
