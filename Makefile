@@ -2,7 +2,8 @@
 #
 #   make            build build/connhub (optimised, with debug info)
 #   make run        install what is missing, build, serve on 127.0.0.1:8080 (SQLite, --dev)
-#   make test       install what is missing, build with ASan+UBSan, run every test
+#   make test       install what is missing, build with ASan+UBSan, run every test (on SQLite and
+#                   on a throwaway PostgreSQL cluster that tools/with-pg starts and stops)
 #   make asan       build the ASan+UBSan binary and unit tests only
 #   make unit       ASan build + unit tests only (fast inner loop)
 #   make valgrind   unit tests under valgrind (release build)
@@ -147,13 +148,13 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory MODE=asan tests-bins
 	@$(MAKE) --no-print-directory MODE=release all
-	@tools/run-tests --build $(BUILD)/asan --release-bin $(BUILD)/connhub
+	@tools/with-pg tools/run-tests --build $(BUILD)/asan --release-bin $(BUILD)/connhub
 
 asan:
 	@$(MAKE) --no-print-directory MODE=asan tests-bins
 
 unit: asan
-	@tools/run-tests --build $(BUILD)/asan --unit-only
+	@tools/with-pg tools/run-tests --build $(BUILD)/asan --unit-only
 
 valgrind:
 	@$(MAKE) --no-print-directory MODE=test tests-bins

@@ -111,7 +111,7 @@ function report(dir) {
     `${meta.quick ? ' (QUICK: indicative only)' : ''}; medians.`);
   p();
   const order = ['a_direct_c1', 'a_direct_c64', 'b_nginx_c1', 'b_nginx_c64', 'c_connhub_c1', 'c_connhub_c64',
-    'a_direct_slow_c256', 'b_nginx_slow_c256', 'c_connhub_slow_c256'];
+    'd_connhub_pg_c1', 'd_connhub_pg_c64', 'a_direct_slow_c256', 'b_nginx_slow_c256', 'c_connhub_slow_c256'];
   const rows = order.filter((n) => S[n]).map((n) => {
     const s = S[n];
     return [n, s.conns, fmtInt(s.rps), s.runs > 1 ? s.rpsAll.map((x) => (x / 1000).toFixed(1) + 'k').join(' ') : '',
@@ -138,9 +138,24 @@ function report(dir) {
     ratios.push(['connhub / nginx, slow -c256', pct(cn.rps / bn.rps), (cn.p99 / bn.p99).toFixed(2) + '×',
       (cn.p50 / bn.p50).toFixed(2) + '×', (cn.cpu / bn.cpu).toFixed(2) + '×', fmt1(cn.cpu - bn.cpu)]);
   }
+  for (const c of ['c1', 'c64']) {
+    const pg = S[`d_connhub_pg_${c}`], lite = S[`c_connhub_${c}`];
+    if (pg && lite)
+      ratios.push([`connhub PostgreSQL / SQLite, -${c}`, pct(pg.rps / lite.rps), (pg.p99 / lite.p99).toFixed(2) + '×',
+        (pg.p50 / lite.p50).toFixed(2) + '×', (pg.cpu / lite.cpu).toFixed(2) + '×', fmt1(pg.cpu - lite.cpu)]);
+  }
   if (ratios.length) {
     p();
     p(table(['ratio', 'throughput', 'p99', 'p50', 'CPU/req', '+CPU µs/req'], ratios));
+  }
+  const backends = ['c1', 'c64'].filter((c) => S[`c_connhub_${c}`] && S[`d_connhub_pg_${c}`]);
+  if (backends.length) {
+    p();
+    p('Action calls by database (connhub --threads 1; PostgreSQL server processes on the same core, CPU µs/req counts connhub only):');
+    for (const c of backends) {
+      const lite = S[`c_connhub_${c}`], pg = S[`d_connhub_pg_${c}`];
+      p(`  -${c}: SQLite ${fmtInt(lite.rps)} req/s, PostgreSQL ${fmtInt(pg.rps)} req/s, PostgreSQL/SQLite ${pct(pg.rps / lite.rps)}`);
+    }
   }
   const slowRows = ['a_direct_slow_c256', 'b_nginx_slow_c256', 'c_connhub_slow_c256'].filter((n) => S[n])
     .map((n) => [n, fmtInt(S[n].rps), pct(S[n].rps / slowMax), fmtLat(S[n].p99)]);

@@ -17,6 +17,7 @@ static const char usage[] =
     "  token create           create an API token (--user NAME --workspace SLUG)\n"
     "  rekey                  re-seal every secret under the current key\n"
     "  openapi-import FILE    what a spec becomes (offline; timing and memory)\n"
+    "  migrate                copy a SQLite database into PostgreSQL (--from, --to)\n"
     "  version                print the version\n";
 
 static const struct {
@@ -30,6 +31,7 @@ static const struct {
     {"token", cmd_token},
     {"rekey", cmd_rekey},
     {"openapi-import", cmd_openapi},
+    {"migrate", cmd_migrate},
 };
 
 int

@@ -14,6 +14,7 @@ int cmd_member(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
 int cmd_openapi(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 /* Shared: opens the store named by url, printing a clear error on failure. */
 struct store;

@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "oauth/token.h"
 #include "services/registry.h"
+#include "store/store.h"
 #include "core/banned.h"
 
 static const char serve_help[] =
@@ -25,7 +26,10 @@ static const char serve_help[] =
     "  Runs the connhub API server.\n"
     "\n"
     "  --listen ADDR:PORT        where to listen (default 127.0.0.1:8080)\n"
-    "  --db URL                  sqlite:PATH (default " DEFAULT_DB_URL ")\n"
+    "  --db URL                  sqlite:PATH (default " DEFAULT_DB_URL "), or PostgreSQL:\n"
+    "                            postgres://USER@HOST:PORT/DB, postgresql://..., or a libpq\n"
+    "                            keyword string \"host=... dbname=...\" (also $CONNHUB_DB;\n"
+    "                            the password is best in $PGPASSWORD or ~/.pgpass, not argv)\n"
     "  --dev                     development mode: without INTEGRATION_ENCRYPTION_KEY, use (or\n"
     "                            create) a key file next to the database; on an empty database\n"
     "                            create user admin, workspace default and print a token once\n"
@@ -62,7 +66,8 @@ static const char serve_help[] =
     "900)\n"
     "\n"
     "  Environment: INTEGRATION_ENCRYPTION_KEY (32 bytes, base64 or hex; required unless --dev),\n"
-    "  INTEGRATION_ENCRYPTION_KEY_PREVIOUS (older keys, comma-separated), APP_URL.\n";
+    "  INTEGRATION_ENCRYPTION_KEY_PREVIOUS (older keys, comma-separated), APP_URL, CONNHUB_DB,\n"
+    "  and libpq's PGPASSWORD, PGPASSFILE, PGSSLMODE... for PostgreSQL.\n";
 
 enum {
     O_LISTEN = 256,
@@ -318,17 +323,20 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
 static int
 open_vault(const struct serve_opts *o, struct vault **v)
 {
-    char dir[4096], path[4200];
+    char dir[4096] = "", path[4200] = "";
     struct errinfo ei = {0};
+    const char *key = getenv("INTEGRATION_ENCRYPTION_KEY");
+    /* --dev's key file lives next to a SQLite file; with a key given, any database will do */
+    bool key_file = o->dev && (key == NULL || key[0] == '\0');
     bool created = false;
 
     cli_prepare_db_dir(o->db);
-    if (o->dev && store_data_dir(o->db, dir, sizeof(dir), &ei) != ERR_OK) {
+    if (key_file && store_data_dir(o->db, dir, sizeof(dir), &ei) != ERR_OK) {
         cli_fail("serve", &ei);
         return 1;
     }
     snprintf(path, sizeof(path), "%s/connhub.devkey", dir);
-    if (vault_from_env(o->dev ? path : NULL, v, &created, &ei) != ERR_OK) {
+    if (vault_from_env(key_file ? path : NULL, v, &created, &ei) != ERR_OK) {
         log_kv(LOG_ERROR, "vault.refused", "s:field", ei.field, "s:detail", ei.msg, LOG_END);
         cli_fail("refusing to start", &ei);
         return 1;
@@ -385,6 +393,7 @@ cmd_serve(int argc, char **argv)
     struct vault *v = NULL;
     struct errinfo ei = {0};
     enum log_level lvl;
+    char db_shown[1024];
     int rc;
 
     o.db = getenv("CONNHUB_DB") ? getenv("CONNHUB_DB") : DEFAULT_DB_URL;
@@ -410,7 +419,8 @@ cmd_serve(int argc, char **argv)
     }
     secret_heap_init(1 << 20);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    log_kv(LOG_INFO, "server.starting", "s:db", o.db, "s:listen", o.listen, "b:dev", o.dev,
+    store_url_redact(o.db, db_shown, sizeof(db_shown)); /* never the password */
+    log_kv(LOG_INFO, "server.starting", "s:db", db_shown, "s:listen", o.listen, "b:dev", o.dev,
            "s:app_url", o.app_url ? o.app_url : "", LOG_END);
     if (o.allow)
         log_kv(LOG_WARN, "ssrf.allow_private", "s:ranges", o.allow, "s:detail",

@@ -471,7 +471,7 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
     struct call_ctx *ctx = xcalloc(1, sizeof(*ctx));
     struct out_request hdrs = {0};
     struct mcp_target t;
-    char key[ID_MAX + 32];
+    char key[ID_MAX + 48];
     enum err e;
 
     ctx->done = done;
@@ -489,7 +489,9 @@ mcp_start(const struct call_env *env, const struct conn *c, const json_t *op, co
                             &ctx->vals, &hdrs, &t, ei);
     if (e == ERR_OK) {
         *stage = "send";
-        snprintf(key, sizeof(key), "%lld:%s", (long long)c->row.workspace_id, c->row.id);
+        /* the version: a connection changed by any server never reuses an older session */
+        snprintf(key, sizeof(key), "%lld:%s:%lld", (long long)c->row.workspace_id, c->row.id,
+                 (long long)c->row.version);
         e = mcp_call_tool(env->ob, env->mcp, key, &t,
                           json_string_value(json_object_get(op, "mcp_tool")), input, on_mcp_done,
                           ctx, ei);

@@ -131,11 +131,81 @@ store_open(const char *url, struct store **out, struct errinfo *ei)
                            "sqlite: needs a path, e.g. sqlite:./data/connhub.db");
         return store_sqlite_open(url + 7, out, ei);
     }
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return err_set(ei, ERR_INVALID, "backend_unavailable", "--db",
-                       "the PostgreSQL backend is not built yet; use sqlite:PATH");
+    if (store_pg_url(url))
+        return store_pg_open(url, out, ei);
     return err_set(ei, ERR_INVALID, "invalid_db_url", "--db",
-                   "unknown database URL scheme; use sqlite:PATH");
+                   "unknown database URL scheme; use sqlite:PATH or postgres://...");
+}
+
+/* A bounded output for store_url_redact: writes what fits, always ends in NUL. */
+struct outs {
+    char *p;
+    size_t cap, n;
+};
+
+static void
+outs_put(struct outs *o, const char *s, size_t n)
+{
+    size_t room = o->cap - 1 - o->n;
+
+    if (n > room)
+        n = room;
+    memcpy(o->p + o->n, s, n);
+    o->n += n;
+    o->p[o->n] = '\0';
+}
+
+/* The length of a keyword-string value at v: 'quoted' (with \ escapes) or
+ * up to a space; in a URL query, up to '&' or '#'. */
+static size_t
+value_len(const char *v)
+{
+    const char *q = v + 1;
+
+    if (*v != '\'')
+        return strcspn(v, " &#");
+    while (*q && *q != '\'')
+        q += (*q == '\\' && q[1]) ? 2 : 1;
+    return (size_t)(q - v) + (*q ? 1 : 0);
+}
+
+void
+store_url_redact(const char *url, char *out, size_t outlen)
+{
+    struct outs o = {out, outlen, 0};
+    const char *p = url, *hit;
+
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    if (url == NULL)
+        return;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        const char *auth = strstr(url, "://") + 3;
+        const char *hostend = auth + strcspn(auth, "/?#");
+        const char *at = NULL, *colon = NULL;
+        for (const char *q = auth; q < hostend; q++)
+            if (*q == '@')
+                at = q;
+        if (at)
+            colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon) {
+            outs_put(&o, url, (size_t)(colon + 1 - url));
+            outs_put(&o, "***", 3);
+            p = at;
+        }
+    }
+    while ((hit = strstr(p, "password=")) != NULL) {
+        const char *v = hit + 9;
+        bool word = hit == url || hit[-1] == ' ' || hit[-1] == '?' || hit[-1] == '&';
+        outs_put(&o, p, (size_t)(v - p));
+        if (word) {
+            outs_put(&o, "***", 3);
+            v += value_len(v);
+        }
+        p = v;
+    }
+    outs_put(&o, p, strlen(p));
 }
 
 enum err

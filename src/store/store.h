@@ -1,13 +1,16 @@
 /*
  * store: persistence for identities, connections and sealed secrets.
  *
- * Callers never see SQL: each backend (sqlite now; pg later) fills a struct
- * store_ops, and the functions below dispatch to it. Every call on tenant
+ * Callers never see SQL: each backend (store_sqlite.c, store_pg.c) fills a
+ * struct store_ops, and the functions below dispatch to it. Every call on tenant
  * data takes the workspace id and filters on it, so another workspace's row
  * is ERR_NOT_FOUND, exactly like a missing one.
  *
  * A struct store is one database connection: use one per thread. Writes are
- * durable when the call returns ERR_OK (SQLite: WAL + synchronous=FULL).
+ * durable when the call returns ERR_OK (SQLite: WAL + synchronous=FULL;
+ * PostgreSQL: committed). Several servers may share one PostgreSQL database:
+ * every cross-request state (OAuth states, refresh leases, versions) lives in
+ * the store, never in a process.
  *
  * Secrets live in one table for every kind of owner (connections now; OAuth
  * providers, service keys and personal accounts later), one sealed value per
@@ -122,9 +125,13 @@ struct store {
     const struct store_ops *ops;
 };
 
-/* Opens url ("sqlite:PATH"; "postgres://..." later), creating and migrating
- * the database as needed. */
+/* Opens url, creating (SQLite) and migrating the database as needed:
+ * "sqlite:PATH", "postgres://...", "postgresql://..." or a libpq keyword
+ * string ("host=... dbname=..."). */
 enum err store_open(const char *url, struct store **out, struct errinfo *ei) WARN_UNUSED;
+/* url with any password replaced by "***" (URL userinfo, password=... in a
+ * keyword string, password= in a URL query), for logs and messages. */
+void store_url_redact(const char *url, char *out, size_t outlen);
 void store_close(struct store *st); /* NULL is fine */
 const char *store_backend_name(const struct store *st);
 /* For --dev: the folder holding the database file, or NULL when none. */
@@ -404,8 +411,29 @@ struct store_ops {
     enum err (*login_failures_clear)(struct store *, const char *, struct errinfo *);
 };
 
+/* ---- moving a database (connhub migrate) ---- */
+struct copy_opts {
+    bool truncate; /* empty a non-empty target first (else ERR_CONFLICT "target_not_empty") */
+    /* Called at the start of each table, every 1000 rows, and at its end. */
+    void (*progress)(void *arg, const char *table, int64_t done, int64_t total);
+    void *arg;
+};
+struct copy_count {
+    char table[64];
+    int64_t src, dst; /* rows in the source and in the target after the copy */
+};
+/* Copies every row of the SQLite database `from` ("sqlite:PATH") into the
+ * PostgreSQL database `to`, values as they are (sealed secrets stay sealed),
+ * in one transaction; *counts (malloc'd, one per table) verifies it. Both
+ * are first brought to this build's schema. */
+enum err store_copy(const char *from, const char *to, const struct copy_opts *o,
+                    struct copy_count **counts, size_t *ncounts, struct errinfo *ei) WARN_UNUSED;
+
 /* Backends. */
 enum err store_sqlite_open(const char *path, struct store **out, struct errinfo *ei);
+enum err store_pg_open(const char *conninfo, struct store **out, struct errinfo *ei);
+/* Does url name a PostgreSQL database (URL or keyword string)? */
+bool store_pg_url(const char *url);
 
 #ifdef CONNHUB_TEST
 /* Test hook: runs "PRAGMA <pragma>" on st's own connection (per-connection

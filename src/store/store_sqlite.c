@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "store/store.h"
+#include "store/store_int.h"
 #include "core/banned.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -157,72 +158,6 @@ static const char *const migrations[] = {
     "  failures INTEGER NOT NULL,"
     "  window_start INTEGER NOT NULL);",
 };
-
-enum stmt_id {
-    S_USER_ADD,
-    S_USER_GET,
-    S_USER_COUNT,
-    S_WS_ADD,
-    S_WS_GET,
-    S_MEMBER_SET,
-    S_MEMBER_ROLE,
-    S_TOKEN_ADD,
-    S_TOKEN_LOOKUP,
-    S_CONN_INSERT,
-    S_CONN_GET_ID,
-    S_CONN_GET_SLUG,
-    S_CONN_LIST,
-    S_CONN_UPDATE,
-    S_CONN_DELETE,
-    S_SECRET_PUT,
-    S_SECRETS_GET,
-    S_SECRET_DEL_FIELD,
-    S_SECRETS_DEL_OWNER,
-    S_SECRETS_SCAN,
-    S_SECRET_CAS,
-    S_SECRET_KEYS,
-    S_OP_INSERT,
-    S_OPS_DELETE,
-    S_OP_GET,
-    S_OPS_LIST,
-    S_SPEC_PUT,
-    S_SPEC_GET,
-    S_OP_PUT,
-    S_OP_GET_PROV,
-    S_OP_LIST_PROV,
-    S_OP_DEL_PROV,
-    S_OST_PUT,
-    S_OST_TAKE,
-    S_OMETA_GET,
-    S_OMETA_UPSERT,
-    S_OLEASE,
-    S_OHEALTH,
-    S_OHEALTH_SET,
-    S_OREVOKE_ADD,
-    S_OPROV_USERS,
-    S_PW_SET,
-    S_PW_GET,
-    S_SESS_DEL_USER,
-    S_MEMBER_FIRST,
-    S_SESS_ADD,
-    S_SESS_GET,
-    S_SESS_TOUCH,
-    S_SESS_DEL,
-    S_LOGIN_FAILS,
-    S_LOGIN_FAIL_ADD,
-    S_LOGIN_FAIL_PRUNE,
-    S_LOGIN_FAIL_CLEAR,
-    S__COUNT
-};
-
-#define CONN_COLS_BASE                                                                             \
-    "c.id, c.workspace_id, c.owner_id, u.name, c.name, c.slug, c.service_type, c.auth_type, "      \
-    "c.base_url, c.fulfillment, c.config, c.created_at, c.updated_at, c.version, "
-/* Lists count each connection's operations; a single read (the call path)
- * does not: -1 there means "not counted". */
-#define CONN_COLS                                                                                  \
-    CONN_COLS_BASE "(SELECT count(*) FROM connection_operations o WHERE o.connection_id = c.id)"
-#define CONN_COLS_ONE CONN_COLS_BASE "-1"
 
 static const char *const sql[S__COUNT] = {
     [S_USER_ADD] = "INSERT INTO users (name, platform_admin, created_at) VALUES (?1, ?2, ?3)",
@@ -378,7 +313,7 @@ db_err(struct sqlite_store *s, int rc, struct errinfo *ei)
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return err_set(ei, ERR_CONFLICT, "conflict", NULL, "already exists");
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-        return err_set(ei, ERR_UNAVAILABLE, "store_busy", NULL, "the database is busy; try again");
+        return store_err_busy(ei);
     log_kv(LOG_ERROR, "store.sqlite_error", "i:code", ext, "s:detail", sqlite3_errmsg(s->db),
            LOG_END);
     if (rc == SQLITE_FULL)
@@ -430,6 +365,30 @@ col_blob(sqlite3_stmt *q, int i, size_t *len)
     *len = (size_t)(n > 0 ? n : 0);
     return p;
 }
+
+static const char *
+cols_text(const struct cols *c, int i)
+{
+    return (const char *)sqlite3_column_text(c->src, i);
+}
+
+static int64_t
+cols_i64(const struct cols *c, int i)
+{
+    return sqlite3_column_int64(c->src, i);
+}
+
+static unsigned char *
+cols_blob(const struct cols *c, int i, size_t *len)
+{
+    return col_blob(c->src, i, len);
+}
+
+/* The current row of q, for the rows_* decoders. */
+#define ROW(q)                                                                                     \
+    {                                                                                              \
+        (q), 0, cols_text, cols_i64, cols_blob                                                     \
+    }
 
 /* Runs a statement that returns no rows. */
 static enum err
@@ -495,12 +454,7 @@ migrate(struct sqlite_store *s, struct errinfo *ei)
     have = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     if (have > (int64_t)want) {
-        return tx_end(s,
-                      err_set(ei, ERR_UNAVAILABLE, "schema_too_new", "--db",
-                              "the database has schema version %lld but this connhub knows %zu: "
-                              "run a newer connhub",
-                              (long long)have, want),
-                      ei);
+        return tx_end(s, store_err_schema_too_new(ei, have, want), ei);
     }
     for (size_t v = (size_t)have + 1; v <= want && e == ERR_OK; v++) {
         char rec[128];
@@ -622,7 +576,7 @@ sq_user_add(struct store *st, const char *name, bool pa, int64_t *id, struct err
     sqlite3_bind_int64(q, 3, now_ms());
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        return err_set(ei, ERR_CONFLICT, "user_exists", "name", "user %s already exists", name);
+        return store_err_user_exists(ei, name);
     if (e == ERR_OK && id)
         *id = sqlite3_last_insert_rowid(s->db);
     return e;
@@ -640,15 +594,14 @@ sq_user_get(struct store *st, const char *name, struct user_row *out, struct err
     bind_text(q, 1, name);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(q, 0);
-        snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(q, 1));
-        out->platform_admin = sqlite3_column_int(q, 2) != 0;
+        struct cols c = ROW(q);
+        rows_user(&c, out);
         sqlite3_reset(q);
         return ERR_OK;
     }
     sqlite3_reset(q);
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "user_not_found", "user", "no user named %s", name);
+        return store_err_user_not_found(ei, name);
     return db_err(s, rc, ei);
 }
 
@@ -684,8 +637,7 @@ sq_workspace_add(struct store *st, const char *slug, int64_t *id, struct errinfo
     sqlite3_bind_int64(q, 2, now_ms());
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        return err_set(ei, ERR_CONFLICT, "workspace_exists", "slug", "workspace %s already exists",
-                       slug);
+        return store_err_workspace_exists(ei, slug);
     if (e == ERR_OK && id)
         *id = sqlite3_last_insert_rowid(s->db);
     return e;
@@ -708,8 +660,7 @@ sq_workspace_get(struct store *st, const char *slug, int64_t *id, struct errinfo
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "workspace_not_found", "workspace",
-                       "no workspace named %s", slug);
+        return store_err_workspace_not_found(ei, slug);
     return db_err(s, rc, ei);
 }
 
@@ -746,8 +697,7 @@ sq_member_role(struct store *st, int64_t ws, int64_t user, enum role *out, struc
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "not_a_member", "user",
-                       "the user is not a member of the workspace");
+        return store_err_not_member(ei);
     return db_err(s, rc, ei);
 }
 
@@ -785,21 +735,14 @@ sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p
     sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        p->token_id = sqlite3_column_int64(q, 0);
-        p->user_id = sqlite3_column_int64(q, 1);
-        snprintf(p->user_name, sizeof(p->user_name), "%s", (const char *)sqlite3_column_text(q, 2));
-        p->platform_admin = sqlite3_column_int(q, 3) != 0;
-        p->workspace_id = sqlite3_column_int64(q, 4);
-        snprintf(p->workspace_slug, sizeof(p->workspace_slug), "%s",
-                 (const char *)sqlite3_column_text(q, 5));
-        if (!role_parse((const char *)sqlite3_column_text(q, 6), &p->role))
-            p->role = ROLE_NONE;
+        struct cols c = ROW(q);
+        rows_principal(&c, p);
     }
     sqlite3_reset(q);
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_UNAUTHORIZED, "invalid_token", NULL, "the API token is not valid");
+        return store_err_invalid_token(ei);
     return db_err(s, rc, ei);
 }
 
@@ -808,21 +751,8 @@ sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p
 static void
 read_conn(sqlite3_stmt *q, struct conn_row *r)
 {
-    snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(q, 0));
-    r->workspace_id = sqlite3_column_int64(q, 1);
-    r->owner_id = sqlite3_column_int64(q, 2);
-    r->owner_name = col_text(q, 3);
-    r->name = col_text(q, 4);
-    r->slug = col_text(q, 5);
-    r->service_type = col_text(q, 6);
-    r->auth_type = col_text(q, 7);
-    r->base_url = col_text(q, 8);
-    r->fulfillment = col_text(q, 9);
-    r->config = col_text(q, 10);
-    r->created_at = sqlite3_column_int64(q, 11);
-    r->updated_at = sqlite3_column_int64(q, 12);
-    r->version = sqlite3_column_int64(q, 13);
-    r->op_count = sqlite3_column_int64(q, 14);
+    struct cols c = ROW(q);
+    rows_conn(&c, r);
 }
 
 /* Writes ops (replacing any) and the spec for connection r. */
@@ -852,8 +782,7 @@ put_ops(struct sqlite_store *s, const struct conn_row *r, const struct op_row *o
         bind_text(q, 5, ops[i].def);
         e = exec_stmt(s, q, ei);
         if (e == ERR_CONFLICT)
-            e = err_set(ei, ERR_INVALID, "duplicate_name", "operations",
-                        "two operations are named %s", ops[i].name);
+            e = store_err_duplicate_op(ei, ops[i].name);
     }
     if (e == ERR_OK && spec) {
         q = stmt(s, S_SPEC_PUT);
@@ -875,12 +804,10 @@ put_secrets(struct sqlite_store *s, int64_t ws, const char *kind, const char *ow
 
     for (size_t i = 0; set && i < set->n && e == ERR_OK; i++) {
         sqlite3_stmt *q = stmt(s, S_SECRET_PUT);
-        uint32_t kid = 0;
         const unsigned char *d = set->v[i].data;
+        uint32_t kid = sealed_key_id(d, set->v[i].len);
         if (q == NULL)
             return db_err(s, SQLITE_ERROR, ei);
-        if (set->v[i].len >= 5)
-            kid = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4];
         sqlite3_bind_int64(q, 1, ws);
         bind_text(q, 2, kind);
         bind_text(q, 3, owner);
@@ -920,8 +847,7 @@ sq_conn_insert(struct store *st, const struct conn_row *r, const struct op_row *
     sqlite3_bind_int64(q, 11, r->created_at);
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_CONFLICT, "slug_taken", "slug",
-                    "a connection with slug %s already exists in this workspace", r->slug);
+        e = store_err_slug_taken(ei, r->slug);
     if (e == ERR_OK)
         e = put_ops(s, r, ops, nops, true, spec, ei);
     if (e == ERR_OK)
@@ -949,8 +875,7 @@ sq_conn_get(struct store *st, int64_t ws, const char *id, const char *slug, stru
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "connection_not_found", id ? "id" : "slug",
-                       "no such connection");
+        return store_err_conn_not_found(ei, id ? "id" : "slug");
     return db_err(s, rc, ei);
 }
 
@@ -993,18 +918,6 @@ sq_conn_list(struct store *st, int64_t ws, const struct conn_filter *f, struct c
     return ERR_OK;
 }
 
-static bool
-in_list(const char *f, const char *const *keep, size_t nkeep, const struct sealed_set *put)
-{
-    for (size_t i = 0; i < nkeep; i++)
-        if (strcmp(keep[i], f) == 0)
-            return true;
-    return put && sealed_set_find(put, f) != NULL;
-}
-
-static enum err sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner,
-                                 char ***fields, size_t *n, struct errinfo *ei);
-
 static enum err
 sq_conn_update(struct store *st, const struct conn_row *r, const struct op_row *ops, size_t nops,
                bool replace_ops, const char *spec, const struct sealed_set *put,
@@ -1035,17 +948,15 @@ sq_conn_update(struct store *st, const struct conn_row *r, const struct op_row *
     sqlite3_bind_int64(q, 11, r->version);
     e = exec_stmt(s, q, ei);
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_CONFLICT, "slug_taken", "slug",
-                    "a connection with slug %s already exists in this workspace", r->slug);
+        e = store_err_slug_taken(ei, r->slug);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        e = err_set(ei, ERR_CONFLICT, "concurrent_update", NULL,
-                    "the connection was changed or deleted by another request; reload and retry");
+        e = store_err_concurrent_update(ei);
     if (e == ERR_OK)
         e = put_ops(s, r, ops, nops, replace_ops, spec, ei);
     if (e == ERR_OK)
-        e = sq_secret_fields(st, r->workspace_id, "connection", r->id, &fields, &nf, ei);
+        e = store_fields_of(st, r->workspace_id, "connection", r->id, &fields, &nf, ei);
     for (size_t i = 0; e == ERR_OK && i < nf; i++) {
-        if (in_list(fields[i], keep, nkeep, put))
+        if (secret_kept(fields[i], keep, nkeep, put))
             continue;
         q = stmt(s, S_SECRET_DEL_FIELD);
         if (q == NULL) {
@@ -1081,7 +992,7 @@ sq_conn_delete(struct store *st, int64_t ws, const char *id, struct errinfo *ei)
     bind_text(q, 2, id);
     e = exec_stmt(s, q, ei);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        e = err_set(ei, ERR_NOT_FOUND, "connection_not_found", "id", "no such connection");
+        e = store_err_conn_not_found(ei, "id");
     if (e == ERR_OK) {
         q = stmt(s, S_SECRETS_DEL_OWNER);
         if (q == NULL)
@@ -1126,25 +1037,6 @@ sq_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner
 }
 
 static enum err
-sq_secret_fields(struct store *st, int64_t ws, const char *kind, const char *owner, char ***fields,
-                 size_t *n, struct errinfo *ei)
-{
-    struct sealed_set set = {0};
-    enum err e = sq_secrets_get(st, ws, kind, owner, &set, ei);
-
-    *fields = NULL;
-    *n = 0;
-    if (e != ERR_OK)
-        return e;
-    *fields = xcalloc(set.n ? set.n : 1, sizeof(char *));
-    for (size_t i = 0; i < set.n; i++)
-        (*fields)[i] = xstrdup(set.v[i].field);
-    *n = set.n;
-    sealed_set_release(&set);
-    return ERR_OK;
-}
-
-static enum err
 sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row **rows, size_t *n,
                 struct errinfo *ei)
 {
@@ -1162,13 +1054,8 @@ sq_secrets_scan(struct store *st, int64_t after, size_t limit, struct secret_row
     sqlite3_bind_int64(q, 1, after);
     sqlite3_bind_int64(q, 2, (int64_t)limit);
     while (cnt < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct secret_row *r = &v[cnt++];
-        r->id = sqlite3_column_int64(q, 0);
-        r->workspace_id = sqlite3_column_int64(q, 1);
-        r->kind = col_text(q, 2);
-        r->owner_id = col_text(q, 3);
-        r->field = col_text(q, 4);
-        r->data = col_blob(q, 5, &r->len);
+        struct cols c = ROW(q);
+        rows_secret(&c, &v[cnt++]);
     }
     sqlite3_reset(q);
     if (cnt < limit && rc != SQLITE_DONE) {
@@ -1254,7 +1141,7 @@ text_query(struct sqlite_store *s, enum stmt_id id, int64_t ws, const char *a, c
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "not_found", NULL, "no such %s", what);
+        return store_err_not_found(ei, what);
     return db_err(s, rc, ei);
 }
 
@@ -1382,8 +1269,7 @@ sq_oprov_get(struct store *st, const char *id, char **def, char **client_id, str
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "provider_not_found", "provider",
-                       "no OAuth provider %s in the registry", id);
+        return store_err_provider_not_found(ei, id);
     return db_err(s, rc, ei);
 }
 
@@ -1430,8 +1316,7 @@ sq_oprov_delete(struct store *st, const char *id, struct errinfo *ei)
     bind_text(q, 1, id);
     e = exec_stmt(s, q, ei);
     if (e == ERR_OK && sqlite3_changes(s->db) == 0)
-        e = err_set(ei, ERR_NOT_FOUND, "provider_not_found", "provider",
-                    "no OAuth provider %s in the registry", id);
+        e = store_err_provider_not_found(ei, id);
     return e;
 }
 
@@ -1468,23 +1353,15 @@ sq_ostate_take(struct store *st, const char *hash, struct oauth_state_row *r, st
     bind_text(q, 1, hash);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        snprintf(r->state_hash, sizeof(r->state_hash), "%s", hash);
-        r->provider_id = col_text(q, 0);
-        r->workspace_id = sqlite3_column_int64(q, 1);
-        r->user_id = sqlite3_column_int64(q, 2);
-        r->connection_id = col_text(q, 3);
-        r->tiers = col_text(q, 4);
-        r->redirect_uri = col_text(q, 5);
-        r->verifier = col_blob(q, 6, &r->verifier_len);
-        r->expires_at = sqlite3_column_int64(q, 7);
+        struct cols c = ROW(q);
+        rows_oauth_state(&c, hash, r);
         rc = sqlite3_step(q); /* finish the statement so the delete commits */
     }
     sqlite3_reset(q);
     if (r->provider_id)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "unknown_state", "state",
-                       "this authorization is unknown or was already used");
+        return store_err_unknown_state(ei);
     return db_err(s, rc, ei);
 }
 
@@ -1503,32 +1380,14 @@ sq_ometa_get(struct store *st, int64_t ws, const char *conn, struct oauth_meta *
     bind_text(q, 2, conn);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        m->provider_id = col_text(q, 0);
-        m->scopes = col_text(q, 1);
-        m->tiers = col_text(q, 2);
-        m->health = col_text(q, 3);
-        m->last_error = col_text(q, 4);
-        m->lease_owner = col_text(q, 5);
-        m->obtained_at = sqlite3_column_int64(q, 6);
-        m->expires_at = sqlite3_column_int64(q, 7);
-        m->version = sqlite3_column_int64(q, 8);
-        m->lease_until = sqlite3_column_int64(q, 9);
-        m->refreshes = sqlite3_column_int64(q, 10);
-        m->last_success_at = sqlite3_column_int64(q, 11);
-        m->last_error_code = col_text(q, 12);
-        m->consecutive_failures = sqlite3_column_int64(q, 13);
-        m->total_failures = sqlite3_column_int64(q, 14);
-        m->last_failure_at = sqlite3_column_int64(q, 15);
-        m->next_retry_at = sqlite3_column_int64(q, 16);
-        m->forced_refreshes = sqlite3_column_int64(q, 17);
-        m->health_changed_at = sqlite3_column_int64(q, 18);
+        struct cols c = ROW(q);
+        rows_oauth_meta(&c, m);
     }
     sqlite3_reset(q);
     if (rc == SQLITE_ROW)
         return ERR_OK;
     if (rc == SQLITE_DONE)
-        return err_set(ei, ERR_NOT_FOUND, "not_connected", "auth",
-                       "the connection has no OAuth tokens yet: connect it first");
+        return store_err_not_connected(ei);
     return db_err(s, rc, ei);
 }
 
@@ -1897,7 +1756,7 @@ static const struct store_ops sqlite_ops = {
     .conn_update = sq_conn_update,
     .conn_delete = sq_conn_delete,
     .secrets_get = sq_secrets_get,
-    .secret_fields = sq_secret_fields,
+    .secret_fields = store_fields_of,
     .secrets_scan = sq_secrets_scan,
     .secret_cas = sq_secret_cas,
     .secret_key_counts = sq_secret_key_counts,

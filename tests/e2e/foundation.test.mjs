@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { makeCanary, scanForCanaries, scanFiles, describeHits } from './lib/canary.mjs';
-import { api, cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
+import { api, cleanup, pgDump, runCli, SQLITE_ONLY, startServer, tempDir } from './lib/server.mjs';
 
 after(cleanup);
 
@@ -161,6 +161,8 @@ test('connections of every auth type: canaries never leave the vault; isolation;
     ...scanForCanaries(responses.join('\n'), canaries).map((h) => ({ ...h, where: 'API response' })),
     ...scanForCanaries(firstOutput + srv.output() + rk.stdout + rk.stderr, canaries).map((h) => ({ ...h, where: 'logs' })),
     ...scanFiles(fs.readdirSync(dir).map((f) => path.join(dir, f)), canaries),
+    // PostgreSQL: the whole database as pg_dump writes it
+    ...(srv.dbUrl.startsWith('sqlite:') ? [] : scanForCanaries(pgDump(srv.dbUrl), canaries).map((h) => ({ ...h, where: 'pg_dump' }))),
   ];
   assert.equal(hits.length, 0, describeHits(hits));
 });
@@ -307,7 +309,7 @@ test('keys: refuse to start without, with bad, or with the wrong key; rotation w
   await srv.stop();
 });
 
-test('serve --dev creates a 0600 key file, an admin and a token, once', async () => {
+test('serve --dev creates a 0600 key file, an admin and a token, once', { skip: SQLITE_ONLY }, async () => {
   const dir = tempDir();
   const db = path.join(dir, 'sub', 'connhub.db');
   const srv = await startServer({ dbPath: db, args: ['--dev'], env: { INTEGRATION_ENCRYPTION_KEY: '' } });

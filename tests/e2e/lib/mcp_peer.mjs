@@ -21,8 +21,9 @@ function freePort(host) {
   });
 }
 
-/** mode: 'streamableHttp' or 'sse'. Returns {url (base), mcpUrl, sseUrl, stop()}. */
-export async function startEverything(mode, { host = '127.0.0.2' } = {}) {
+/** mode: 'streamableHttp' or 'sse'; port: a fixed one (e.g. to restart a peer where it was).
+ * Returns {url (base), port, mcpUrl, sseUrl, stop()}. */
+export async function startEverything(mode, { host = '127.0.0.2', port: fixedPort } = {}) {
   if (!fs.existsSync(PEER_JS)) throw new Error(`MCP peer missing: ${PEER_JS} (run tools/install-deps)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connhub-mcp-'));
   const preload = path.join(dir, 'loopback-only.cjs');
@@ -36,7 +37,7 @@ net.Server.prototype.listen = function (...a) {
   return orig.apply(this, a);
 };
 `);
-  const port = await freePort(host);
+  const port = fixedPort || (await freePort(host));
   const proc = spawn(process.execPath, ['-r', preload, PEER_JS, mode], {
     env: { PATH: process.env.PATH, HOME: dir, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +58,7 @@ net.Server.prototype.listen = function (...a) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url, mcpUrl: `${url}/mcp`, sseUrl: `${url}/sse`,
+    url, port, mcpUrl: `${url}/mcp`, sseUrl: `${url}/sse`,
     async stop() {
       if (proc.exitCode === null) { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); }
       fs.rmSync(dir, { recursive: true, force: true });
@@ -65,10 +66,11 @@ net.Server.prototype.listen = function (...a) {
   };
 }
 
-/** A front on host:0 that answers 401 unless `Authorization: Bearer <token>`, else proxies to target. */
+/** A front on host:0 that answers 401 unless `Authorization: Bearer <token>`, else proxies to target.
+ * `served` counts the requests it passed on. */
 export async function startBearerFront(target, token, { host = '127.0.0.2' } = {}) {
   const t = new URL(target);
-  let refused = 0;
+  let refused = 0, served = 0;
   const server = http.createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${token}`) {
       refused++;
@@ -76,6 +78,7 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
       res.end('{"error":"invalid_token"}');
       return;
     }
+    served++;
     const up = http.request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode, ur.headers);
       // Pass bytes on as they come, but end the response a little later: the client must not
@@ -90,6 +93,7 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
   return {
     url: `http://${host}:${server.address().port}`,
     get refused() { return refused; },
+    get served() { return served; },
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
   };
 }

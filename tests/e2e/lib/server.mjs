@@ -8,6 +8,13 @@
 //   cleanup();                                            // removes every tempDir()
 //
 // The binary is $CONNHUB_BIN (tools/run-tests sets it), else build/connhub.
+//
+// Backends. With CONNHUB_E2E_DB=postgres (tools/run-tests sets it for its PostgreSQL pass, with
+// CONNHUB_TEST_PG naming a throwaway cluster from tools/with-pg), every database path a test uses
+// stands for a fresh PostgreSQL database of its own: dbUrl(path) creates it on first use, and
+// startServer() and runCli() turn `--db sqlite:PATH` into that database's URL, so the same test
+// file runs on both backends. Tests of something only SQLite has (a file, --dev's key file next
+// to it) say so with `{ skip: SQLITE_ONLY }`.
 // Unless the caller gives INTEGRATION_ENCRYPTION_KEY (in env or in the
 // environment) or passes --dev, startServer() generates one and returns it as
 // `key`, so a test can restart the server on the same database.
@@ -19,6 +26,14 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const CONNHUB_BIN = process.env.CONNHUB_BIN || 'build/connhub';
+export const ON_PG = process.env.CONNHUB_E2E_DB === 'postgres';
+/** Is a PostgreSQL cluster at hand (CONNHUB_TEST_PG, from tools/with-pg)? */
+export const HAVE_PG = Boolean(process.env.CONNHUB_TEST_PG);
+/** For `test(name, { skip: SQLITE_ONLY }, fn)`: false on SQLite, the reason on PostgreSQL. */
+export const SQLITE_ONLY = ON_PG && 'SQLite only (a database file)';
+const PG_BASE = process.env.CONNHUB_TEST_PG || '';
+const PG_BIN = process.env.CONNHUB_TEST_PG_BIN || '';
+if (ON_PG && !PG_BASE) throw new Error('CONNHUB_E2E_DB=postgres needs CONNHUB_TEST_PG (run under tools/with-pg)');
 const HEALTH_TIMEOUT_MS = 15000;
 
 const tempDirs = [];
@@ -39,6 +54,57 @@ export function cleanup() {
   for (const p of liveServers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   liveServers.clear();
   for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const name of pgDatabases.splice(0)) pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  pgUrls.clear();
+}
+
+// ---- PostgreSQL databases standing for database paths ----
+
+const pgUrls = new Map(); // path -> URL
+const pgDatabases = [];
+let pgSeq = 0;
+
+/** Runs one SQL statement on the cluster's maintenance database (psql). */
+export function pgAdmin(sql, url = PG_BASE) {
+  const psql = PG_BIN ? path.join(PG_BIN, 'psql') : 'psql';
+  const r = spawnSync(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-d', url, '-c', sql], { encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`psql: ${sql}: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
+/** The whole database at url as SQL text (pg_dump), e.g. to scan it for canaries. */
+export function pgDump(url) {
+  const bin = PG_BIN ? path.join(PG_BIN, 'pg_dump') : 'pg_dump';
+  const r = spawnSync(bin, ['--no-owner', '-d', url], { encoding: 'utf8', timeout: 60000, maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`pg_dump: ${r.stderr || r.error}`);
+  return r.stdout;
+}
+
+/** A new empty PostgreSQL database; its URL (with the cluster's password). */
+export function pgDatabase() {
+  const name = `e2e_${process.pid}_${++pgSeq}`;
+  pgAdmin(`CREATE DATABASE ${name}`);
+  pgDatabases.push(name);
+  const u = new URL(PG_BASE);
+  u.pathname = `/${name}`;
+  return u.href;
+}
+
+/** The --db URL for a database path: sqlite:PATH, or (ON_PG) a database of its own. */
+export function dbUrl(dbPath) {
+  if (!ON_PG) return `sqlite:${dbPath}`;
+  if (!pgUrls.has(dbPath)) pgUrls.set(dbPath, pgDatabase());
+  return pgUrls.get(dbPath);
+}
+
+/** argv with `--db sqlite:PATH` (or `--db=sqlite:PATH`) turned into dbUrl(PATH). */
+function mapDbArgs(args) {
+  if (!ON_PG) return args;
+  return args.map((a, i) => {
+    if (a.startsWith('--db=sqlite:')) return `--db=${dbUrl(a.slice(12))}`;
+    if (args[i - 1] === '--db' && a.startsWith('sqlite:')) return dbUrl(a.slice(7));
+    return a;
+  });
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -55,7 +121,7 @@ export function freePort(host = '127.0.0.1') {
 
 /** Runs `connhub <args>` to completion: {code, signal, stdout, stderr}. */
 export function runCli(args, { env = {}, input, timeout = 30000, bin = CONNHUB_BIN } = {}) {
-  const r = spawnSync(bin, args, {
+  const r = spawnSync(bin, mapDbArgs(args), {
     env: { ...process.env, ...env },
     input,
     encoding: 'utf8',
@@ -88,13 +154,15 @@ function lineCollector(stream, lines, onLine) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts `connhub serve --listen 127.0.0.1:<port> --db sqlite:<dbPath> [args]`
+ * Starts `connhub serve --listen 127.0.0.1:<port> --db <dbUrl(dbPath)> [args]`
  * and waits until GET /healthz answers 200. allowPrivate (a CIDR string, a
  * list of them, or true for 127.0.0.2/32) becomes --allow-private.
- * Returns {url, port, proc, key, logs, stdout, stderr, json(), stop(signal), kill9(), exited}.
+ * `db` (a URL) names the database directly instead (e.g. one from pgDatabase()).
+ * Returns {url, port, proc, key, dbUrl, logs, stdout, stderr, stop(signal), kill9(), exited}.
  */
 export async function startServer({
   dbPath,
+  db,
   env = {},
   args = [],
   allowPrivate,
@@ -102,15 +170,15 @@ export async function startServer({
   bin = CONNHUB_BIN,
   timeout = HEALTH_TIMEOUT_MS,
 } = {}) {
-  if (!dbPath) dbPath = path.join(tempDir(), 'connhub.db');
+  if (!dbPath && !db) dbPath = path.join(tempDir(), 'connhub.db');
   if (!fs.existsSync(bin)) throw new Error(`startServer: no binary at ${bin} (set CONNHUB_BIN)`);
   port = port || (await freePort());
-  const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--db', `sqlite:${dbPath}`];
+  const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--db', db || dbUrl(dbPath)];
   if (allowPrivate) {
     const list = allowPrivate === true ? ['127.0.0.2/32'] : [].concat(allowPrivate);
     argv.push('--allow-private', list.join(','));
   }
-  argv.push(...args);
+  argv.push(...mapDbArgs(args));
   const fullEnv = { ...process.env, ...env };
   let key = fullEnv.INTEGRATION_ENCRYPTION_KEY;
   if (!key && !argv.includes('--dev')) {
@@ -177,6 +245,7 @@ export async function startServer({
     proc,
     key,
     dbPath,
+    dbUrl: argv[argv.indexOf('--db') + 1],
     logs,
     stdout,
     stderr,

@@ -1,8 +1,9 @@
 /* conn: slugs, create/patch validation (exact field names), read-only fields
  * (TEN-007), sealing (CRY-009/010/011), write-only secrets in every view,
  * PATCH secret semantics, permissions, tenant isolation (TEN-001/002), the
- * one decrypting path (CRY-026). A temp SQLite store and a vault built from
- * fixed test keys; principals filled by hand. */
+ * one decrypting path (CRY-026). A throwaway store per test (SQLite, and again
+ * on PostgreSQL when CONNHUB_TEST_PG is set: tests/support/testdb.h) and a
+ * vault built from fixed test keys; principals filled by hand. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -22,6 +23,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "support/testdb.h"
 
 static const unsigned char K1[32] = {11, 2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                      12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
@@ -29,8 +31,11 @@ static const unsigned char K1[32] = {11, 2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
 
 /* ---- fixture ---- */
 
+/* The backend under test: NULL for SQLite, else the PostgreSQL base URL. */
+static const char *g_pg;
+
 struct fx {
-    char dir[64], path[128];
+    struct testdb db;
     struct store *st;
     struct vault *v;
     struct principal admin;  /* alice, admin of w1 */
@@ -56,17 +61,13 @@ setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct errinfo ei = {0};
-    char url[160];
     int64_t w1, w2, a, b, c;
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/connhub-ut-conn-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    snprintf(url, sizeof(url), "sqlite:%s", f->path);
-    if (store_open(url, &f->st, &ei) != ERR_OK || vault_new(K1, NULL, 0, &f->v, &ei) != ERR_OK)
+    *state = f; /* teardown cleans up even when a step below fails */
+    if (testdb_create(&f->db, g_pg, "conn") != 0 || store_open(f->db.url, &f->st, &ei) != ERR_OK ||
+        vault_new(K1, NULL, 0, &f->v, &ei) != ERR_OK)
         return -1;
     if (store_workspace_add(f->st, "w1", &w1, &ei) || store_workspace_add(f->st, "w2", &w2, &ei) ||
         store_user_add(f->st, "alice", false, &a, &ei) ||
@@ -87,16 +88,12 @@ static int
 teardown(void **state)
 {
     struct fx *f = *state;
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char p[192];
 
+    if (f == NULL)
+        return 0;
     store_close(f->st);
     vault_free(f->v);
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    testdb_destroy(&f->db);
     free(f);
     return 0;
 }
@@ -346,8 +343,8 @@ static const struct vcase create_cases[] = {
     /* an operation's tier: a tier name of at most OAUTH_MAX_TIER_NAME_LEN (32) */
     {"operations", "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":\"Send\"}]",
      ERR_INVALID, "invalid_name", "operations[0].tier"},
-    {"operations", "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":7}]",
-     ERR_INVALID, "invalid_type", "operations[0].tier"},
+    {"operations", "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":7}]", ERR_INVALID,
+     "invalid_type", "operations[0].tier"},
     {"operations",
      "[{\"name\":\"a\",\"method\":\"GET\",\"path\":\"/a\",\"tier\":"
      "\"t23456789012345678901234567890123\"}]",
@@ -1118,7 +1115,6 @@ test_create_method_of_8_chars(void **state)
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
-
 /* An operation's tier at OAUTH_MAX_TIER_NAME_LEN is kept (N+1: the table above). */
 static void
 test_create_operation_tier_at_max(void **state)
@@ -1153,7 +1149,8 @@ test_oauth_tier_check_table(void **state)
         {"read", "read", ERR_OK, NULL},
         {"read,send", "send", ERR_OK, NULL},
         {"full", "send", ERR_OK, NULL}, /* full includes send */
-        {"read", "send", ERR_FORBIDDEN, "/api/auth/connect/gmail/start?tiers=read,send&connection=conn_x"},
+        {"read", "send", ERR_FORBIDDEN,
+         "/api/auth/connect/gmail/start?tiers=read,send&connection=conn_x"},
         {"", "send", ERR_FORBIDDEN, "/api/auth/connect/gmail/start?tiers=send&connection=conn_x"},
         {NULL, "read", ERR_FORBIDDEN, "/api/auth/connect/gmail/start?tiers=read&connection=conn_x"},
         {"send", "full", ERR_FORBIDDEN, "tiers=send,full&"}, /* no tier implies full */
@@ -1211,9 +1208,9 @@ test_oauth_provider_from_spec(void **state)
     json_decref(ent);
     /* scopes: none refused; OAUTH_MAX_SCOPES accepted (only "all" then), one more refused */
     for (int i = 0; i <= OAUTH_MAX_SCOPES; i++) {
-        ent = json_pack("{s:{s:{s:s, s:s, s:O}}}", "flows", "authorizationCode",
-                        "authorization_url", "https://a.example/a", "token_url",
-                        "https://a.example/t", "scopes", scopes);
+        ent =
+            json_pack("{s:{s:{s:s, s:s, s:O}}}", "flows", "authorizationCode", "authorization_url",
+                      "https://a.example/a", "token_url", "https://a.example/t", "scopes", scopes);
         if (i == 0 || i == OAUTH_MAX_SCOPES) {
             enum err e = conn_oauth_provider_from_spec(ent, &def, &ei);
             assert_int_equal(e, i == 0 ? ERR_INVALID : ERR_OK);
@@ -1238,9 +1235,14 @@ test_oauth_provider_from_spec(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest nodb[] = {
         cmocka_unit_test(test_slug_from_name_table),
         cmocka_unit_test(test_slug_from_name_cap_max_slug_len),
+        cmocka_unit_test(test_oauth_tier_check_table),
+        cmocka_unit_test(test_oauth_provider_from_spec),
+    };
+    /* Every backend. */
+    const struct CMUnitTest tests[] = {
         T(test_create_validation_table),
         T(test_create_body_not_object),
         T(test_create_limits_table),
@@ -1260,8 +1262,17 @@ main(void)
         T(test_list_view_paging),
         T(test_create_method_of_8_chars),
         T(test_create_operation_tier_at_max),
-        cmocka_unit_test(test_oauth_tier_check_table),
-        cmocka_unit_test(test_oauth_provider_from_spec),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = 0;
+
+    rc |= cmocka_run_group_tests_name("conn (no database)", nodb, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("conn/sqlite", tests, NULL, NULL);
+    g_pg = testdb_pg_base();
+    if (g_pg == NULL) {
+        printf("[  SKIPPED ] conn/postgres: CONNHUB_TEST_PG is not set (make test sets it; "
+               "or run under tools/with-pg)\n");
+        return rc;
+    }
+    rc |= cmocka_run_group_tests_name("conn/postgres", tests, NULL, NULL);
+    return rc;
 }

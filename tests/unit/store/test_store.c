@@ -1,11 +1,14 @@
-/* store (SQLite backend): open/URL handling, DUR-001 pragmas, migrations,
+/* store, on both backends: open/URL handling, DUR-001 pragmas (SQLite), migrations,
  * identities and tokens, connections CRUD with optimistic locking and secret
  * semantics, tenant isolation (TEN-002/009/012 at the store level), list
  * filters, the secrets scan/CAS used by rekey, key counts.
  *
- * Each test gets its own temp directory (mkdtemp) and database file; a second
- * sqlite3 handle is used to read what the store wrote and to plant rows the
- * API cannot make (a newer schema version, a lost membership). IDs from
+ * The same tests run twice: on SQLite (each test its own temp directory and
+ * database file) and on PostgreSQL (each test its own schema in the database
+ * named by $CONNHUB_TEST_PG; `make test` starts a throwaway cluster and sets
+ * it; unset, the PostgreSQL group is skipped with a visible line). A second
+ * handle ("side", sqlite3 or libpq) reads what the store wrote and plants rows
+ * the API cannot make (a newer schema version, a lost membership). IDs from
  * security-catalogue.md parts B, G, H. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,25 +22,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "support/testdb.h"
 
 /* ---- fixture ---- */
 
+/* The backend under test: NULL for SQLite, else the PostgreSQL base URL. */
+static const char *g_pg;
+
 struct fx {
-    char dir[64];
-    char path[128];
-    char url[160];
+    struct testdb db;
     struct store *st;
     int64_t ws1, ws2, u1, u2;
 };
-
-static void
-fx_path(const struct fx *f, const char *suffix, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s%s", f->path, suffix);
-}
 
 static int
 setup(void **state)
@@ -47,15 +49,15 @@ setup(void **state)
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/connhub-ut-store-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
+    if (testdb_create(&f->db, g_pg, "store") != 0) {
         free(f);
         return -1;
     }
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    snprintf(f->url, sizeof(f->url), "sqlite:%s", f->path);
-    if (store_open(f->url, &f->st, &ei) != ERR_OK)
+    *state = f; /* teardown cleans up even when a step below fails */
+    if (store_open(f->db.url, &f->st, &ei) != ERR_OK) {
+        fprintf(stderr, "setup: store_open: %s\n", ei.msg);
         return -1;
+    }
     if (store_workspace_add(f->st, "w1", &f->ws1, &ei) != ERR_OK ||
         store_workspace_add(f->st, "w2", &f->ws2, &ei) != ERR_OK ||
         store_user_add(f->st, "alice", false, &f->u1, &ei) != ERR_OK ||
@@ -71,61 +73,92 @@ static int
 teardown(void **state)
 {
     struct fx *f = *state;
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char p[192];
 
     if (f == NULL)
         return 0;
     store_close(f->st);
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        fx_path(f, suffixes[i], p, sizeof(p));
-        unlink(p);
-    }
-    rmdir(f->dir);
+    testdb_destroy(&f->db);
     free(f);
     return 0;
 }
 
-/* A second handle on the same file (not the store's connection). */
-static sqlite3 *
+/* A second handle on the same database (not the store's connection). */
+struct side {
+    sqlite3 *lite;
+    PGconn *pg;
+};
+
+static struct side *
 side_open(const struct fx *f)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    return db;
+    struct side *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    if (g_pg) {
+        d->pg = PQconnectdb(f->db.url);
+        if (PQstatus(d->pg) != CONNECTION_OK)
+            fail_msg("side_open: %s", PQerrorMessage(d->pg));
+        return d;
+    }
+    assert_int_equal(sqlite3_open_v2(f->db.path, &d->lite, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(d->lite, 5000);
+    return d;
 }
 
 static void
-side_exec(sqlite3 *db, const char *sql)
+side_close(struct side *d)
+{
+    if (d->lite)
+        sqlite3_close(d->lite);
+    PQfinish(d->pg);
+    free(d);
+}
+
+static void
+side_exec(struct side *d, const char *sql)
 {
     char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    int rc;
+
+    if (d->pg) {
+        PGresult *r = PQexec(d->pg, sql);
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQerrorMessage(d->pg));
+        return;
+    }
+    rc = sqlite3_exec(d->lite, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK)
         fail_msg("%s: %s", sql, msg ? msg : "?");
     sqlite3_free(msg);
 }
 
-static int64_t
-side_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int64_t v;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return v;
-}
-
+/* The first column of the one row sql answers, as text. */
 static void
-side_text(sqlite3 *db, const char *sql, char *out, size_t outlen)
+side_text(struct side *d, const char *sql, char *out, size_t outlen)
 {
     sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+
+    if (d->pg) {
+        PGresult *r = PQexec(d->pg, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            fail_msg("%s: %s", sql, PQerrorMessage(d->pg));
+        snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return;
+    }
+    assert_int_equal(sqlite3_prepare_v2(d->lite, sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
+}
+
+static int64_t
+side_int(struct side *d, const char *sql)
+{
+    char t[64];
+    side_text(d, sql, t, sizeof(t));
+    return strtoll(t, NULL, 10);
 }
 
 /* A sealed-looking value: version byte, 4-byte big-endian key id, payload. */
@@ -163,6 +196,16 @@ payload_of(const struct sealed_set *s, const char *field, char *buf, size_t bufl
     assert_true(v->len >= 5);
     snprintf(buf, buflen, "%.*s", (int)(v->len - 5), (const char *)v->data + 5);
     return buf;
+}
+
+static uint32_t
+sealed_key_of(const struct sealed_set *s, const char *field)
+{
+    const struct sealed *v = sealed_set_find(s, field);
+    assert_non_null(v);
+    assert_true(v->len >= 5);
+    return (uint32_t)v->data[1] << 24 | (uint32_t)v->data[2] << 16 | (uint32_t)v->data[3] << 8 |
+           v->data[4];
 }
 
 static void
@@ -219,8 +262,10 @@ test_open_url_table(void **state)
         {NULL, ERR_INVALID, "invalid_db_url"},
         {"", ERR_INVALID, "invalid_db_url"},
         {"sqlite:", ERR_INVALID, "invalid_db_url"},
-        {"postgres://localhost/x", ERR_INVALID, "backend_unavailable"},
-        {"postgresql://localhost/x", ERR_INVALID, "backend_unavailable"},
+        /* nothing listens on port 1: a clear failure, the password nowhere in it */
+        {"postgres://u:pw-canary-1@127.0.0.1:1/x", ERR_STORE, "db_open_failed"},
+        {"postgresql://u:pw-canary-1@127.0.0.1:1/x", ERR_STORE, "db_open_failed"},
+        {"host=127.0.0.1 port=1 dbname=x password=pw-canary-1", ERR_STORE, "db_open_failed"},
         {"mysql://localhost/x", ERR_INVALID, "invalid_db_url"},
         {"./plain/path.db", ERR_INVALID, "invalid_db_url"},
         {"sqlite:/nonexistent-dir-connhub-ut/x/y.db", ERR_STORE, "db_open_failed"},
@@ -236,8 +281,43 @@ test_open_url_table(void **state)
                      ei.code);
         assert_null(st);
         assert_string_equal(ei.field, "--db");
+        assert_null(strstr(ei.msg, "pw-canary"));
     }
     store_close(NULL); /* NULL is fine */
+}
+
+static void
+test_url_redact_table(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"sqlite:./data/c.db", "sqlite:./data/c.db"},
+        {"postgres://u:secret@db.internal:5432/connhub",
+         "postgres://u:***@db.internal:5432/connhub"},
+        {"postgresql://u:s%40x@h/db?sslmode=require", "postgresql://u:***@h/db?sslmode=require"},
+        {"postgres://u@h/db", "postgres://u@h/db"},
+        {"postgres://h/db", "postgres://h/db"},
+        {"postgres://u:p@h/db?password=q&sslmode=require",
+         "postgres://u:***@h/db?password=***&sslmode=require"},
+        {"host=h dbname=d password=secret user=u", "host=h dbname=d password=*** user=u"},
+        {"password='sec ret\\' x' host=h", "password=*** host=h"},
+        {"host=h xpassword=notone", "host=h xpassword=notone"},
+        {"", ""},
+    };
+    char out[128];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        store_url_redact(cases[i].in, out, sizeof(out));
+        if (strcmp(out, cases[i].out) != 0)
+            fail_msg("case %zu: %s -> %s", i, cases[i].in, out);
+    }
+    /* a short buffer truncates, never overflows, and still hides the password */
+    store_url_redact("postgres://u:secret@h/db", out, 16);
+    assert_string_equal(out, "postgres://u:**");
+    store_url_redact(NULL, out, sizeof(out));
+    assert_string_equal(out, "");
 }
 
 static void
@@ -273,8 +353,12 @@ test_backend_name_and_file_mode(void **state)
     struct fx *f = *state;
     struct stat sb;
 
+    if (g_pg) {
+        assert_string_equal(store_backend_name(f->st), "postgres");
+        return;
+    }
     assert_string_equal(store_backend_name(f->st), "sqlite");
-    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(stat(f->db.path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
@@ -284,7 +368,7 @@ static void
 test_pragmas_dur001(void **state)
 {
     struct fx *f = *state;
-    sqlite3 *db;
+    struct side *db;
     char mode[32];
     int v = -1;
 
@@ -292,7 +376,7 @@ test_pragmas_dur001(void **state)
     db = side_open(f);
     side_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
     assert_string_equal(mode, "wal");
-    sqlite3_close(db);
+    side_close(db);
 
     /* synchronous, foreign_keys, secure_delete and busy_timeout are settings
      * of one connection: another handle reads its own defaults, so they are
@@ -346,7 +430,7 @@ test_migrations_applied_once(void **state)
 {
     struct fx *f = *state;
     struct errinfo ei = {0};
-    sqlite3 *db = side_open(f);
+    struct side *db = side_open(f);
     int64_t n, max, applied;
     int64_t users;
 
@@ -356,21 +440,21 @@ test_migrations_applied_once(void **state)
     assert_true(n >= 1);
     assert_int_equal(n, max); /* 1..max, each once */
     assert_int_equal(side_int(db, "SELECT min(version) FROM schema_migrations"), 1);
-    sqlite3_close(db);
+    side_close(db);
 
     /* Reopen twice: nothing runs again (a rerun of migration 1 would fail on
      * CREATE TABLE users, and would add rows). Data survives. */
     for (int i = 0; i < 2; i++) {
         store_close(f->st);
         f->st = NULL;
-        assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
+        assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
     }
     assert_int_equal(store_user_count(f->st, &users, &ei), ERR_OK);
     assert_int_equal(users, 2);
     db = side_open(f);
     assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"), n);
     assert_int_equal(side_int(db, "SELECT sum(applied_at) FROM schema_migrations"), applied);
-    sqlite3_close(db);
+    side_close(db);
 }
 
 static void
@@ -379,7 +463,7 @@ test_schema_too_new_refused(void **state)
     struct fx *f = *state;
     struct errinfo ei = {0};
     struct store *st2 = (struct store *)0x1;
-    sqlite3 *db;
+    struct side *db;
     int64_t max;
 
     store_close(f->st);
@@ -387,9 +471,9 @@ test_schema_too_new_refused(void **state)
     db = side_open(f);
     max = side_int(db, "SELECT max(version) FROM schema_migrations");
     side_exec(db, "INSERT INTO schema_migrations VALUES (9999, 1)");
-    sqlite3_close(db);
+    side_close(db);
 
-    assert_int_equal(store_open(f->url, &st2, &ei), ERR_UNAVAILABLE);
+    assert_int_equal(store_open(f->db.url, &st2, &ei), ERR_UNAVAILABLE);
     assert_null(st2);
     assert_string_equal(ei.code, "schema_too_new");
     assert_string_equal(ei.field, "--db");
@@ -399,8 +483,8 @@ test_schema_too_new_refused(void **state)
     assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"), max + 1);
     assert_int_equal(side_int(db, "SELECT count(*) FROM users"), 2);
     side_exec(db, "DELETE FROM schema_migrations WHERE version = 9999");
-    sqlite3_close(db);
-    assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
+    side_close(db);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
 }
 
 /* ---- identities ---- */
@@ -543,7 +627,7 @@ test_token_of_removed_member_ten016(void **state)
     struct errinfo ei = {0};
     unsigned char h[32];
     struct principal p;
-    sqlite3 *db;
+    struct side *db;
 
     fill_hash(h, 9);
     assert_int_equal(store_token_add(f->st, h, f->u2, f->ws2, "t", NULL, &ei), ERR_OK);
@@ -553,7 +637,7 @@ test_token_of_removed_member_ten016(void **state)
     db = side_open(f);
     side_exec(db, "DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = "
                   "'bob')");
-    sqlite3_close(db);
+    side_close(db);
     assert_int_equal(store_token_lookup(f->st, h, &p, &ei), ERR_UNAUTHORIZED);
     assert_string_equal(ei.code, "invalid_token");
 
@@ -787,7 +871,7 @@ test_conn_delete_removes_secrets(void **state)
     struct errinfo ei = {0};
     struct sealed_set s = {0};
     struct conn_row r;
-    sqlite3 *db;
+    struct side *db;
 
     set_add(&s, "auth.a", 1, "a");
     set_add(&s, "auth.b", 1, "b");
@@ -801,7 +885,7 @@ test_conn_delete_removes_secrets(void **state)
     assert_int_equal(nsecrets(f, f->ws1, "conn_b"), 2); /* the other one is untouched */
     db = side_open(f);
     assert_int_equal(side_int(db, "SELECT count(*) FROM secrets WHERE owner_id = 'conn_a'"), 0);
-    sqlite3_close(db);
+    side_close(db);
 
     assert_int_equal(store_conn_delete(f->st, f->ws1, "conn_a", &ei), ERR_NOT_FOUND);
     assert_string_equal(ei.code, "connection_not_found");
@@ -968,7 +1052,7 @@ static void
 test_list_default_page_max_list_page(void **state)
 {
     struct fx *f = *state;
-    sqlite3 *db = side_open(f);
+    struct side *db = side_open(f);
     char sql[256];
     struct conn_filter flt = {0};
     struct conn_row *rows = NULL;
@@ -985,7 +1069,7 @@ test_list_default_page_max_list_page(void **state)
         side_exec(db, sql);
     }
     side_exec(db, "COMMIT");
-    sqlite3_close(db);
+    side_close(db);
 
     assert_int_equal(store_conn_list(f->st, f->ws1, &flt, &rows, &n, &ei), ERR_OK);
     assert_int_equal(n, MAX_LIST_PAGE);
@@ -1107,7 +1191,7 @@ test_ops_other_workspace_ten018(void **state)
     struct op_row *got = NULL;
     size_t n = 9;
     char *def = NULL, *spec = NULL;
-    sqlite3 *db;
+    struct side *db;
 
     mk_row(&r, "conn_o", f->ws1, f->u1, "O", "o", "openapi");
     assert_int_equal(store_conn_insert(f->st, &r, ops, 1, "SPEC", NULL, &ei), ERR_OK);
@@ -1134,7 +1218,7 @@ test_ops_other_workspace_ten018(void **state)
     db = side_open(f);
     assert_int_equal(side_int(db, "SELECT count(*) FROM connection_operations"), 0);
     assert_int_equal(side_int(db, "SELECT count(*) FROM connection_specs"), 0);
-    sqlite3_close(db);
+    side_close(db);
 }
 
 /* Migration 2 moves operations kept in config (schema 1) into their rows. */
@@ -1146,7 +1230,7 @@ test_migration2_moves_operations_dur010(void **state)
     struct op_row *got = NULL;
     struct conn_row r = {0};
     size_t n = 0;
-    sqlite3 *db;
+    struct side *db;
     char sql[512];
 
     store_close(f->st);
@@ -1164,9 +1248,9 @@ test_migration2_moves_operations_dur010(void **state)
              "\"operations\":[{\"name\":\"y\",\"method\":\"GET\"},{\"name\":\"x\"}]}', 1, 1)",
              (long long)f->ws1, (long long)f->u1);
     side_exec(db, sql);
-    sqlite3_close(db);
+    side_close(db);
 
-    assert_int_equal(store_open(f->url, &f->st, &ei), ERR_OK);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
     assert_int_equal(store_ops_list(f->st, f->ws1, "conn_m", &got, &n, &ei), ERR_OK);
     assert_int_equal(n, 2);
     assert_string_equal(got[0].name, "y");
@@ -1370,6 +1454,478 @@ test_sealed_set_helpers(void **state)
     string_list_free(NULL, 0);
 }
 
+/* ---- OAuth: states, token metadata, leases, providers ---- */
+
+static void
+test_oauth_state_single_use(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    unsigned char verifier[5] = {'v', 0, 'x', 0xff, 0};
+    struct oauth_state_row in = {0}, out = {0};
+
+    snprintf(in.state_hash, sizeof(in.state_hash), "%064d", 7);
+    in.provider_id = (char *)"peer";
+    in.workspace_id = f->ws1;
+    in.user_id = f->u1;
+    in.connection_id = (char *)"conn_s";
+    in.tiers = (char *)"user,repo";
+    in.redirect_uri = (char *)"http://127.0.0.1/cb";
+    in.verifier = verifier;
+    in.verifier_len = sizeof(verifier);
+    in.expires_at = 1234;
+    assert_int_equal(store_oauth_state_put(f->st, &in, &ei), ERR_OK);
+    assert_int_equal(store_oauth_state_put(f->st, &in, &ei), ERR_CONFLICT);
+
+    assert_int_equal(store_oauth_state_take(f->st, in.state_hash, &out, &ei), ERR_OK);
+    assert_string_equal(out.state_hash, in.state_hash);
+    assert_string_equal(out.provider_id, "peer");
+    assert_int_equal(out.workspace_id, f->ws1);
+    assert_int_equal(out.user_id, f->u1);
+    assert_string_equal(out.connection_id, "conn_s");
+    assert_string_equal(out.tiers, "user,repo");
+    assert_string_equal(out.redirect_uri, "http://127.0.0.1/cb");
+    assert_int_equal(out.verifier_len, sizeof(verifier)); /* binary, NULs included */
+    assert_memory_equal(out.verifier, verifier, sizeof(verifier));
+    assert_int_equal(out.expires_at, 1234);
+    oauth_state_row_release(&out);
+    /* single use */
+    assert_int_equal(store_oauth_state_take(f->st, in.state_hash, &out, &ei), ERR_NOT_FOUND);
+    assert_string_equal(ei.code, "unknown_state");
+    assert_null(out.provider_id);
+}
+
+static void
+oauth_conn(struct fx *f)
+{
+    insert(f, "conn_o", f->ws1, "O", "o", "http", NULL);
+}
+
+static void
+tokens_v(struct sealed_set *s, const char *access)
+{
+    set_add(s, "oauth.access_token", 1, access);
+    set_add(s, "oauth.refresh_token", 1, "refresh");
+}
+
+static void
+test_oauth_commit_and_lease(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct oauth_meta m = {0}, in = {0};
+    struct sealed_set tok = {0}, got = {0};
+    bool ok = true;
+    char buf[64];
+
+    oauth_conn(f);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_NOT_FOUND);
+    assert_string_equal(ei.code, "not_connected");
+    in.provider_id = (char *)"peer";
+    in.scopes = (char *)"a b";
+    in.tiers = (char *)"user";
+    in.obtained_at = 1000;
+    in.expires_at = 5000;
+    tokens_v(&tok, "at-1");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    sealed_set_release(&tok);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_OK);
+    assert_int_equal(m.version, 1);
+    assert_string_equal(m.health, "healthy");
+    assert_string_equal(m.scopes, "a b");
+    assert_null(m.lease_owner);
+    assert_int_equal(m.last_success_at, 1000);
+    oauth_meta_release(&m);
+    /* TEN-002: another workspace sees no tokens */
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws2, "conn_o", &m, &ei), ERR_NOT_FOUND);
+
+    /* the lease: one owner at a time, only at the current version */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "A", 0, 2000, 3000, &ok, &ei),
+                     ERR_OK);
+    assert_false(ok); /* stale version */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "A", 1, 2000, 3000, &ok, &ei),
+                     ERR_OK);
+    assert_true(ok);
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "B", 1, 2500, 3500, &ok, &ei),
+                     ERR_OK);
+    assert_false(ok); /* held by A until 3000 */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "A", 1, 2600, 3600, &ok, &ei),
+                     ERR_OK);
+    assert_true(ok); /* the holder renews */
+    assert_int_equal(store_oauth_lease(f->st, f->ws2, "conn_o", "B", 1, 9000, 9900, &ok, &ei),
+                     ERR_OK);
+    assert_false(ok); /* another workspace never */
+    assert_int_equal(store_oauth_lease(f->st, f->ws1, "conn_o", "B", 1, 3601, 4000, &ok, &ei),
+                     ERR_OK);
+    assert_true(ok); /* expired: B takes it */
+
+    /* commit at a stale version: refused, nothing written */
+    tokens_v(&tok, "at-stale");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, 0, &ok, &ei),
+                     ERR_CONFLICT);
+    assert_false(ok);
+    sealed_set_release(&tok);
+    /* commit at the version seen: version 2, lease cleared, refreshes added */
+    in.refreshes = 1;
+    tokens_v(&tok, "at-2");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, 1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    sealed_set_release(&tok);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_OK);
+    assert_int_equal(m.version, 2);
+    assert_int_equal(m.refreshes, 1);
+    assert_null(m.lease_owner);
+    assert_int_equal(m.lease_until, 0);
+    oauth_meta_release(&m);
+    assert_int_equal(store_secrets_get(f->st, f->ws1, "connection", "conn_o", &got, &ei), ERR_OK);
+    assert_string_equal(payload_of(&got, "oauth.access_token", buf, sizeof(buf)), "at-2");
+    sealed_set_release(&got);
+
+    assert_int_equal(
+        store_oauth_health(f->st, f->ws1, "conn_o", "needs_reauth", "invalid_grant", &ei), ERR_OK);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_OK);
+    assert_string_equal(m.health, "needs_reauth");
+    assert_string_equal(m.last_error, "invalid_grant");
+    oauth_meta_release(&m);
+    /* deleting the connection takes its token metadata along */
+    assert_int_equal(store_conn_delete(f->st, f->ws1, "conn_o", &ei), ERR_OK);
+    assert_int_equal(store_oauth_meta_get(f->st, f->ws1, "conn_o", &m, &ei), ERR_NOT_FOUND);
+}
+
+static void
+test_oauth_providers(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    char *def = NULL, *cid = NULL;
+    struct op_row *rows = NULL;
+    size_t n = 0;
+
+    assert_int_equal(store_oauth_provider_get(f->st, "zz", &def, &cid, &ei), ERR_NOT_FOUND);
+    assert_string_equal(ei.code, "provider_not_found");
+    assert_int_equal(store_oauth_provider_put(f->st, "zz", "{\"v\":1}", "client-1", &ei), ERR_OK);
+    assert_int_equal(store_oauth_provider_put(f->st, "aa", "{\"v\":2}", NULL, &ei), ERR_OK);
+    /* a put without client_id keeps the one stored */
+    assert_int_equal(store_oauth_provider_put(f->st, "zz", "{\"v\":3}", NULL, &ei), ERR_OK);
+    assert_int_equal(store_oauth_provider_get(f->st, "zz", &def, &cid, &ei), ERR_OK);
+    assert_string_equal(def, "{\"v\":3}");
+    assert_string_equal(cid, "client-1");
+    free(def);
+    free(cid);
+    assert_int_equal(store_oauth_provider_get(f->st, "aa", &def, NULL, &ei), ERR_OK);
+    free(def);
+    assert_int_equal(store_oauth_provider_list(f->st, &rows, &n, &ei), ERR_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].name, "aa");
+    assert_string_equal(rows[1].name, "zz");
+    op_rows_free(rows, n);
+    assert_int_equal(store_oauth_provider_delete(f->st, "aa", &ei), ERR_OK);
+    assert_int_equal(store_oauth_provider_delete(f->st, "aa", &ei), ERR_NOT_FOUND);
+    assert_int_equal(store_oauth_provider_list(f->st, &rows, &n, &ei), ERR_OK);
+    assert_int_equal(n, 1);
+    op_rows_free(rows, n);
+}
+
+static void
+test_secret_put_delete_ten002(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct sealed_set got = {0};
+    size_t len;
+    unsigned char *d = mk_sealed(5, "svc-key", &len);
+    bool deleted = false;
+    char buf[32];
+
+    assert_int_equal(store_secret_put(f->st, f->ws1, "service", "openai", "key", d, len, &ei),
+                     ERR_OK);
+    free(d);
+    d = mk_sealed(6, "svc-key-2", &len);
+    assert_int_equal(store_secret_put(f->st, f->ws1, "service", "openai", "key", d, len, &ei),
+                     ERR_OK);
+    free(d);
+    assert_int_equal(store_secrets_get(f->st, f->ws1, "service", "openai", &got, &ei), ERR_OK);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(payload_of(&got, "key", buf, sizeof(buf)), "svc-key-2");
+    sealed_set_release(&got);
+    assert_int_equal(store_secrets_get(f->st, f->ws2, "service", "openai", &got, &ei), ERR_OK);
+    assert_int_equal(got.n, 0);
+    assert_int_equal(store_secret_delete(f->st, f->ws2, "service", "openai", "key", &deleted, &ei),
+                     ERR_OK);
+    assert_false(deleted);
+    assert_int_equal(store_secret_delete(f->st, f->ws1, "service", "openai", "key", &deleted, &ei),
+                     ERR_OK);
+    assert_true(deleted);
+    assert_int_equal(store_secret_delete(f->st, f->ws1, "service", "openai", "key", &deleted, &ei),
+                     ERR_OK);
+    assert_false(deleted);
+}
+
+/* ---- concurrency: separate connections, as separate servers have ---- */
+
+#define RACERS 6
+
+struct racer {
+    const char *url;
+    pthread_barrier_t *go;
+    int64_t ws;
+    int what; /* 0 open, 1 lease, 2 commit, 3 take state */
+    enum err e;
+    bool won;
+};
+
+static void *
+race(void *arg)
+{
+    struct racer *r = arg;
+    struct store *st = NULL;
+    struct errinfo ei = {0};
+    char owner[16];
+
+    if (r->what != 0 && store_open(r->url, &st, &ei) != ERR_OK) {
+        r->e = ERR_STORE;
+        pthread_barrier_wait(r->go);
+        return NULL;
+    }
+    snprintf(owner, sizeof(owner), "w%p", arg);
+    pthread_barrier_wait(r->go);
+    if (r->what == 0) {
+        r->e = store_open(r->url, &st, &ei);
+        r->won = r->e == ERR_OK;
+    } else if (r->what == 1) {
+        r->e = store_oauth_lease(st, r->ws, "conn_o", owner, 1, 1000, 60000, &r->won, &ei);
+    } else if (r->what == 2) {
+        struct oauth_meta m = {(char *)"peer"};
+        struct sealed_set tok = {0};
+        tokens_v(&tok, owner);
+        r->e = store_oauth_commit(st, r->ws, "conn_o", &m, &tok, 1, &r->won, &ei);
+        if (r->e == ERR_CONFLICT)
+            r->e = ERR_OK; /* the loser's answer */
+        sealed_set_release(&tok);
+    } else {
+        struct oauth_state_row out = {0};
+        r->e = store_oauth_state_take(st, "race", &out, &ei);
+        r->won = r->e == ERR_OK;
+        if (r->e == ERR_NOT_FOUND)
+            r->e = ERR_OK;
+        oauth_state_row_release(&out);
+    }
+    store_close(st);
+    return NULL;
+}
+
+/* Starts RACERS threads doing `what` at once on url; returns how many won. */
+static int
+run_race(const char *url, int64_t ws, int what)
+{
+    pthread_t t[RACERS];
+    struct racer r[RACERS];
+    pthread_barrier_t go;
+    int won = 0;
+
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){url, &go, ws, what, ERR_OK, false};
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(r[i].e, ERR_OK);
+        won += r[i].won;
+    }
+    pthread_barrier_destroy(&go);
+    return won;
+}
+
+/* OAU-style races across connections: one lease, one commit, one state take. */
+static void
+test_races_have_one_winner(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct oauth_meta in = {(char *)"peer"};
+    struct sealed_set tok = {0};
+    struct oauth_state_row st = {"race"};
+    unsigned char v[1] = {1};
+    bool ok = false;
+
+    oauth_conn(f);
+    tokens_v(&tok, "at-1");
+    assert_int_equal(store_oauth_commit(f->st, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
+    sealed_set_release(&tok);
+    assert_int_equal(run_race(f->db.url, f->ws1, 1), 1);
+    assert_int_equal(run_race(f->db.url, f->ws1, 2), 1);
+    st.provider_id = st.connection_id = st.tiers = st.redirect_uri = (char *)"x";
+    st.verifier = v;
+    st.verifier_len = 1;
+    assert_int_equal(store_oauth_state_put(f->st, &st, &ei), ERR_OK);
+    assert_int_equal(run_race(f->db.url, f->ws1, 3), 1);
+}
+
+/* Servers starting together on an empty database: every open succeeds and
+ * each migration is applied once (PostgreSQL: the advisory lock). */
+static void
+test_concurrent_open_migrates_once(void **state)
+{
+    struct fx *f = *state;
+    struct fx g = *f;
+    struct side *db;
+
+    assert_int_equal(testdb_create(&g.db, g_pg, "fresh"), 0);
+    assert_int_equal(run_race(g.db.url, 0, 0), RACERS);
+    db = side_open(&g);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"),
+                     side_int(db, "SELECT max(version) FROM schema_migrations"));
+    assert_int_equal(side_int(db, "SELECT count(DISTINCT version) FROM schema_migrations"),
+                     side_int(db, "SELECT count(*) FROM schema_migrations"));
+    side_close(db);
+    testdb_destroy(&g.db);
+}
+
+/* ---- PostgreSQL only ---- */
+
+/* The server drops the store's connection (restart, failover): a read
+ * reconnects and succeeds at once; a write that meets a dropped connection
+ * fails with ERR_UNAVAILABLE (503: it may or may not have been applied), and
+ * the next call works. */
+static int64_t
+kill_store_connections(struct fx *f)
+{
+    struct side *db = side_open(f);
+    int64_t n = side_int(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE application_name = 'connhub' AND pid <> pg_backend_pid()");
+    side_close(db);
+    return n;
+}
+
+static void
+test_pg_reconnects(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    int64_t n = 0, id = 0;
+    enum err e;
+
+    assert_int_equal(store_user_count(f->st, &n, &ei), ERR_OK);
+    assert_true(kill_store_connections(f) >= 1);
+    n = 0;
+    assert_int_equal(store_user_count(f->st, &n, &ei), ERR_OK); /* a read: retried */
+    assert_int_equal(n, 2);
+
+    assert_true(kill_store_connections(f) >= 1);
+    e = store_user_add(f->st, "erin", false, &id, &ei);
+    if (e != ERR_OK) {
+        assert_int_equal(e, ERR_UNAVAILABLE);
+        assert_string_equal(ei.code, "store_unavailable");
+        assert_int_equal(store_user_add(f->st, "erin", false, &id, &ei), ERR_OK);
+    }
+    assert_int_equal(store_user_count(f->st, &n, &ei), ERR_OK);
+    assert_int_equal(n, 3);
+}
+
+/* A wrong password: refused, and the password is in no message. */
+static void
+test_pg_wrong_password_not_echoed(void **state)
+{
+    char url[512];
+    const char *at = strchr(g_pg + 13, '@');
+    const char *colon = strchr(g_pg + 13, ':');
+    struct store *st = NULL;
+    struct errinfo ei = {0};
+    (void)state;
+
+    assert_non_null(at);
+    assert_non_null(colon);
+    snprintf(url, sizeof(url), "%.*s:wrong-pw-canary%s", (int)(colon - g_pg), g_pg, at);
+    assert_int_equal(store_open(url, &st, &ei), ERR_STORE);
+    assert_null(st);
+    assert_string_equal(ei.code, "db_open_failed");
+    assert_null(strstr(ei.msg, "wrong-pw-canary"));
+    assert_non_null(strstr(ei.msg, "password authentication failed"));
+}
+
+/* connhub migrate's copy: every row and sealed byte, ids kept, sequences moved
+ * past them, a non-empty target refused unless truncated. */
+static void
+test_pg_copy_from_sqlite(void **state)
+{
+    struct fx *f = *state;
+    char dir[64] = "/tmp/connhub-ut-copy-XXXXXX", lite[128], p[160];
+    struct store *src = NULL;
+    struct errinfo ei = {0};
+    struct copy_opts o = {0};
+    struct copy_count *cc = NULL;
+    struct sealed_set s = {0}, got = {0};
+    struct conn_row r = {0};
+    struct op_row ops[1] = {{(char *)"a", (char *)"{\"name\":\"a\"}"}};
+    int64_t ws = 0, u = 0, u2 = 0;
+    size_t n = 0;
+    char buf[32];
+    struct oauth_meta m = {0}, h = {0};
+    struct side *db;
+    bool ok = false;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(lite, sizeof(lite), "sqlite:%s/src.db", dir);
+    assert_int_equal(store_open(lite, &src, &ei), ERR_OK);
+    assert_int_equal(store_workspace_add(src, "w7", &ws, &ei), ERR_OK);
+    assert_int_equal(store_user_add(src, "carol", false, &u, &ei), ERR_OK);
+    assert_int_equal(store_member_set(src, ws, u, ROLE_ADMIN, &ei), ERR_OK);
+    set_add(&s, "auth.token", 0xA0B0C0D0, "sealed-bytes");
+    mk_row(&r, "conn_c", ws, u, "C", "c", "http");
+    assert_int_equal(store_conn_insert(src, &r, ops, 1, "SPEC", &s, &ei), ERR_OK);
+    sealed_set_release(&s);
+    /* migration 4's columns and table travel too */
+    m.provider_id = (char *)"peer";
+    m.obtained_at = 1000;
+    assert_int_equal(store_oauth_commit(src, ws, "conn_c", &m, NULL, -1, &ok, &ei), ERR_OK);
+    h.health = (char *)"degraded";
+    h.last_error_code = (char *)"temporarily_unavailable";
+    h.total_failures = 7;
+    h.health_changed_at = 4242;
+    assert_int_equal(store_oauth_health_set(src, ws, "conn_c", &h, true, &ei), ERR_OK);
+    assert_int_equal(store_oauth_revocation_add(src, ws, "conn_gone", "peer", "{}", &ei), ERR_OK);
+    store_close(src);
+
+    /* the fixture's rows make the target non-empty: refused, then truncated */
+    assert_int_equal(store_copy(lite, f->db.url, &o, &cc, &n, &ei), ERR_CONFLICT);
+    assert_string_equal(ei.code, "target_not_empty");
+    o.truncate = true;
+    assert_int_equal(store_copy(lite, f->db.url, &o, &cc, &n, &ei), ERR_OK);
+    assert_true(n >= 8);
+    for (size_t i = 0; i < n; i++)
+        if (cc[i].src != cc[i].dst)
+            fail_msg("%s: %lld != %lld", cc[i].table, (long long)cc[i].src, (long long)cc[i].dst);
+    free(cc);
+
+    assert_int_equal(store_conn_get(f->st, ws, "conn_c", &r, &ei), ERR_OK);
+    assert_string_equal(r.owner_name, "carol");
+    conn_row_release(&r);
+    assert_int_equal(store_secrets_get(f->st, ws, "connection", "conn_c", &got, &ei), ERR_OK);
+    assert_string_equal(payload_of(&got, "auth.token", buf, sizeof(buf)), "sealed-bytes");
+    assert_int_equal(sealed_key_of(&got, "auth.token"), 0xA0B0C0D0u);
+    sealed_set_release(&got);
+    assert_int_equal(store_user_add(f->st, "dave", false, &u2, &ei), ERR_OK);
+    assert_true(u2 > u); /* the sequence continues after the copied ids */
+    assert_int_equal(store_oauth_meta_get(f->st, ws, "conn_c", &m, &ei), ERR_OK);
+    assert_string_equal(m.health, "degraded");
+    assert_string_equal(m.last_error_code, "temporarily_unavailable");
+    assert_int_equal(m.total_failures, 7);
+    assert_int_equal(m.health_changed_at, 4242);
+    oauth_meta_release(&m);
+    db = side_open(f);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM oauth_revocations WHERE connection_id = "
+                                  "'conn_gone'"),
+                     1);
+    side_close(db);
+    assert_int_equal(store_oauth_revocation_add(f->st, ws, "conn_gone", "peer", "{}", &ei),
+                     ERR_OK); /* its identity continues too */
+
+    snprintf(p, sizeof(p), "%s/src.db", dir);
+    unlink(p);
+    rmdir(dir);
+}
 
 /* OAuth health columns (migration 4): written by store_oauth_health_set,
  * read back by store_oauth_meta_get, reset by a commit; the lease is released
@@ -1383,7 +1939,7 @@ test_oauth_health_revocations_provider_users(void **state)
     struct conn_row r;
     bool ok = false;
     int64_t users = -1;
-    sqlite3 *db;
+    struct side *db;
 
     mk_row(&r, "conn_oa", f->ws1, f->u1, "OA", "oa", "http");
     r.auth_type = (char *)"oauth2";
@@ -1461,17 +2017,19 @@ test_oauth_health_revocations_provider_users(void **state)
 
     /* revocation outcomes outlive the connection */
     assert_int_equal(store_oauth_revocation_add(f->st, f->ws1, "conn_oa", "peer",
-                                                "{\"refresh_token\":{\"outcome\":\"revoked\"}}", &ei),
+                                                "{\"refresh_token\":{\"outcome\":\"revoked\"}}",
+                                                &ei),
                      ERR_OK);
     assert_int_equal(store_conn_delete(f->st, f->ws1, "conn_oa", &ei), ERR_OK);
     db = side_open(f);
-    assert_int_equal(side_int(db, "SELECT count(*) FROM oauth_revocations WHERE connection_id = "
-                                  "'conn_oa' AND provider_id = 'peer' AND outcome LIKE '%revoked%'"),
+    assert_int_equal(side_int(db,
+                              "SELECT count(*) FROM oauth_revocations WHERE connection_id = "
+                              "'conn_oa' AND provider_id = 'peer' AND outcome LIKE '%revoked%'"),
                      1);
     assert_int_equal(side_int(db, "SELECT count(*) FROM oauth_tokens WHERE connection_id = "
                                   "'conn_oa'"),
                      0);
-    sqlite3_close(db);
+    side_close(db);
 }
 
 /* ---- web sign-in: passwords, sessions, login failures ---- */
@@ -1485,7 +2043,7 @@ test_sessions_and_passwords(void **state)
     unsigned char h1[32], h2[32], h3[32], h4[32];
     int64_t user = 0, ws = 0, created = 0, seen = 0;
     char *hash = (char *)1;
-    sqlite3 *db;
+    struct side *db;
 
     memset(h1, 1, sizeof(h1));
     memset(h2, 2, sizeof(h2));
@@ -1541,7 +2099,7 @@ test_sessions_and_passwords(void **state)
     assert_int_equal(store_session_add(f->st, h2, f->u1, f->ws1, 4000, &ei), ERR_OK);
     assert_int_equal(store_session_delete(f->st, h2, &ei), ERR_OK);
     assert_int_equal(store_session_get(f->st, h2, &who, &created, &seen, &ei), ERR_UNAUTHORIZED);
-    sqlite3_close(db);
+    side_close(db);
 }
 
 static void
@@ -1579,16 +2137,21 @@ test_login_failures_window(void **state)
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_url_table),
-        cmocka_unit_test(test_data_dir_table),
-        T(test_backend_name_and_file_mode),
+    const struct CMUnitTest nodb[] = {
+        cmocka_unit_test(test_open_url_table),     cmocka_unit_test(test_url_redact_table),
+        cmocka_unit_test(test_data_dir_table),     cmocka_unit_test(test_role_name_parse_table),
+        cmocka_unit_test(test_sealed_set_helpers),
+    };
+    const struct CMUnitTest sqlite_only[] = {
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
+    };
+    /* Every backend. */
+    const struct CMUnitTest both[] = {
+        T(test_backend_name_and_file_mode),
         T(test_foreign_keys_enforced_dur001),
         T(test_migrations_applied_once),
         T(test_schema_too_new_refused),
-        cmocka_unit_test(test_role_name_parse_table),
         T(test_users),
         T(test_workspaces_and_members),
         T(test_tokens),
@@ -1610,10 +2173,33 @@ main(void)
         T(test_secrets_scan),
         T(test_secret_cas),
         T(test_secret_key_counts),
+        T(test_oauth_state_single_use),
+        T(test_oauth_commit_and_lease),
+        T(test_oauth_providers),
+        T(test_secret_put_delete_ten002),
+        T(test_races_have_one_winner),
+        T(test_concurrent_open_migrates_once),
         T(test_oauth_health_revocations_provider_users),
         T(test_sessions_and_passwords),
         T(test_login_failures_window),
-        cmocka_unit_test(test_sealed_set_helpers),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_only[] = {
+        T(test_pg_reconnects),
+        cmocka_unit_test(test_pg_wrong_password_not_echoed),
+        T(test_pg_copy_from_sqlite),
+    };
+    int rc = 0;
+
+    rc |= cmocka_run_group_tests_name("store (no database)", nodb, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("store/sqlite", both, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("store/sqlite only", sqlite_only, NULL, NULL);
+    g_pg = testdb_pg_base();
+    if (g_pg == NULL) {
+        printf("[  SKIPPED ] store/postgres: CONNHUB_TEST_PG is not set (make test sets it; "
+               "or run under tools/with-pg)\n");
+        return rc;
+    }
+    rc |= cmocka_run_group_tests_name("store/postgres", both, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("store/postgres only", pg_only, NULL, NULL);
+    return rc;
 }
