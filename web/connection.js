@@ -4,6 +4,7 @@ import { h, field, page, errorBox, badge, toast } from './dom.js';
 import { SERVICE_LABELS, AUTH_LABELS, healthBadge } from './hub.js';
 import { schemaForm } from './schemaform.js';
 import { authEditor, fulfillmentEditor } from './authfields.js';
+import { operationsEditor } from './wizard.js';
 
 function pre(value) {
   return h('pre', { class: 'response', tabindex: '0' }, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
@@ -102,11 +103,12 @@ function editSection(c, reload) {
     : c.auth?.type === 'google_service_account' ? authEditor(c.auth, { types: ['google_service_account'] })
       : authEditor(c.auth);
   const ful = fulfillmentEditor(c);
+  const ops = c.service_type === 'http' ? operationsEditor(c.operations || []) : null;
   const msg = h('div', { 'aria-live': 'polite' });
   const form = h('form', {},
     field('Name', name), c.service_type !== 'telegram' ? field('Base URL', base) : null, field('Description', desc),
     auth ? auth.el : h('p', { class: 'muted' }, `OAuth2 (${c.auth.provider}): use Reconnect to renew the grant.`),
-    ful.el, msg, h('button', { type: 'submit', class: 'primary' }, 'Save changes'));
+    ops ? ops.el : null, ful.el, msg, h('button', { type: 'submit', class: 'primary' }, 'Save changes'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const body = {};
@@ -117,6 +119,7 @@ function editSection(c, reload) {
       const a = auth.value();
       if (auth.changed(c.auth)) body.auth = a;
     }
+    if (ops && ops.changed()) body.operations = ops.value();
     const fv = ful.value();
     if (fv.fulfillment !== c.fulfillment || (fv.participant_role || '') !== (c.participant_role || '')) Object.assign(body, fv);
     if (Object.keys(body).length === 0) {

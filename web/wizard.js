@@ -53,15 +53,18 @@ function nameAndSlug() {
 
 const opValue = new WeakMap(); // li -> () => operation
 
-/** Operations editor for HTTP connections: name, method, path with {{param}}, parameters. */
-function operationsEditor() {
+/** Operations editor for HTTP connections: name, method, path with {{param}}, parameters.
+ * initial: the connection's operations (the connection page), or none (a new connection). */
+export function operationsEditor(initial = null) {
   const list = h('ol', { class: 'ops' });
   const add = (op = {}) => {
     const n = h('input', { name: 'op_name', value: op.name || '', required: true, class: 'mono', pattern: '[a-z0-9_]{1,64}', autocomplete: 'off' });
     const m = h('select', { name: 'op_method' }, ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((x) => h('option', { value: x }, x)));
     m.value = op.method || 'GET';
     const p = h('input', { name: 'op_path', value: op.path || '/', required: true, class: 'mono', autocomplete: 'off' });
-    const params = h('input', { name: 'op_params', value: '', autocomplete: 'off', placeholder: 'e.g. q, limit' });
+    const inPath = new Set([...String(op.path || '').matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((x) => x[1]));
+    const others = Object.keys(op.input_schema?.properties || {}).filter((k) => !inPath.has(k));
+    const params = h('input', { name: 'op_params', value: others.join(', '), autocomplete: 'off', placeholder: 'e.g. q, limit' });
     const rm = h('button', { type: 'button', class: 'link' }, 'Remove');
     const li = h('li', { class: 'op' }, h('div', { class: 'cols4' }, field('Operation name', n), field('Method', m), field('Path', p, 'Use {{param}} for values from the input.'),
       field('Other parameters', params, 'Comma-separated; sent in the query (GET/DELETE) or the JSON body.')), rm);
@@ -76,12 +79,17 @@ function operationsEditor() {
     list.append(li);
     return n;
   };
-  add({ name: '', method: 'GET', path: '/' });
+  if (initial && initial.length) for (const op of initial) add(op);
+  else add({ name: '', method: 'GET', path: '/' });
   const addBtn = h('button', { type: 'button' }, 'Add operation');
   addBtn.addEventListener('click', () => add().focus());
+  const value = () => [...list.children].map((li) => opValue.get(li)());
+  const start = JSON.stringify(value());
   return {
     el: h('fieldset', {}, h('legend', {}, 'Operations'), list, addBtn),
-    value: () => [...list.children].map((li) => opValue.get(li)()),
+    value,
+    /** Whether anything was added, removed or edited since it was drawn. */
+    changed: () => JSON.stringify(value()) !== start,
   };
 }
 

@@ -135,6 +135,20 @@ test('create an HTTP connection with a bearer token and test it against a local 
   await page.getByRole('button', { name: 'Test connection' }).click();
   await page.getByTestId('test-report').getByText('Test passed').waitFor();
   assert.equal(up.requests[0].headers.authorization, `Bearer ${canary.bearer}`, 'a blank token field kept the token');
+  // the operations editor on the connection page: add one, save, it is a tool
+  await page.getByRole('button', { name: 'Add operation' }).click();
+  await page.getByLabel('Operation name').nth(1).fill('list_items');
+  await page.getByLabel('Path').nth(1).fill('/items');
+  await page.getByLabel('Other parameters').nth(1).fill('limit');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { name: 'Tools (2)' }).waitFor();
+  const li = page.locator('li[data-tool="list_items"]');
+  await li.locator('summary').click();
+  await li.getByLabel(/limit/).fill('5');
+  up.requests.length = 0;
+  await li.getByRole('button', { name: 'Call' }).click();
+  await li.locator('pre.response').waitFor();
+  assert.equal(up.requests[0].url, '/items?limit=5');
   // a slug that is taken is said to be taken
   await page.goto('/#/connections/new');
   await page.getByRole('radio', { name: 'HTTP API' }).check();
@@ -353,6 +367,7 @@ test('delete warns with the tools that stop working, then removes the connection
   await page.getByRole('button', { name: 'Delete connection…' }).click();
   const warn = page.getByRole('alertdialog');
   await warn.getByText('items_api.get_item').waitFor();
+  await warn.getByText('items_api.list_items').waitFor();
   await ada.shot(dir, 'connection-delete');
   // Cancel keeps it; the keyboard reaches the buttons
   await warn.getByRole('button', { name: 'Cancel' }).click();
