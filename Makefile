@@ -87,6 +87,18 @@ $(BIN): $(OUT)/obj/main.o $(ALL_LIBS)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OUT)/obj/main.o -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
 
+# The web UI (web/*) is built into the binary: tools/embed-web.c writes the files out as C arrays
+# into $(OUT)/gen/web_files.h, which src/web/web.c includes.
+WEB_FILES := $(sort $(wildcard web/*))
+$(OUT)/gen/embed-web: tools/embed-web.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O1 -o $@ $<
+$(OUT)/gen/web_files.h: $(OUT)/gen/embed-web $(WEB_FILES)
+	$(call say,GEN,$@)
+	$(Q)$(OUT)/gen/embed-web $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+$(OUT)/obj/web/web.o: $(OUT)/gen/web_files.h
+$(OUT)/obj/web/web.o: CFLAGS += -I$(OUT)/gen
+
 # tests/support/*.c: helpers shared by unit tests (a loopback HTTP upstream, temp dirs...).
 SUPPORT_OBJS := $(patsubst tests/support/%.c,$(OUT)/obj/tests-support/%.o,$(wildcard tests/support/*.c))
 SUPPORT_LIB  := $(OUT)/lib/libtestsupport.a

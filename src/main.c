@@ -11,6 +11,7 @@ static const char usage[] =
     "\n"
     "  serve                  run the API server\n"
     "  user add NAME          add a user\n"
+    "  user passwd NAME       set the password NAME signs in to the web UI with\n"
     "  workspace add SLUG     add a workspace\n"
     "  member add WS USER     add a user to a workspace with --role admin|member\n"
     "  token create           create an API token (--user NAME --workspace SLUG)\n"

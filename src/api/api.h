@@ -59,5 +59,12 @@ enum err h_agent_resolve(struct req *rq, struct resp *rs);
 enum err h_agent_call(struct req *rq, struct resp *rs);
 /* openapi.c */
 enum err h_openapi_preview(struct req *rq, struct resp *rs);
+/* session.c */
+enum err h_session_create(struct req *rq, struct resp *rs);
+enum err h_session_get(struct req *rq, struct resp *rs);
+enum err h_session_delete(struct req *rq, struct resp *rs);
+/* web.c */
+enum err h_web_index(struct req *rq, struct resp *rs);
+enum err h_web_file(struct req *rq, struct resp *rs);
 
 #endif

@@ -1,1 +1,1 @@
-DEPS_api := core crypto store auth outbound engine conn openapi mcp services creds oauth http
+DEPS_api := core crypto store auth outbound engine conn openapi mcp services creds oauth http session web

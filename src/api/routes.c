@@ -42,6 +42,11 @@ const struct route api_routes[] = {
     {"GET", "/api/runs/{id}", h_run_get, ROLE_MEMBER, 0},
     {"POST", "/api/agents/resolve", h_agent_resolve, ROLE_MEMBER, 0},
     {"POST", "/api/agents/call", h_agent_call, ROLE_MEMBER, 0},
+    {"POST", "/api/session", h_session_create, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/api/session", h_session_get, ROLE_MEMBER, 0},
+    {"DELETE", "/api/session", h_session_delete, ROLE_MEMBER, 0},
+    {"GET", "/", h_web_index, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/ui/{file}", h_web_file, ROLE_NONE, ROUTE_PUBLIC},
 };
 
 const size_t api_nroutes = ARRAY_LEN(api_routes);

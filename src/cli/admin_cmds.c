@@ -5,11 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
 #include "cli/cli.h"
+#include "core/limits.h"
 #include "core/log.h"
+#include "session/session.h"
 #include "core/banned.h"
 
 /* Parses the common options (--db, --help) plus extras; returns optind. */
@@ -75,9 +80,92 @@ usage(const char *text, int code)
 
 static const char user_help[] =
     "usage: connhub user add NAME [--platform-admin] [--db URL]\n"
-    "  Adds a user. NAME: 1-64 letters, digits, '_', '-', '.', '@'.\n"
+    "       connhub user passwd NAME [--db URL]\n"
+    "  add:    adds a user. NAME: 1-64 letters, digits, '_', '-', '.', '@'.\n"
+    "  passwd: sets the password NAME signs in to the web UI with (10-1024 characters), asked\n"
+    "          twice on the terminal without echo, or read as one line from standard input\n"
+    "          (`printf '%s\\n' \"$PW\" | connhub user passwd NAME`). Stored as a salted scrypt\n"
+    "          hash; every session NAME has is ended.\n"
     "  --platform-admin  may manage platform-wide settings (service keys, OAuth providers)\n"
     "  --db URL          database (default " DEFAULT_DB_URL ", or $CONNHUB_DB)\n";
+
+/* One line from f into buf (without its newline); false when none or too long. */
+static bool
+read_line(FILE *f, char *buf, size_t n)
+{
+    size_t len;
+
+    if (fgets(buf, (int)n, f) == NULL)
+        return false;
+    len = strlen(buf);
+    if (len > 0 && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    else if (!feof(f))
+        return false; /* longer than the buffer */
+    if (len > 0 && buf[len - 1] == '\r')
+        buf[--len] = '\0';
+    return true;
+}
+
+/* Prompts on the terminal with echo off. */
+static bool
+prompt_password(const char *prompt, char *buf, size_t n)
+{
+    struct termios old, quiet;
+    FILE *tty = fopen("/dev/tty", "r+");
+    bool ok;
+
+    if (tty == NULL)
+        return false;
+    fputs(prompt, tty);
+    fflush(tty);
+    if (tcgetattr(fileno(tty), &old) != 0) {
+        fclose(tty);
+        return false;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+    ok = read_line(tty, buf, n);
+    tcsetattr(fileno(tty), TCSAFLUSH, &old);
+    fputs("\n", tty);
+    fclose(tty);
+    return ok;
+}
+
+static int
+user_passwd(struct store *st, const char *name)
+{
+    char pw[PASSWORD_MAX_LEN + 2], again[PASSWORD_MAX_LEN + 2];
+    struct errinfo ei = {0};
+    int rc = 0;
+
+    if (isatty(STDIN_FILENO)) {
+        if (!prompt_password("New password: ", pw, sizeof(pw)) ||
+            !prompt_password("Repeat it: ", again, sizeof(again))) {
+            fprintf(stderr, "connhub user passwd: could not read the password\n");
+            rc = 1;
+        } else if (strcmp(pw, again) != 0) {
+            fprintf(stderr, "connhub user passwd: the two passwords differ; nothing changed\n");
+            rc = 1;
+        }
+    } else if (!read_line(stdin, pw, sizeof(pw))) {
+        fprintf(stderr,
+                "connhub user passwd: expected the password as one line on standard "
+                "input (at most %d characters)\n",
+                PASSWORD_MAX_LEN);
+        rc = 1;
+    }
+    if (rc == 0 && session_password_set(st, name, pw, &ei) != ERR_OK) {
+        cli_fail("user passwd", &ei);
+        rc = 1;
+    } else if (rc == 0) {
+        fprintf(stderr, "connhub: password of %s set\n", name);
+    }
+    OPENSSL_cleanse(pw, sizeof(pw));
+    OPENSSL_cleanse(again, sizeof(again));
+    return rc;
+}
 
 int
 cmd_user(int argc, char **argv)
@@ -89,11 +177,13 @@ cmd_user(int argc, char **argv)
 
     if (o.help)
         return usage(user_help, 0);
-    if (i < 0 || argc - i != 2 || strcmp(argv[i], "add") != 0)
+    if (i < 0 || argc - i != 2 || (strcmp(argv[i], "add") != 0 && strcmp(argv[i], "passwd") != 0))
         return usage(user_help, 2);
     if (cli_open_store(o.db, &st) != 0)
         return 1;
-    if (admin_user_add(st, argv[i + 1], o.platform_admin, NULL, &ei) != ERR_OK) {
+    if (strcmp(argv[i], "passwd") == 0) {
+        rc = user_passwd(st, argv[i + 1]);
+    } else if (admin_user_add(st, argv[i + 1], o.platform_admin, NULL, &ei) != ERR_OK) {
         cli_fail("user add", &ei);
         rc = 1;
     } else {

@@ -1,1 +1,1 @@
-DEPS_cli := core crypto store auth outbound engine conn openapi mcp services creds oauth http api admin
+DEPS_cli := core crypto store auth outbound engine conn openapi mcp services creds oauth http api admin session web

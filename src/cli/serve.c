@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -56,6 +57,13 @@ static const char serve_help[] =
     "  --out-idle-timeout MS     upstream no-bytes timeout (default 15000)\n"
     "  --out-max-response BYTES  upstream response size, decoded (default 10485760)\n"
     "  --out-max-redirects N     0-5 (default 5)\n"
+    "  --session-idle-timeout SECONDS  web sign-in: a session unused this long ends (default "
+    "1800)\n"
+    "  --session-max-age SECONDS  web sign-in: a session ends this long after it began (default "
+    "43200)\n"
+    "  --login-max-failures N    failed sign-ins per user name before it is locked (default 5)\n"
+    "  --login-lockout SECONDS   ... counted over this window, which is also the lock (default "
+    "900)\n"
     "\n"
     "  Environment: INTEGRATION_ENCRYPTION_KEY (32 bytes, base64 or hex; required unless --dev),\n"
     "  INTEGRATION_ENCRYPTION_KEY_PREVIOUS (older keys, comma-separated), APP_URL, CONNHUB_DB,\n"
@@ -82,6 +90,10 @@ enum {
     O_OMAX,
     O_OREDIR,
     O_SVC_BASE,
+    O_SESS_IDLE,
+    O_SESS_AGE,
+    O_LOGIN_FAILS,
+    O_LOGIN_LOCK,
     O_OAUTH_TIMEOUT,
     O_HELP
 };
@@ -98,6 +110,20 @@ num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
     if (!parse_u64(v, max, out)) {
         fprintf(stderr, "connhub serve: %s must be a whole number from 0 to %llu (got '%s')\n",
                 name, (unsigned long long)max, v);
+        return false;
+    }
+    return true;
+}
+
+/* num_opt for settings where 0 means nothing sensible (a session that ends at once). */
+static bool
+pos_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
+{
+    if (!num_opt(name, v, max, out))
+        return false;
+    if (*out == 0) {
+        fprintf(stderr, "connhub serve: %s must be from 1 to %llu (got 0)\n", name,
+                (unsigned long long)max);
         return false;
     }
     return true;
@@ -165,6 +191,26 @@ limit_opt(int c, const char *arg, struct app *app)
             return 2;
         app->out_limits.max_response = n;
         break;
+    case O_SESS_IDLE:
+        if (!pos_opt("--session-idle-timeout", arg, 30ull * 86400, &n))
+            return 2;
+        app->session.idle_s = (unsigned)n;
+        break;
+    case O_SESS_AGE:
+        if (!pos_opt("--session-max-age", arg, 90ull * 86400, &n))
+            return 2;
+        app->session.max_age_s = (unsigned)n;
+        break;
+    case O_LOGIN_FAILS:
+        if (!pos_opt("--login-max-failures", arg, 1000, &n))
+            return 2;
+        app->session.max_failures = (unsigned)n;
+        break;
+    case O_LOGIN_LOCK:
+        if (!pos_opt("--login-lockout", arg, 86400, &n))
+            return 2;
+        app->session.lockout_s = (unsigned)n;
+        break;
     case O_OREDIR:
         if (!num_opt("--out-max-redirects", arg, OUT_MAX_REDIRECTS, &n))
             return 2;
@@ -200,6 +246,10 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
         {"out-max-response", 1, NULL, O_OMAX},
         {"out-max-redirects", 1, NULL, O_OREDIR},
         {"service-base-url", 1, NULL, O_SVC_BASE},
+        {"session-idle-timeout", 1, NULL, O_SESS_IDLE},
+        {"session-max-age", 1, NULL, O_SESS_AGE},
+        {"login-max-failures", 1, NULL, O_LOGIN_FAILS},
+        {"login-lockout", 1, NULL, O_LOGIN_LOCK},
         {"oauth-token-timeout", 1, NULL, O_OAUTH_TIMEOUT},
         {"help", 0, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -349,6 +399,7 @@ cmd_serve(int argc, char **argv)
     o.db = getenv("CONNHUB_DB") ? getenv("CONNHUB_DB") : DEFAULT_DB_URL;
     http_limits_default(&app.limits);
     out_limits_default(&app.out_limits);
+    session_limits_default(&app.session);
     rc = parse_serve(argc, argv, &o, &app);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
@@ -381,6 +432,7 @@ cmd_serve(int argc, char **argv)
         app.vault = v;
         app.db_url = o.db;
         app.app_url = o.app_url;
+        app.secure_cookies = o.app_url && strncasecmp(o.app_url, "https://", 8) == 0;
         app.dev = o.dev;
         app.started_at = now_ms();
         cfg.listen = o.listen;

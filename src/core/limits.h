@@ -66,5 +66,17 @@
 #define PARTICIPANT_INVITE_TTL_S (7 * 24 * 3600)      /* an onboarding link works this long, once */
 #define MAX_AGENT_TOOLS 128                           /* names in one /api/agents/resolve */
 #define MAX_ACCOUNTS_REVOKED 1000 /* personal OAuth accounts revoked when their connection goes */
+/* ---- web sign-in (session/) ---- */
+#define PASSWORD_MIN_LEN 10          /* characters of a new password */
+#define PASSWORD_MAX_LEN 1024        /* longer ones are refused (and not hashed) */
+#define PASSWORD_SCRYPT_LOG2_N 15    /* scrypt cost: N = 2^15 */
+#define PASSWORD_SCRYPT_R 8          /* block size: 32 MiB of memory per hash */
+#define PASSWORD_SCRYPT_P 1          /* parallelism */
+#define PASSWORD_SALT_LEN 16         /* bytes, random per user and per change */
+#define PASSWORD_HASH_LEN 32         /* bytes of derived key */
+#define SESSION_IDLE_TIMEOUT_S 1800u /* (flag --session-idle-timeout) unused this long: over */
+#define SESSION_MAX_AGE_S 43200u     /* (flag --session-max-age) 12 h after sign-in: over */
+#define LOGIN_MAX_FAILURES 5u        /* (flag --login-max-failures) per user name ... */
+#define LOGIN_LOCKOUT_S 900u         /* (flag --login-lockout) ... in this window: locked */
 
 #endif

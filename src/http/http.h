@@ -29,6 +29,7 @@
 #include "crypto/vault.h"
 #include "outbound/outbound.h"
 #include "outbound/ssrf.h"
+#include "session/session.h"
 #include "store/store.h"
 
 struct http_limits {
@@ -57,10 +58,12 @@ struct app {
     const struct vault *vault;
     const char *db_url;
     const char *app_url;
+    bool secure_cookies; /* app_url is https: the session cookie is Secure */
     bool dev;
     struct ssrf_policy ssrf;
     struct out_limits out_limits;
     struct http_limits limits;
+    struct session_limits session; /* web sign-in: expiry and lockout */
     int64_t started_at;
     struct http_metrics metrics;
 };
@@ -86,6 +89,7 @@ struct route {
 };
 
 #define REQ_MAX_PARAMS 4
+#define RESP_MAX_HEADERS 6
 
 struct req {
     struct worker *w;
@@ -98,6 +102,8 @@ struct req {
     struct buf body;
     json_t *json;         /* the parsed body (handlers borrow it), or NULL */
     struct principal who; /* valid when the route is not public */
+    bool via_session;     /* who came from the session cookie (not a bearer token) */
+    char session_cookie[SESSION_COOKIE_LEN + 1]; /* its value then (wiped at the end) */
     const struct route *route;
     enum err route_err; /* ERR_OK, ERR_NOT_FOUND or ERR_METHOD */
     char param_name[REQ_MAX_PARAMS][32];
@@ -118,8 +124,16 @@ struct resp {
     struct buf raw; /* or a raw body (e.g. spliced JSON, metrics text) */
     const char *content_type;
     struct errinfo ei;
-    bool async;         /* the handler suspended; it will call req_finish() */
-    char location[512]; /* for redirects */
+    bool async;           /* the handler suspended; it will call req_finish() */
+    char location[512];   /* for redirects */
+    char set_cookie[192]; /* a Set-Cookie value, or "" */
+    /* A body that outlives the response (embedded web files), instead of json/raw. */
+    const void *static_body;
+    size_t static_len;
+    /* Headers the handler adds; names and values must outlive the response (static strings).
+     * A Cache-Control or Content-Security-Policy here replaces the default one. */
+    const char *extra_headers[RESP_MAX_HEADERS][2];
+    size_t nextra;
 };
 
 /* Handler helpers */
@@ -131,6 +145,8 @@ const char *req_header(const struct req *rq, const char *name);
 enum err req_json_object(struct req *rq, struct errinfo *ei) WARN_UNUSED;
 /* Sets the response to status + json (takes the reference). Returns ERR_OK. */
 enum err resp_json(struct resp *rs, int status, json_t *json);
+/* Adds a response header (static strings; see struct resp). Past RESP_MAX_HEADERS: ignored. */
+void resp_header(struct resp *rs, const char *name, const char *value);
 /* Marks the request as suspended: the handler's transfer will call req_finish. */
 void req_suspend(struct req *rq);
 /* Finishes a suspended request with e (ERR_OK means rs is filled). Runs on

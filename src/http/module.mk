@@ -1,1 +1,1 @@
-DEPS_http := core crypto store outbound mcp
+DEPS_http := core crypto store outbound mcp session

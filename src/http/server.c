@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include <microhttpd.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "core/limits.h"
@@ -189,31 +191,53 @@ http_error_body(enum err e, const struct errinfo *ei)
 
 /* ---- responses ---- */
 
-static void
-security_headers(struct MHD_Response *r)
+void
+resp_header(struct resp *rs, const char *name, const char *value)
 {
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (rs->nextra >= RESP_MAX_HEADERS)
+        return;
+    rs->extra_headers[rs->nextra][0] = name;
+    rs->extra_headers[rs->nextra][1] = value;
+    rs->nextra++;
+}
+
+/* Headers on every answer. A handler's own Cache-Control or Content-Security-Policy (the web UI)
+ * replaces the default: nothing cached, nothing loaded or framed. */
+static void
+common_headers(struct MHD_Response *r, const struct resp *rs)
+{
+    bool own_cache = false, own_csp = false;
+
+    for (size_t i = 0; rs && i < rs->nextra; i++) {
+        MHD_add_response_header(r, rs->extra_headers[i][0], rs->extra_headers[i][1]);
+        own_cache = own_cache || strcasecmp(rs->extra_headers[i][0], "Cache-Control") == 0;
+        own_csp = own_csp || strcasecmp(rs->extra_headers[i][0], "Content-Security-Policy") == 0;
+    }
+    if (!own_cache)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (!own_csp)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (rs && rs->set_cookie[0])
+        MHD_add_response_header(r, "Set-Cookie", rs->set_cookie);
 }
 
 static enum MHD_Result
-send_body(struct MHD_Connection *c, int status, const char *ctype, char *body, size_t len,
-          const char *location, bool close)
+queue_response(struct MHD_Connection *c, struct MHD_Response *r, int status, const char *ctype,
+               const struct resp *rs, bool close)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ok;
 
-    if (r == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", ctype);
-    security_headers(r);
+    if (ctype)
+        MHD_add_response_header(r, "Content-Type", ctype);
+    common_headers(r, rs);
     if (status == 401)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
-    if (location && location[0])
-        MHD_add_response_header(r, "Location", location);
+    if (rs && rs->location[0])
+        MHD_add_response_header(r, "Location", rs->location);
     if (close)
         MHD_add_response_header(r, "Connection", "close");
     ok = MHD_queue_response(c, (unsigned)status, r);
@@ -222,7 +246,20 @@ send_body(struct MHD_Connection *c, int status, const char *ctype, char *body, s
 }
 
 static enum MHD_Result
-send_json(struct MHD_Connection *c, int status, json_t *j, bool close)
+send_body(struct MHD_Connection *c, int status, const char *ctype, char *body, size_t len,
+          const struct resp *rs, bool close)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    return queue_response(c, r, status, ctype, rs, close);
+}
+
+static enum MHD_Result
+send_json(struct MHD_Connection *c, int status, json_t *j, const struct resp *rs, bool close)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     size_t n;
@@ -240,7 +277,7 @@ send_json(struct MHD_Connection *c, int status, json_t *j, bool close)
     }
     s[n++] = '\n';
     s[n] = '\0';
-    return send_body(c, status, "application/json", s, n, NULL, close);
+    return send_body(c, status, "application/json", s, n, rs, close);
 }
 
 /* status 0: the kind's own (err_http_status). */
@@ -249,7 +286,7 @@ send_error_status(struct MHD_Connection *c, int status, enum err e, const struct
                   bool close)
 {
     json_t *j = http_error_body(e, ei);
-    enum MHD_Result ok = send_json(c, status ? status : err_http_status(e), j, close);
+    enum MHD_Result ok = send_json(c, status ? status : err_http_status(e), j, NULL, close);
 
     json_decref(j);
     return ok;
@@ -266,21 +303,31 @@ send_resp(struct req *rq, enum err e)
 {
     struct resp *rs = rq->rs;
     struct MHD_Connection *c = rq->mhd;
+    int status = rs->status ? rs->status : 200;
 
     if (e != ERR_OK) {
+        json_t *j = http_error_body(e, &rs->ei);
+        enum MHD_Result ok;
         rs->status = err_http_status(e);
-        return send_error(c, e, &rs->ei, false);
-    }
-    if (rs->json) {
-        enum MHD_Result ok = send_json(c, rs->status ? rs->status : 200, rs->json, false);
+        ok = send_json(c, rs->status, j, rs, false); /* keeps a cookie-clearing Set-Cookie */
+        json_decref(j);
         return ok;
+    }
+    if (rs->json)
+        return send_json(c, status, rs->json, rs, false);
+    if (rs->static_body || status == 304) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(status == 304 ? 0 : rs->static_len,
+                                                                 (void *)(uintptr_t)rs->static_body,
+                                                                 MHD_RESPMEM_PERSISTENT);
+        if (r == NULL)
+            return MHD_NO;
+        return queue_response(c, r, status, rs->content_type, rs, false);
     }
     {
         size_t n;
         char *body = buf_take(&rs->raw, &n);
-        return send_body(c, rs->status ? rs->status : 200,
-                         rs->content_type ? rs->content_type : "application/json", body, n,
-                         rs->location, false);
+        return send_body(c, status, rs->content_type ? rs->content_type : "application/json", body,
+                         n, rs, false);
     }
 }
 
@@ -305,6 +352,32 @@ token_hash(const char *tok, size_t n, unsigned char out[SHA256_DIGEST_LENGTH])
         SHA256((const unsigned char *)tok, n, out);
 }
 
+/* The browser's session cookie: valid, and for a state-changing method the CSRF token and an
+ * Origin naming this server (session.h). */
+static enum err
+authenticate_session(struct req *rq, struct errinfo *ei)
+{
+    enum err e = session_authenticate(rq->st, &rq->app->session, rq->session_cookie, &rq->who, ei);
+
+    if (e != ERR_OK) {
+        if (e == ERR_UNAUTHORIZED) /* the browser may drop a cookie that no longer works */
+            session_set_cookie(rq->rs->set_cookie, sizeof(rq->rs->set_cookie), NULL,
+                               rq->app->secure_cookies, 0);
+        return e;
+    }
+    rq->via_session = true;
+    if (session_method_is_safe(rq->method))
+        return ERR_OK;
+    if (!session_origin_ok(req_header(rq, "Origin"), rq->app->app_url, req_header(rq, "Host")))
+        return err_set(ei, ERR_FORBIDDEN, "origin_mismatch", "Origin",
+                       "a request made with the session cookie must come from this server's own "
+                       "pages (Origin)");
+    if (!session_csrf_ok(rq->session_cookie, req_header(rq, SESSION_CSRF_HEADER)))
+        return err_set(ei, ERR_FORBIDDEN, "csrf_token_invalid", SESSION_CSRF_HEADER,
+                       "send the session's CSRF token (GET /api/session) as " SESSION_CSRF_HEADER);
+    return ERR_OK;
+}
+
 static enum err
 authenticate(struct req *rq, struct errinfo *ei)
 {
@@ -312,9 +385,14 @@ authenticate(struct req *rq, struct errinfo *ei)
     unsigned char hash[SHA256_DIGEST_LENGTH];
     const char *tok;
 
+    if (h == NULL) {
+        const char *ck = req_header(rq, "Cookie");
+        if (ck && session_cookie_get(ck, rq->session_cookie))
+            return authenticate_session(rq, ei);
+    }
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
         return err_set(ei, ERR_UNAUTHORIZED, "missing_token", NULL,
-                       "send an API token as Authorization: Bearer <token>");
+                       "send an API token as Authorization: Bearer <token>, or sign in");
     tok = h + 7;
     while (*tok == ' ')
         tok++;
@@ -533,6 +611,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     json_decref(rq->rs->json);
     buf_release(&rq->rs->raw);
     buf_wipe_release(&rq->body);
+    OPENSSL_cleanse(rq->session_cookie, sizeof(rq->session_cookie));
     if (w->nspare < REQ_SPARES)
         w->spare[w->nspare++] = (struct req_block *)rq; /* rq is the block's first member */
     else

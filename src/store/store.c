@@ -528,6 +528,73 @@ store_secret_key_counts(struct store *st, struct key_count **out, size_t *n, str
     return st->ops->secret_key_counts(st, out, n, ei);
 }
 
+/* ---- web sign-in ---- */
+
+enum err
+store_password_set(struct store *st, int64_t user, const char *hash, struct errinfo *ei)
+{
+    return st->ops->password_set(st, user, hash, ei);
+}
+
+enum err
+store_password_get(struct store *st, const char *name, int64_t *user, char **hash,
+                   struct errinfo *ei)
+{
+    return st->ops->password_get(st, name, user, hash, ei);
+}
+
+enum err
+store_member_first(struct store *st, int64_t user, int64_t *ws, struct errinfo *ei)
+{
+    return st->ops->member_first(st, user, ws, ei);
+}
+
+enum err
+store_session_add(struct store *st, const unsigned char hash[32], int64_t user, int64_t ws,
+                  int64_t now, struct errinfo *ei)
+{
+    return st->ops->session_add(st, hash, user, ws, now, ei);
+}
+
+enum err
+store_session_get(struct store *st, const unsigned char hash[32], struct principal *out,
+                  int64_t *created_at, int64_t *last_seen_at, struct errinfo *ei)
+{
+    return st->ops->session_get(st, hash, out, created_at, last_seen_at, ei);
+}
+
+enum err
+store_session_touch(struct store *st, const unsigned char hash[32], int64_t now, struct errinfo *ei)
+{
+    return st->ops->session_touch(st, hash, now, ei);
+}
+
+enum err
+store_session_delete(struct store *st, const unsigned char hash[32], struct errinfo *ei)
+{
+    return st->ops->session_delete(st, hash, ei);
+}
+
+enum err
+store_login_failures(struct store *st, const char *name, int64_t since, int64_t *failures,
+                     struct errinfo *ei)
+{
+    return st->ops->login_failures(st, name, since, failures, ei);
+}
+
+enum err
+store_login_failure_add(struct store *st, const char *name, int64_t now, int64_t since,
+                        int64_t *failures, struct errinfo *ei)
+{
+    return st->ops->login_failure_add(st, name, now, since, failures, ei);
+}
+
+enum err
+store_login_failures_clear(struct store *st, const char *name, struct errinfo *ei)
+{
+    return st->ops->login_failures_clear(st, name, ei);
+}
+
 enum err
 store_oauth_health_set(struct store *st, int64_t ws, const char *conn_id,
                        const struct oauth_meta *m, bool release_lease, struct errinfo *ei)

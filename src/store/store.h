@@ -383,6 +383,40 @@ enum err store_invite_put(struct store *st, const struct invite_row *r,
 enum err store_invite_get(struct store *st, const char *token_hash, bool take,
                           struct invite_row *out, struct errinfo *ei) WARN_UNUSED;
 
+/* ---- web sign-in (session module) ---- */
+/* Sets user's password hash (encoded text: algorithm, cost, salt, hash) and ends every session
+ * of the user, in one transaction. */
+enum err store_password_set(struct store *st, int64_t user, const char *hash,
+                            struct errinfo *ei) WARN_UNUSED;
+/* The user's id and *hash (malloc'd; NULL when no password is set). ERR_NOT_FOUND when no user
+ * has this name. */
+enum err store_password_get(struct store *st, const char *name, int64_t *user, char **hash,
+                            struct errinfo *ei) WARN_UNUSED;
+/* The lowest-id workspace user belongs to; ERR_NOT_FOUND when none. */
+enum err store_member_first(struct store *st, int64_t user, int64_t *ws,
+                            struct errinfo *ei) WARN_UNUSED;
+/* hash: SHA-256 of the session cookie. Only the hash is stored. */
+enum err store_session_add(struct store *st, const unsigned char hash[32], int64_t user, int64_t ws,
+                           int64_t now_ms, struct errinfo *ei) WARN_UNUSED;
+/* The session's principal (role read now from the membership) and its times. ERR_UNAUTHORIZED
+ * when no session has this hash or its user is no longer a member of its workspace. */
+enum err store_session_get(struct store *st, const unsigned char hash[32], struct principal *out,
+                           int64_t *created_at, int64_t *last_seen_at,
+                           struct errinfo *ei) WARN_UNUSED;
+enum err store_session_touch(struct store *st, const unsigned char hash[32], int64_t now_ms,
+                             struct errinfo *ei) WARN_UNUSED;
+enum err store_session_delete(struct store *st, const unsigned char hash[32],
+                              struct errinfo *ei) WARN_UNUSED;
+/* Failed sign-ins for name in the window that started at or after since (0 when none). */
+enum err store_login_failures(struct store *st, const char *name, int64_t since, int64_t *failures,
+                              struct errinfo *ei) WARN_UNUSED;
+/* Counts one failure: a window older than since restarts at now with 1. *failures is the count
+ * after it. Windows of any name older than since are removed. */
+enum err store_login_failure_add(struct store *st, const char *name, int64_t now, int64_t since,
+                                 int64_t *failures, struct errinfo *ei) WARN_UNUSED;
+enum err store_login_failures_clear(struct store *st, const char *name,
+                                    struct errinfo *ei) WARN_UNUSED;
+
 /* Backend table. Each function has the meaning of the wrapper above. */
 struct store_ops {
     const char *name;
@@ -466,6 +500,19 @@ struct store_ops {
                            struct errinfo *);
     void (*read_begin)(struct store *); /* optional */
     void (*read_end)(struct store *);   /* optional */
+    enum err (*password_set)(struct store *, int64_t, const char *, struct errinfo *);
+    enum err (*password_get)(struct store *, const char *, int64_t *, char **, struct errinfo *);
+    enum err (*member_first)(struct store *, int64_t, int64_t *, struct errinfo *);
+    enum err (*session_add)(struct store *, const unsigned char *, int64_t, int64_t, int64_t,
+                            struct errinfo *);
+    enum err (*session_get)(struct store *, const unsigned char *, struct principal *, int64_t *,
+                            int64_t *, struct errinfo *);
+    enum err (*session_touch)(struct store *, const unsigned char *, int64_t, struct errinfo *);
+    enum err (*session_delete)(struct store *, const unsigned char *, struct errinfo *);
+    enum err (*login_failures)(struct store *, const char *, int64_t, int64_t *, struct errinfo *);
+    enum err (*login_failure_add)(struct store *, const char *, int64_t, int64_t, int64_t *,
+                                  struct errinfo *);
+    enum err (*login_failures_clear)(struct store *, const char *, struct errinfo *);
 };
 
 /* ---- moving a database (connhub migrate) ---- */

@@ -71,6 +71,18 @@ enum stmt_id {
     S_INVITE_PUT,
     S_INVITE_GET,
     S_INVITE_TAKE,
+    S_PW_SET,
+    S_PW_GET,
+    S_SESS_DEL_USER,
+    S_MEMBER_FIRST,
+    S_SESS_ADD,
+    S_SESS_GET,
+    S_SESS_TOUCH,
+    S_SESS_DEL,
+    S_LOGIN_FAILS,
+    S_LOGIN_FAIL_ADD,
+    S_LOGIN_FAIL_PRUNE,
+    S_LOGIN_FAIL_CLEAR,
     S__COUNT
 };
 

@@ -202,6 +202,23 @@ static const char *const migrations[] = {
     "  connection_id TEXT COLLATE \"C\" NOT NULL REFERENCES connections(id) ON DELETE CASCADE,"
     "  created_by BIGINT NOT NULL,"
     "  expires_at BIGINT NOT NULL);",
+    /* 6: web sign-in: password hashes, browser sessions keyed by the SHA-256 of their cookie,
+       failed sign-ins per name. */
+    "CREATE TABLE user_passwords ("
+    "  user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL,"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE TABLE sessions ("
+    "  id_hash BYTEA PRIMARY KEY,"
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  created_at BIGINT NOT NULL,"
+    "  last_seen_at BIGINT NOT NULL);"
+    "CREATE INDEX sessions_by_user ON sessions (user_id);"
+    "CREATE TABLE login_failures ("
+    "  name TEXT PRIMARY KEY,"
+    "  failures BIGINT NOT NULL,"
+    "  window_start BIGINT NOT NULL);",
 };
 
 #define ACCOUNT_COLS                                                                               \
@@ -353,6 +370,33 @@ static const char *const sql[S__COUNT] = {
                      "FROM participant_invites WHERE token_hash = $1",
     [S_INVITE_TAKE] = "DELETE FROM participant_invites WHERE token_hash = $1 RETURNING "
                       "workspace_id, participant_id, connection_id, created_by, expires_at",
+    [S_PW_SET] = "INSERT INTO user_passwords (user_id, hash, updated_at) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, "
+                 "updated_at = excluded.updated_at",
+    [S_PW_GET] = "SELECT u.id, p.hash FROM users u LEFT JOIN user_passwords p "
+                 "ON p.user_id = u.id WHERE u.name = $1",
+    [S_SESS_DEL_USER] = "DELETE FROM sessions WHERE user_id = $1",
+    [S_MEMBER_FIRST] = "SELECT workspace_id FROM memberships WHERE user_id = $1 "
+                       "ORDER BY workspace_id LIMIT 1",
+    [S_SESS_ADD] = "INSERT INTO sessions (id_hash, user_id, workspace_id, created_at, "
+                   "last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+    /* t.id's place (token id) is 0: rows_principal's column order */
+    [S_SESS_GET] = "SELECT 0::bigint, u.id, u.name, u.platform_admin, w.id, w.slug, m.role, "
+                   "s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id "
+                   "JOIN workspaces w ON w.id = s.workspace_id "
+                   "JOIN memberships m ON m.workspace_id = s.workspace_id "
+                   "AND m.user_id = s.user_id WHERE s.id_hash = $1",
+    [S_SESS_TOUCH] = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1",
+    [S_SESS_DEL] = "DELETE FROM sessions WHERE id_hash = $1",
+    [S_LOGIN_FAILS] = "SELECT failures FROM login_failures WHERE name = $1 "
+                      "AND window_start >= $2",
+    [S_LOGIN_FAIL_ADD] = "INSERT INTO login_failures AS f (name, failures, window_start) "
+                         "VALUES ($1, 1, $2) ON CONFLICT (name) DO UPDATE SET "
+                         "failures = CASE WHEN f.window_start < $3 THEN 1 ELSE f.failures + 1 END, "
+                         "window_start = CASE WHEN f.window_start < $3 THEN $2 "
+                         "ELSE f.window_start END RETURNING failures",
+    [S_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE window_start < $1",
+    [S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE name = $1",
 };
 
 struct pg_store {
@@ -1782,6 +1826,172 @@ pg_invite_get(struct store *st, const char *hash, bool take, struct invite_row *
     return e;
 }
 
+/* ---- web sign-in ---- */
+
+/* Runs a statement that answers no rows; q is empty again after it (ready for the next one). */
+static enum err
+exec_q(struct pg_store *s, enum stmt_id id, struct q *q, struct errinfo *ei)
+{
+    enum err e = run(s, id, q, ei);
+
+    q_done(q);
+    q->n = 0;
+    return e;
+}
+
+static enum err
+pg_password_set(struct store *st, int64_t user, const char *hash, struct errinfo *ei)
+{
+    struct pg_store *s = PG(st);
+    struct q q = {0};
+    enum err e = tx_begin(s, ei);
+
+    if (e == ERR_OK) {
+        q_int(&q, user);
+        q_text(&q, hash);
+        q_int(&q, now_ms());
+        e = exec_q(s, S_PW_SET, &q, ei);
+    }
+    if (e == ERR_OK) { /* a new password ends every session of the user */
+        q_int(&q, user);
+        e = exec_q(s, S_SESS_DEL_USER, &q, ei);
+    }
+    return tx_end(s, e, ei);
+}
+
+static enum err
+pg_password_get(struct store *st, const char *name, int64_t *user, char **hash, struct errinfo *ei)
+{
+    struct q q = {0};
+    enum err e;
+
+    *hash = NULL;
+    q_text(&q, name);
+    e = run_one(PG(st), S_PW_GET, &q, ei);
+    if (e == ERR_OK) {
+        struct cols c = row_of(&q, 0);
+        *user = c.i64(&c, 0);
+        *hash = cols_strdup(&c, 1);
+    } else if (e == ERR_NOT_FOUND) {
+        e = err_set(ei, ERR_NOT_FOUND, "user_not_found", "user", "no such user");
+    }
+    q_done(&q);
+    return e;
+}
+
+static enum err
+pg_member_first(struct store *st, int64_t user, int64_t *ws, struct errinfo *ei)
+{
+    struct q q = {0};
+    enum err e;
+
+    q_int(&q, user);
+    e = one_int(PG(st), S_MEMBER_FIRST, &q, ws, ei);
+    if (e == ERR_NOT_FOUND)
+        e = err_set(ei, ERR_NOT_FOUND, "not_a_member", "workspace",
+                    "the user is not a member of any workspace");
+    q_done(&q);
+    return e;
+}
+
+static enum err
+pg_session_add(struct store *st, const unsigned char *hash, int64_t user, int64_t ws, int64_t now,
+               struct errinfo *ei)
+{
+    struct q q = {0};
+
+    q_blob(&q, hash, 32);
+    q_int(&q, user);
+    q_int(&q, ws);
+    q_int(&q, now);
+    return exec_q(PG(st), S_SESS_ADD, &q, ei);
+}
+
+static enum err
+pg_session_get(struct store *st, const unsigned char *hash, struct principal *p,
+               int64_t *created_at, int64_t *last_seen_at, struct errinfo *ei)
+{
+    struct q q = {0};
+    enum err e;
+
+    q_blob(&q, hash, 32);
+    e = run_one(PG(st), S_SESS_GET, &q, ei);
+    if (e == ERR_OK) {
+        struct cols c = row_of(&q, 0);
+        rows_principal(&c, p);
+        *created_at = c.i64(&c, 7);
+        *last_seen_at = c.i64(&c, 8);
+    } else if (e == ERR_NOT_FOUND) {
+        e = err_set(ei, ERR_UNAUTHORIZED, "invalid_session", NULL,
+                    "the session is not valid: sign in again");
+    }
+    q_done(&q);
+    return e;
+}
+
+static enum err
+pg_session_touch(struct store *st, const unsigned char *hash, int64_t now, struct errinfo *ei)
+{
+    struct q q = {0};
+
+    q_blob(&q, hash, 32);
+    q_int(&q, now);
+    return exec_q(PG(st), S_SESS_TOUCH, &q, ei);
+}
+
+static enum err
+pg_session_delete(struct store *st, const unsigned char *hash, struct errinfo *ei)
+{
+    struct q q = {0};
+
+    q_blob(&q, hash, 32);
+    return exec_q(PG(st), S_SESS_DEL, &q, ei);
+}
+
+static enum err
+pg_login_failures(struct store *st, const char *name, int64_t since, int64_t *failures,
+                  struct errinfo *ei)
+{
+    struct q q = {0};
+    enum err e;
+
+    *failures = 0;
+    q_text(&q, name);
+    q_int(&q, since);
+    e = one_int(PG(st), S_LOGIN_FAILS, &q, failures, ei);
+    q_done(&q);
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+static enum err
+pg_login_failure_add(struct store *st, const char *name, int64_t now, int64_t since,
+                     int64_t *failures, struct errinfo *ei)
+{
+    struct pg_store *s = PG(st);
+    struct q q = {0};
+    enum err e;
+
+    q_int(&q, since); /* expired windows of other names */
+    e = exec_q(s, S_LOGIN_FAIL_PRUNE, &q, ei);
+    if (e != ERR_OK)
+        return e;
+    q_text(&q, name);
+    q_int(&q, now);
+    q_int(&q, since);
+    e = one_int(s, S_LOGIN_FAIL_ADD, &q, failures, ei);
+    q_done(&q);
+    return e;
+}
+
+static enum err
+pg_login_failures_clear(struct store *st, const char *name, struct errinfo *ei)
+{
+    struct q q = {0};
+
+    q_text(&q, name);
+    return exec_q(PG(st), S_LOGIN_FAIL_CLEAR, &q, ei);
+}
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1832,4 +2042,14 @@ static const struct store_ops pg_ops = {
     .run_get = pg_run_get,
     .invite_put = pg_invite_put,
     .invite_get = pg_invite_get,
+    .password_set = pg_password_set,
+    .password_get = pg_password_get,
+    .member_first = pg_member_first,
+    .session_add = pg_session_add,
+    .session_get = pg_session_get,
+    .session_touch = pg_session_touch,
+    .session_delete = pg_session_delete,
+    .login_failures = pg_login_failures,
+    .login_failure_add = pg_login_failure_add,
+    .login_failures_clear = pg_login_failures_clear,
 };

@@ -138,7 +138,7 @@ static const char *const migrations[] = {
     "  outcome TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL);"
     "CREATE INDEX oauth_revocations_conn ON oauth_revocations (workspace_id, connection_id);",
-    /* 5 (reserved for runs): personal accounts and participant credentials
+    /* 5: personal accounts and participant credentials
      * (metadata; the values are sealed in secrets, kind account/participant,
      * owner "<holder>:<connection id>", deleted with the row, also when the
      * connection goes), and workflow runs (never their per-run credentials). */
@@ -178,6 +178,24 @@ static const char *const migrations[] = {
     "  connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,"
     "  created_by INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL);",
+    /* 6: web sign-in: password hashes (scrypt, encoded text with salt and cost), browser sessions
+     * keyed by the SHA-256 of their cookie (the cookie itself is never stored), failed sign-ins per
+     * user name for the lockout. */
+    "CREATE TABLE user_passwords ("
+    "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE sessions ("
+    "  id_hash BLOB PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL);"
+    "CREATE INDEX sessions_by_user ON sessions (user_id);"
+    "CREATE TABLE login_failures ("
+    "  name TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL,"
+    "  window_start INTEGER NOT NULL);",
 };
 
 static const char *const sql[S__COUNT] = {
@@ -328,6 +346,32 @@ static const char *const sql[S__COUNT] = {
                      "FROM participant_invites WHERE token_hash = ?1",
     [S_INVITE_TAKE] = "DELETE FROM participant_invites WHERE token_hash = ?1 RETURNING "
                       "workspace_id, participant_id, connection_id, created_by, expires_at",
+    [S_PW_SET] = "INSERT INTO user_passwords (user_id, hash, updated_at) VALUES (?1, ?2, ?3) "
+                 "ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, "
+                 "updated_at = excluded.updated_at",
+    [S_PW_GET] = "SELECT u.id, p.hash FROM users u LEFT JOIN user_passwords p "
+                 "ON p.user_id = u.id WHERE u.name = ?1",
+    [S_SESS_DEL_USER] = "DELETE FROM sessions WHERE user_id = ?1",
+    [S_MEMBER_FIRST] = "SELECT workspace_id FROM memberships WHERE user_id = ?1 "
+                       "ORDER BY workspace_id LIMIT 1",
+    [S_SESS_ADD] = "INSERT INTO sessions (id_hash, user_id, workspace_id, created_at, "
+                   "last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+    [S_SESS_GET] = "SELECT u.id, u.name, u.platform_admin, w.id, w.slug, m.role, s.created_at, "
+                   "s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id "
+                   "JOIN workspaces w ON w.id = s.workspace_id "
+                   "JOIN memberships m ON m.workspace_id = s.workspace_id "
+                   "AND m.user_id = s.user_id WHERE s.id_hash = ?1",
+    [S_SESS_TOUCH] = "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
+    [S_SESS_DEL] = "DELETE FROM sessions WHERE id_hash = ?1",
+    [S_LOGIN_FAILS] = "SELECT failures FROM login_failures WHERE name = ?1 "
+                      "AND window_start >= ?2",
+    [S_LOGIN_FAIL_ADD] = "INSERT INTO login_failures (name, failures, window_start) "
+                         "VALUES (?1, 1, ?2) ON CONFLICT (name) DO UPDATE SET "
+                         "failures = CASE WHEN window_start < ?3 THEN 1 ELSE failures + 1 END, "
+                         "window_start = CASE WHEN window_start < ?3 THEN ?2 "
+                         "ELSE window_start END RETURNING failures",
+    [S_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE window_start < ?1",
+    [S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE name = ?1",
 };
 
 struct sqlite_store {
@@ -1873,6 +1917,221 @@ sq_invite_get(struct store *st, const char *hash, bool take, struct invite_row *
     return db_err(s, rc, ei);
 }
 
+/* ---- web sign-in ---- */
+
+static enum err
+sq_password_set(struct store *st, int64_t user, const char *hash, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q;
+    enum err e = tx_begin(s, ei);
+
+    if (e == ERR_OK) {
+        q = stmt(s, S_PW_SET);
+        if (q == NULL)
+            e = db_err(s, SQLITE_ERROR, ei);
+        else {
+            sqlite3_bind_int64(q, 1, user);
+            bind_text(q, 2, hash);
+            sqlite3_bind_int64(q, 3, now_ms());
+            e = exec_stmt(s, q, ei);
+        }
+    }
+    if (e == ERR_OK) {
+        q = stmt(s, S_SESS_DEL_USER);
+        if (q == NULL)
+            e = db_err(s, SQLITE_ERROR, ei);
+        else {
+            sqlite3_bind_int64(q, 1, user);
+            e = exec_stmt(s, q, ei);
+        }
+    }
+    return tx_end(s, e, ei);
+}
+
+static enum err
+sq_password_get(struct store *st, const char *name, int64_t *user, char **hash, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_PW_GET);
+    int rc;
+
+    *hash = NULL;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, name);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *user = sqlite3_column_int64(q, 0);
+        *hash = col_text(q, 1);
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "user_not_found", "user", "no such user");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_member_first(struct store *st, int64_t user, int64_t *ws, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_MEMBER_FIRST);
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, user);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *ws = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_NOT_FOUND, "not_a_member", "workspace",
+                       "the user is not a member of any workspace");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_session_add(struct store *st, const unsigned char *hash, int64_t user, int64_t ws, int64_t now,
+               struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SESS_ADD);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, user);
+    sqlite3_bind_int64(q, 3, ws);
+    sqlite3_bind_int64(q, 4, now);
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_session_get(struct store *st, const unsigned char *hash, struct principal *p,
+               int64_t *created_at, int64_t *last_seen_at, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SESS_GET);
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        memset(p, 0, sizeof(*p));
+        p->user_id = sqlite3_column_int64(q, 0);
+        snprintf(p->user_name, sizeof(p->user_name), "%s", (const char *)sqlite3_column_text(q, 1));
+        p->platform_admin = sqlite3_column_int(q, 2) != 0;
+        p->workspace_id = sqlite3_column_int64(q, 3);
+        snprintf(p->workspace_slug, sizeof(p->workspace_slug), "%s",
+                 (const char *)sqlite3_column_text(q, 4));
+        if (!role_parse((const char *)sqlite3_column_text(q, 5), &p->role))
+            p->role = ROLE_NONE;
+        *created_at = sqlite3_column_int64(q, 6);
+        *last_seen_at = sqlite3_column_int64(q, 7);
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return ERR_OK;
+    if (rc == SQLITE_DONE)
+        return err_set(ei, ERR_UNAUTHORIZED, "invalid_session", NULL,
+                       "the session is not valid: sign in again");
+    return db_err(s, rc, ei);
+}
+
+static enum err
+sq_session_touch(struct store *st, const unsigned char *hash, int64_t now, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SESS_TOUCH);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_session_delete(struct store *st, const unsigned char *hash, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_SESS_DEL);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+    return exec_stmt(s, q, ei);
+}
+
+static enum err
+sq_login_failures(struct store *st, const char *name, int64_t since, int64_t *failures,
+                  struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_LOGIN_FAILS);
+    int rc;
+
+    *failures = 0;
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, name);
+    sqlite3_bind_int64(q, 2, since);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *failures = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : db_err(s, rc, ei);
+}
+
+static enum err
+sq_login_failure_add(struct store *st, const char *name, int64_t now, int64_t since,
+                     int64_t *failures, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_LOGIN_FAIL_PRUNE);
+    enum err e;
+    int rc;
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, since); /* expired windows of other names */
+    e = exec_stmt(s, q, ei);
+    if (e != ERR_OK)
+        return e;
+    q = stmt(s, S_LOGIN_FAIL_ADD);
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, name);
+    sqlite3_bind_int64(q, 2, now);
+    sqlite3_bind_int64(q, 3, since);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *failures = sqlite3_column_int64(q, 0);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? ERR_OK : db_err(s, rc, ei);
+}
+
+static enum err
+sq_login_failures_clear(struct store *st, const char *name, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_LOGIN_FAIL_CLEAR);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    bind_text(q, 1, name);
+    return exec_stmt(s, q, ei);
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1925,4 +2184,14 @@ static const struct store_ops sqlite_ops = {
     .run_get = sq_run_get,
     .invite_put = sq_invite_put,
     .invite_get = sq_invite_get,
+    .password_set = sq_password_set,
+    .password_get = sq_password_get,
+    .member_first = sq_member_first,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .login_failures = sq_login_failures,
+    .login_failure_add = sq_login_failure_add,
+    .login_failures_clear = sq_login_failures_clear,
 };

@@ -1236,6 +1236,7 @@ test_migration2_moves_operations_dur010(void **state)
     store_close(f->st);
     f->st = NULL;
     db = side_open(f);
+    side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
     side_exec(db, "DROP TABLE participant_invites; DROP TABLE runs; DROP TABLE accounts; "
                   "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
                   "DROP TABLE oauth_providers; "
@@ -2074,6 +2075,106 @@ test_oauth_health_revocations_provider_users(void **state)
     side_close(db);
 }
 
+/* ---- web sign-in: passwords, sessions, login failures ---- */
+
+static void
+test_sessions_and_passwords(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct principal who;
+    unsigned char h1[32], h2[32], h3[32], h4[32];
+    int64_t user = 0, ws = 0, created = 0, seen = 0;
+    char *hash = (char *)1;
+    struct side *db;
+
+    memset(h1, 1, sizeof(h1));
+    memset(h2, 2, sizeof(h2));
+    memset(h3, 3, sizeof(h3));
+    memset(h4, 4, sizeof(h4));
+    assert_int_equal(store_password_get(f->st, "alice", &user, &hash, &ei), ERR_OK);
+    assert_int_equal(user, f->u1);
+    assert_null(hash); /* no password yet */
+    assert_int_equal(store_password_get(f->st, "nobody", &user, &hash, &ei), ERR_NOT_FOUND);
+    assert_int_equal(store_member_first(f->st, f->u1, &ws, &ei), ERR_OK);
+    assert_int_equal(ws, f->ws1);
+
+    assert_int_equal(store_session_add(f->st, h1, f->u1, f->ws1, 1000, &ei), ERR_OK);
+    assert_int_equal(store_session_add(f->st, h2, f->u1, f->ws1, 2000, &ei), ERR_OK);
+    assert_int_equal(store_session_add(f->st, h3, f->u2, f->ws2, 3000, &ei), ERR_OK);
+    assert_int_equal(store_session_get(f->st, h1, &who, &created, &seen, &ei), ERR_OK);
+    assert_int_equal(who.user_id, f->u1);
+    assert_string_equal(who.user_name, "alice");
+    assert_string_equal(who.workspace_slug, "w1");
+    assert_int_equal(who.role, ROLE_ADMIN);
+    assert_int_equal(created, 1000);
+    assert_int_equal(seen, 1000);
+    assert_int_equal(store_session_touch(f->st, h1, 1500, &ei), ERR_OK);
+    assert_int_equal(store_session_get(f->st, h1, &who, &created, &seen, &ei), ERR_OK);
+    assert_int_equal(created, 1000);
+    assert_int_equal(seen, 1500);
+    /* only the hash is kept: the table holds 32-byte blobs */
+    db = side_open(f);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM sessions WHERE length(id_hash) = 32"), 3);
+    /* the role is read at each lookup: a changed role shows, a removed member has no session */
+    side_exec(db, "UPDATE memberships SET role = 'member' WHERE user_id = (SELECT id FROM users "
+                  "WHERE name = 'alice')");
+    assert_int_equal(store_session_get(f->st, h1, &who, &created, &seen, &ei), ERR_OK);
+    assert_int_equal(who.role, ROLE_MEMBER);
+    side_exec(db, "DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = "
+                  "'bob')");
+    assert_int_equal(store_session_get(f->st, h3, &who, &created, &seen, &ei), ERR_UNAUTHORIZED);
+
+    /* a password change ends every session of that user, and only of that user */
+    assert_int_equal(store_member_set(f->st, f->ws1, f->u2, ROLE_MEMBER, &ei), ERR_OK);
+    assert_int_equal(store_session_add(f->st, h4, f->u2, f->ws1, 3000, &ei), ERR_OK);
+    assert_int_equal(store_password_set(f->st, f->u1, "$scrypt$x", &ei), ERR_OK);
+    assert_int_equal(store_session_get(f->st, h1, &who, &created, &seen, &ei), ERR_UNAUTHORIZED);
+    assert_int_equal(store_session_get(f->st, h2, &who, &created, &seen, &ei), ERR_UNAUTHORIZED);
+    assert_int_equal(store_session_get(f->st, h4, &who, &created, &seen, &ei), ERR_OK);
+    assert_string_equal(who.user_name, "bob");
+    assert_int_equal(side_int(db, "SELECT count(*) FROM sessions WHERE user_id = (SELECT id FROM "
+                                  "users WHERE name = 'alice')"),
+                     0);
+    assert_int_equal(store_password_get(f->st, "alice", &user, &hash, &ei), ERR_OK);
+    assert_string_equal(hash, "$scrypt$x");
+    free(hash);
+    assert_int_equal(store_session_add(f->st, h2, f->u1, f->ws1, 4000, &ei), ERR_OK);
+    assert_int_equal(store_session_delete(f->st, h2, &ei), ERR_OK);
+    assert_int_equal(store_session_get(f->st, h2, &who, &created, &seen, &ei), ERR_UNAUTHORIZED);
+    side_close(db);
+}
+
+static void
+test_login_failures_window(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    int64_t n = -1;
+
+    assert_int_equal(store_login_failures(f->st, "alice", 0, &n, &ei), ERR_OK);
+    assert_int_equal(n, 0);
+    for (int64_t i = 1; i <= 3; i++) {
+        assert_int_equal(store_login_failure_add(f->st, "alice", 1000 + i, 0, &n, &ei), ERR_OK);
+        assert_int_equal(n, i);
+    }
+    assert_int_equal(store_login_failure_add(f->st, "ghost", 1000, 0, &n, &ei), ERR_OK);
+    assert_int_equal(n, 1);
+    /* the window began at 1001: counted while since <= 1001, not after */
+    assert_int_equal(store_login_failures(f->st, "alice", 1001, &n, &ei), ERR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(store_login_failures(f->st, "alice", 1002, &n, &ei), ERR_OK);
+    assert_int_equal(n, 0);
+    /* a failure after the window restarts at 1; old windows of other names are pruned */
+    assert_int_equal(store_login_failure_add(f->st, "alice", 5000, 1002, &n, &ei), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_login_failures(f->st, "ghost", 0, &n, &ei), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_login_failures_clear(f->st, "alice", &ei), ERR_OK);
+    assert_int_equal(store_login_failures(f->st, "alice", 0, &n, &ei), ERR_OK);
+    assert_int_equal(n, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -2123,6 +2224,8 @@ main(void)
         T(test_races_have_one_winner),
         T(test_concurrent_open_migrates_once),
         T(test_oauth_health_revocations_provider_users),
+        T(test_sessions_and_passwords),
+        T(test_login_failures_window),
     };
     const struct CMUnitTest pg_only[] = {
         T(test_pg_reconnects),

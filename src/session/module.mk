@@ -1,0 +1,1 @@
+DEPS_session := core store

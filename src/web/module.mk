@@ -1,0 +1,1 @@
+DEPS_web := core
