@@ -1864,6 +1864,13 @@ test_pg_copy_from_sqlite(void **state)
     size_t n = 0;
     char buf[32];
     struct oauth_meta m = {0}, h = {0};
+    struct account_row acct = {0};
+    struct run_row run = {0};
+    struct invite_row inv = {0};
+    struct principal who = {0};
+    const unsigned char sess[32] = {1, 2, 3};
+    char *hash = NULL, token[65];
+    int64_t t1 = 0, t2 = 0;
     struct side *db;
     bool ok = false;
 
@@ -1887,6 +1894,34 @@ test_pg_copy_from_sqlite(void **state)
     h.health_changed_at = 4242;
     assert_int_equal(store_oauth_health_set(src, ws, "conn_c", &h, true, &ei), ERR_OK);
     assert_int_equal(store_oauth_revocation_add(src, ws, "conn_gone", "peer", "{}", &ei), ERR_OK);
+    /* migrations 5 and 6: a personal account with its sealed value, a run, an onboarding
+     * link, a password and a session */
+    acct.workspace_id = ws;
+    acct.kind = (char *)ACCOUNT_KIND_USER;
+    acct.holder = (char *)"7";
+    acct.connection_id = (char *)"conn_c";
+    acct.method = (char *)"key";
+    acct.tiers = (char *)"read";
+    set_add(&s, "auth.token", 0xA0B0C0D1, "acct-sealed");
+    assert_int_equal(store_account_put(src, &acct, &s, &ei), ERR_OK);
+    sealed_set_release(&s);
+    snprintf(run.id, sizeof(run.id), "run_1");
+    run.workspace_id = ws;
+    run.user_id = u;
+    run.status = (char *)"succeeded";
+    run.spec = (char *)"{}";
+    run.state = (char *)"{\"steps\":{}}";
+    run.created_at = 5;
+    assert_int_equal(store_run_insert(src, &run, &ei), ERR_OK);
+    snprintf(inv.token_hash, sizeof(inv.token_hash), "%064d", 3);
+    inv.workspace_id = ws;
+    inv.participant_id = (char *)"p1";
+    inv.connection_id = (char *)"conn_c";
+    inv.created_by = u;
+    inv.expires_at = 99;
+    assert_int_equal(store_invite_put(src, &inv, &ei), ERR_OK);
+    assert_int_equal(store_password_set(src, u, "scrypt$hash", &ei), ERR_OK);
+    assert_int_equal(store_session_add(src, sess, u, ws, 6, &ei), ERR_OK);
     store_close(src);
 
     /* the fixture's rows make the target non-empty: refused, then truncated */
@@ -1922,6 +1957,27 @@ test_pg_copy_from_sqlite(void **state)
     side_close(db);
     assert_int_equal(store_oauth_revocation_add(f->st, ws, "conn_gone", "peer", "{}", &ei),
                      ERR_OK); /* its identity continues too */
+    assert_int_equal(store_account_get(f->st, ws, ACCOUNT_KIND_USER, "7", "conn_c", &acct, &ei),
+                     ERR_OK);
+    assert_string_equal(acct.tiers, "read");
+    account_row_release(&acct);
+    assert_int_equal(store_secrets_get(f->st, ws, ACCOUNT_KIND_USER, "7:conn_c", &got, &ei),
+                     ERR_OK);
+    assert_string_equal(payload_of(&got, "auth.token", buf, sizeof(buf)), "acct-sealed");
+    sealed_set_release(&got);
+    assert_int_equal(store_run_get(f->st, ws, "run_1", &run, &ei), ERR_OK);
+    assert_string_equal(run.status, "succeeded");
+    run_row_release(&run);
+    snprintf(token, sizeof(token), "%s", inv.token_hash); /* inv is also the output */
+    assert_int_equal(store_invite_get(f->st, token, true, &inv, &ei), ERR_OK);
+    assert_string_equal(inv.participant_id, "p1");
+    invite_row_release(&inv);
+    assert_int_equal(store_password_get(f->st, "carol", &u2, &hash, &ei), ERR_OK);
+    assert_string_equal(hash, "scrypt$hash");
+    free(hash);
+    assert_int_equal(store_session_get(f->st, sess, &who, &t1, &t2, &ei), ERR_OK);
+    assert_string_equal(who.user_name, "carol");
+    assert_int_equal(t1, 6);
 
     snprintf(p, sizeof(p), "%s/src.db", dir);
     unlink(p);
@@ -1946,7 +2002,7 @@ test_read_scope_snapshot_and_writes(void **state)
     assert_int_equal(store_user_get(f->st, "alice", &u, &ei), ERR_OK);
     side_exec(side, "INSERT INTO users (name, platform_admin, created_at) VALUES ('carol', 0, 1)");
     assert_int_equal(store_user_get(f->st, "carol", &u, &ei), ERR_NOT_FOUND); /* one snapshot */
-    assert_int_equal(store_user_add(f->st, "dave", false, &id, &ei), ERR_OK);   /* ends it */
+    assert_int_equal(store_user_add(f->st, "dave", false, &id, &ei), ERR_OK); /* ends it */
     assert_true(id > 0);
     assert_int_equal(store_user_get(f->st, "carol", &u, &ei), ERR_OK); /* fresh after the write */
     store_read_end(f->st);
