@@ -7,16 +7,15 @@
 #include "engine/call.h"
 #include "core/banned.h"
 
-static void
-env_of(struct req *rq, struct call_env *env)
+void
+api_call_env(struct req *rq, struct call_env *env)
 {
+    memset(env, 0, sizeof(*env)); /* who, fulfil: call_start sets them */
     env->st = rq->st;
     env->vault = rq->app->vault;
     env->ob = rq->ob;
     env->limits = &rq->app->out_limits;
     env->mcp = rq->mcp;
-    env->who = NULL; /* call_start sets them */
-    env->fulfil = NULL;
 }
 
 /* Runs on the worker thread when the upstream call ends. */
@@ -83,7 +82,7 @@ h_action_call(struct req *rq, struct resp *rs)
         return err_set(&rs->ei, ERR_UNAVAILABLE, "shutting_down", NULL,
                        "the server is shutting down; retry on another instance");
     atomic_fetch_add(&rq->app->metrics.calls, 1);
-    env_of(rq, &env);
+    api_call_env(rq, &env);
     e = call_start(&env, &rq->who, &spec, on_call_done, rq, &stage, &rs->ei);
     if (e == ERR_OK) {
         req_suspend(rq);
@@ -99,7 +98,7 @@ h_conn_test(struct req *rq, struct resp *rs)
     struct call_env env;
     enum err e;
 
-    env_of(rq, &env);
+    api_call_env(rq, &env);
     e = call_test_start(&env, &rq->who, req_param(rq, "id"), on_call_done, rq, &rs->ei);
     if (e == ERR_OK)
         req_suspend(rq);
@@ -164,7 +163,7 @@ h_agent_call(struct req *rq, struct resp *rs)
         return e;
     spec.fulfil = &fs.ctx;
     atomic_fetch_add(&rq->app->metrics.calls, 1);
-    env_of(rq, &env);
+    api_call_env(rq, &env);
     e = call_start(&env, &rq->who, &spec, on_call_done, rq, &stage, &rs->ei);
     fulfil_set_release(&fs); /* call_start opened what it needs */
     if (e == ERR_OK) {

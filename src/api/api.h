@@ -10,6 +10,11 @@
 extern const struct route api_routes[];
 extern const size_t api_nroutes;
 
+/* The call engine's environment for this request's worker (actions.c; the
+ * calls and runs handlers share it). */
+struct call_env;
+void api_call_env(struct req *rq, struct call_env *env);
+
 /* health.c */
 enum err h_healthz(struct req *rq, struct resp *rs);
 enum err h_metrics(struct req *rq, struct resp *rs);

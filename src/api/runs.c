@@ -22,7 +22,7 @@ on_run_done(const json_t *view, void *arg)
 enum err
 h_run_create(struct req *rq, struct resp *rs)
 {
-    struct call_env env = {0};
+    struct call_env env;
     char id[ID_MAX];
     bool wait;
     enum err e = req_json_object(rq, &rs->ei);
@@ -33,11 +33,7 @@ h_run_create(struct req *rq, struct resp *rs)
         e = err_set(&rs->ei, ERR_UNAVAILABLE, "shutting_down", NULL,
                     "the server is shutting down; retry on another instance");
     wait = !json_is_false(json_object_get(rq->json, "wait"));
-    env.st = rq->st;
-    env.vault = rq->app->vault;
-    env.ob = rq->ob;
-    env.limits = &rq->app->out_limits;
-    env.mcp = rq->mcp;
+    api_call_env(rq, &env);
     if (e == ERR_OK)
         e = run_start(&env, &rq->who, rq->json, wait ? on_run_done : NULL, rq, id, &rs->ei);
     json_wipe_strings(json_object_get(rq->json, "credentials"));

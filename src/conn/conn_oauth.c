@@ -286,6 +286,37 @@ conn_oauth_personal_start(struct store *st, const struct vault *v, const char *a
 
 /* ---- committing a token set ---- */
 
+enum err
+conn_oauth_seal_grant(const struct vault *v, int64_t ws, const char *kind, const char *owner,
+                      const struct oauth_provider *p, const struct oauth_tokens *t,
+                      struct sealed_set *set, char **tiers_csv, struct errinfo *ei)
+{
+    struct oauth_list granted = {0};
+    enum err e = ERR_OK;
+    const struct {
+        const char *field;
+        const struct secret *s;
+    } f[] = {{F_ACCESS, &t->access_token}, {F_REFRESH, &t->refresh_token}};
+
+    *tiers_csv = NULL;
+    for (size_t i = 0; e == ERR_OK && i < 2; i++) {
+        struct vault_aad aad = {ws, kind, owner, f[i].field};
+        unsigned char *ct = NULL;
+        size_t n = 0;
+        if (f[i].s->p == NULL || f[i].s->len == 0)
+            continue;
+        e = vault_seal(v, &aad, f[i].s->p, f[i].s->len, &ct, &n, ei);
+        if (e == ERR_OK)
+            e = sealed_set_add(set, f[i].field, ct, n);
+    }
+    /* granted tiers: what the answer's scopes cover (narrowed by the provider), else the
+     * requested ones (*tiers_csv stays NULL) */
+    if (e == ERR_OK && p && t->scope && oauth_scopes_to_tiers(p, t->scope, &granted, ei) == ERR_OK)
+        e = oauth_list_join(&granted, ',', tiers_csv);
+    oauth_list_release(&granted);
+    return e;
+}
+
 static enum err
 commit_tokens(struct store *st, const struct vault *v, int64_t ws, const char *conn_id,
               const char *provider_id, const struct oauth_provider *p, const struct oauth_tokens *t,
@@ -294,28 +325,9 @@ commit_tokens(struct store *st, const struct vault *v, int64_t ws, const char *c
 {
     struct sealed_set set = {0};
     struct oauth_meta m = {0};
-    struct oauth_list granted = {0};
     char *tiers_csv = NULL;
-    enum err e = ERR_OK;
-    const struct {
-        const char *field;
-        const struct secret *s;
-    } f[] = {{F_ACCESS, &t->access_token}, {F_REFRESH, &t->refresh_token}};
+    enum err e = conn_oauth_seal_grant(v, ws, KIND, conn_id, p, t, &set, &tiers_csv, ei);
 
-    for (size_t i = 0; e == ERR_OK && i < 2; i++) {
-        struct vault_aad aad = {ws, KIND, conn_id, f[i].field};
-        unsigned char *ct = NULL;
-        size_t n = 0;
-        if (f[i].s->p == NULL || f[i].s->len == 0)
-            continue;
-        e = vault_seal(v, &aad, f[i].s->p, f[i].s->len, &ct, &n, ei);
-        if (e == ERR_OK)
-            e = sealed_set_add(&set, f[i].field, ct, n);
-    }
-    /* granted tiers: what the answer's scopes cover (narrowed by the provider), else the
-     * requested ones */
-    if (e == ERR_OK && p && t->scope && oauth_scopes_to_tiers(p, t->scope, &granted, ei) == ERR_OK)
-        e = oauth_list_join(&granted, ',', &tiers_csv);
     m.provider_id = (char *)provider_id;
     m.scopes = t->scope;
     m.tiers = tiers_csv ? tiers_csv : (char *)requested_tiers;
@@ -326,7 +338,6 @@ commit_tokens(struct store *st, const struct vault *v, int64_t ws, const char *c
     if (e == ERR_OK)
         e = store_oauth_commit(st, ws, conn_id, &m, &set, expect, committed, ei);
     free(tiers_csv);
-    oauth_list_release(&granted);
     sealed_set_release(&set);
     return e;
 }

@@ -144,6 +144,16 @@ enum err conn_oauth_provider_adopt(struct store *st, const json_t *def,
 enum err conn_oauth_provider_delete(struct store *st, const char *id, json_t **out,
                                     struct errinfo *ei) WARN_UNUSED;
 
+/* Seals t's access and refresh tokens (fields oauth.access_token and
+ * oauth.refresh_token) for (ws, kind, owner) into *set, and sets *tiers_csv
+ * (malloc'd) to the tiers of p that t's granted scopes cover; NULL when the
+ * answer names no scopes (the requested tiers stand). Shared by the
+ * connection's own grant and a user's personal account. */
+enum err conn_oauth_seal_grant(const struct vault *v, int64_t ws, const char *kind,
+                               const char *owner, const struct oauth_provider *p,
+                               const struct oauth_tokens *t, struct sealed_set *set,
+                               char **tiers_csv, struct errinfo *ei) WARN_UNUSED;
+
 /* ---- personal accounts (conn_oauth_personal.c) ---- */
 /* /api/auth/connect/<provider>/start?personal=1&connection=<id>: any member
  * connects their own account to a caller connection; the callback seals the

@@ -39,30 +39,13 @@ personal_save(struct store *st, const struct vault *v, int64_t ws, int64_t uid_n
 {
     struct account_row r = {0};
     struct sealed_set set = {0};
-    struct oauth_list granted = {0};
     char uid[32], owner[ACCOUNT_HOLDER_MAX + ID_MAX];
     char *tiers_csv = NULL;
-    enum err e = ERR_OK;
-    const struct {
-        const char *field;
-        const struct secret *s;
-    } f[] = {{"oauth.access_token", &t->access_token}, {"oauth.refresh_token", &t->refresh_token}};
+    enum err e;
 
     snprintf(uid, sizeof(uid), "%lld", (long long)uid_n);
     snprintf(owner, sizeof(owner), "%s:%s", uid, conn_id);
-    for (size_t i = 0; e == ERR_OK && i < 2; i++) {
-        struct vault_aad aad = {ws, ACCOUNT_KIND_USER, owner, f[i].field};
-        unsigned char *ct = NULL;
-        size_t n = 0;
-        if (f[i].s->p == NULL || f[i].s->len == 0)
-            continue;
-        e = vault_seal(v, &aad, f[i].s->p, f[i].s->len, &ct, &n, ei);
-        if (e == ERR_OK)
-            e = sealed_set_add(&set, f[i].field, ct, n);
-    }
-    /* granted tiers: what the answer's scopes cover, else the requested ones */
-    if (e == ERR_OK && p && t->scope && oauth_scopes_to_tiers(p, t->scope, &granted, ei) == ERR_OK)
-        e = oauth_list_join(&granted, ',', &tiers_csv);
+    e = conn_oauth_seal_grant(v, ws, ACCOUNT_KIND_USER, owner, p, t, &set, &tiers_csv, ei);
     if (e == ERR_OK) {
         r.workspace_id = ws;
         r.kind = (char *)ACCOUNT_KIND_USER;
@@ -78,7 +61,6 @@ personal_save(struct store *st, const struct vault *v, int64_t ws, int64_t uid_n
     if (e == ERR_OK && tiers_out)
         *tiers_out = r.tiers ? xstrdup(r.tiers) : NULL;
     free(tiers_csv);
-    oauth_list_release(&granted);
     sealed_set_release(&set);
     return e;
 }

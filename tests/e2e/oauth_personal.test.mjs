@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import { makeCanary, scanFiles } from './lib/canary.mjs';
-import { startOidcPeer, walkAuthorize } from './lib/oidc_flow.mjs';
+import { startPeerHandle, authorize } from './lib/oauth_peer.mjs';
 import { api, cleanup, freePort, runCli, startServer, tempDir } from './lib/server.mjs';
 
 let srv, peer, peer2, appUrl, conn, conn2, staticConn, dir;
@@ -39,7 +39,7 @@ async function start(name, connectionId, { personal = true, tiers = 'user' } = {
 async function connectAs(name, login) {
   const s = await start(name, conn.id);
   assert.equal(s.status, 302, await s.text());
-  const cb = await walkAuthorize(s.headers.get('location'), { issuer: peer.ready.issuer, appUrl, login });
+  const cb = await authorize(s.headers.get('location'), peer.ready.issuer, appUrl, login);
   const r = await fetch(cb, { redirect: 'manual' });
   const page = await r.text();
   seen.push(page);
@@ -61,7 +61,7 @@ before(async () => {
   toks.eve = tok('eve', 'x');
   const port = await freePort();
   appUrl = `http://127.0.0.1:${port}`;
-  peer = await startOidcPeer({ redirectUri: `${appUrl}/api/auth/connect/peer/callback`, clientSecret, atTtl: 120 });
+  peer = await startPeerHandle({ redirectUri: `${appUrl}/api/auth/connect/peer/callback`, clientSecret, atTtl: 120 });
   srv = await startServer({ dbPath: db, port, allowPrivate: '127.0.0.1/32', args: ['--app-url', appUrl] });
   const root = client('root');
   const iss = peer.ready.issuer;
@@ -80,7 +80,7 @@ before(async () => {
   assert.equal(c.status, 201, c.text);
   conn = c.json;
   // a second provider whose access tokens live 4 s (refreshed 2 s before expiry)
-  peer2 = await startOidcPeer({ redirectUri: `${appUrl}/api/auth/connect/peer2/callback`, clientSecret, atTtl: 4 });
+  peer2 = await startPeerHandle({ redirectUri: `${appUrl}/api/auth/connect/peer2/callback`, clientSecret, atTtl: 4 });
   const i2 = peer2.ready.issuer;
   const reg2 = await root.put('/api/admin/oauth-providers/peer2', {
     name: 'Short peer', authorize_url: `${i2}/auth`, token_url: `${i2}/token`, issuer: i2, require_iss: true,
@@ -203,7 +203,7 @@ test('an expiring personal token is refreshed before the call, and stays the use
   const s = await fetch(`${srv.url}/api/auth/connect/peer2/start?connection=${conn2.id}&tiers=user&personal=1`, {
     headers: { authorization: `Bearer ${toks.bob}` }, redirect: 'manual' });
   assert.equal(s.status, 302, await s.text());
-  const cb = await walkAuthorize(s.headers.get('location'), { issuer: peer2.ready.issuer, appUrl, login: 'bob-at-peer2' });
+  const cb = await authorize(s.headers.get('location'), peer2.ready.issuer, appUrl, 'bob-at-peer2');
   assert.equal((await fetch(cb, { redirect: 'manual' })).status, 200);
   const acc = async () => (await client('bob').get('/api/me/accounts')).json.accounts.find((a) => a.connection === 'short_me');
   const first = await acc();

@@ -34,9 +34,9 @@ export async function stopPeer(child) {
   }
 }
 
-/** Walks the provider's pages from an authorize URL to connhub's callback; returns the callback
- * URL (not fetched). */
-export async function authorize(authorizeUrl, issuer, connhubUrl) {
+/** Walks the provider's pages from an authorize URL to connhub's callback, signing in as `login`
+ * (default alice); returns the callback URL (not fetched). Cookies are kept per walk. */
+export async function authorize(authorizeUrl, issuer, connhubUrl, login = 'alice') {
   const jar = new Map();
   const hop = async (url, init = {}) => {
     const headers = { ...(init.headers || {}) };
@@ -57,7 +57,7 @@ export async function authorize(authorizeUrl, issuer, connhubUrl) {
     if (url.pathname.startsWith('/interaction/')) {
       const page = await (await hop(url)).text();
       const prompt = /name="prompt" value="(login|consent)"/.exec(page)?.[1];
-      const form = new URLSearchParams(prompt === 'login' ? { prompt, login: 'alice', password: 'x' } : { prompt });
+      const form = new URLSearchParams(prompt === 'login' ? { prompt, login, password: 'x' } : { prompt });
       res = await hop(url, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     } else {
       res = await hop(url);
@@ -65,6 +65,13 @@ export async function authorize(authorizeUrl, issuer, connhubUrl) {
     loc = res.headers.get('location');
   }
   throw new Error('never reached the callback');
+}
+
+/** startPeer with the settings the tests use most, as one object: {ready, counters(), stop()}. */
+export async function startPeerHandle({ redirectUri, clientSecret, atTtl = 60 }) {
+  const { child, ready } = await startPeer({ port: 0, 'at-ttl': atTtl, 'auto-consent': 1, 'redirect-uri': redirectUri,
+    'client-secret': clientSecret });
+  return { ready, counters: () => counters(ready.issuer), stop: () => stopPeer(child) };
 }
 
 /** The peer's counters; resetCounters() zeroes them. */
