@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -35,7 +36,8 @@ static const char help[] =
     "                         required properties of its input schema (defaults, first\n"
     "                         enum value, 1, \"connhub\", true, {}, [])\n"
     "  --repeat N             make the first --call N times in a row (one session, one\n"
-    "                         event loop) and print one line with the timings instead\n"
+    "                         event loop) and print one line with the timings (and the\n"
+    "                         probe's own CPU time per call) instead\n"
     "  --warmup W             with --repeat: W calls first that are not timed\n"
     "  --timeout MS           time limit of each step (default 60000)\n"
     "  --allow-private CIDR,...  let the probe reach these private ranges (loopback test\n"
@@ -248,6 +250,18 @@ call(struct probe *p, const char *tool, const json_t *args)
     return 0;
 }
 
+/* This process's CPU time (user + system, every thread), in µs. */
+static int64_t
+cpu_us(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+           ru.ru_stime.tv_usec;
+}
+
 /* --repeat: the first --call, n times in a row on one loop, each started
  * from a timer when the one before is done. */
 struct rep {
@@ -320,7 +334,7 @@ static int
 repeat(struct probe *p, const char *tool, const json_t *args, size_t n, size_t warm)
 {
     struct rep r = {.p = p, .tool = tool, .args = args, .n = n, .warm = warm};
-    int64_t t0, total = 0;
+    int64_t t0, total = 0, cpu;
     size_t p50, p99;
 
     r.us = xcalloc(n, sizeof(*r.us));
@@ -329,9 +343,11 @@ repeat(struct probe *p, const char *tool, const json_t *args, size_t n, size_t w
         return 1;
     }
     r.t0 = now_us();
+    cpu = cpu_us();
     loop_timer_start(p->lp, &r.next, 0, rep_start, &r);
     (void)loop_run(p->lp);
     t0 = now_us() - r.t0;
+    cpu = cpu_us() - cpu;
     loop_timer_stop(p->lp, &r.next);
     outbound_free(p->ob);
     loop_free(p->lp);
@@ -342,10 +358,11 @@ repeat(struct probe *p, const char *tool, const json_t *args, size_t n, size_t w
     qsort(r.us, r.i, sizeof(*r.us), cmp_i64);
     p50 = r.i / 2;
     p99 = r.i * 99 / 100;
-    emit(json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:s?}", "step", "repeat", "tool",
-                   tool, "calls", (json_int_t)r.i, "ok", (json_int_t)r.ok, "total_ms",
+    emit(json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:s?}", "step", "repeat",
+                   "tool", tool, "calls", (json_int_t)r.i, "ok", (json_int_t)r.ok, "total_ms",
                    (double)t0 / 1000.0, "mean_ms", r.i ? (double)total / 1000.0 / (double)r.i : 0.0,
-                   "p50_ms", r.i ? (double)r.us[p50] / 1000.0 : 0.0, "p99_ms",
+                   "cpu_ms_per_call", r.ok ? (double)cpu / 1000.0 / (double)r.ok : 0.0, "p50_ms",
+                   r.i ? (double)r.us[p50] / 1000.0 : 0.0, "p99_ms",
                    r.i ? (double)r.us[p99] / 1000.0 : 0.0, "max_ms",
                    r.i ? (double)r.us[r.i - 1] / 1000.0 : 0.0, "error",
                    r.ei.code[0] ? r.ei.msg : NULL));

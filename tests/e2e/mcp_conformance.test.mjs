@@ -86,6 +86,8 @@ test('mcp-probe --repeat: N timed calls after the warm-up, one line of timings',
   assert.equal(rep.calls, 20);
   assert.equal(rep.ok, 23);
   assert.ok(rep.p50_ms > 0 && rep.p50_ms <= rep.p99_ms && rep.p99_ms <= rep.max_ms, JSON.stringify(rep));
+  // the probe's own CPU per call (all 23 calls): some, and no more than the wall time they took
+  assert.ok(rep.cpu_ms_per_call > 0 && rep.cpu_ms_per_call * rep.ok <= rep.total_ms * 1.5, JSON.stringify(rep));
   const bad = await runAsync(BIN, ['mcp-probe', http.mcpUrl, '--allow-private', '127.0.0.2/32', '--call', 'no-such-tool', '--repeat', '5']);
   assert.equal(bad.code, 1);
   assert.ok(lines(bad.stdout).at(-1).error, bad.stdout);
