@@ -15,7 +15,8 @@
 //   huge     {bytes=16 MiB, chunked=false}     N bytes of 'a' (Content-Length unless chunked)
 //   endless  {chunk=64 KiB}                    chunked body until the client goes away
 //   gzipBomb {bytes=64 MiB}                    Content-Encoding: gzip of N zero bytes
-//                                              (compressed once per size, then cached)
+//                                              (compressed once per size when the mode or
+//                                              route is set, then cached)
 //   json     {status=200, body}                fixed JSON body
 //   sse      {events=[{event,data,id}], interval=0, keepOpen=false}  text/event-stream
 //   hang                                       never answers (headers never come)
@@ -53,8 +54,11 @@ function listen(server, port, host) {
 }
 
 function normaliseSpec(mode, opts) {
-  if (typeof mode === 'object' && mode !== null) return { ...mode };
-  return { ...(opts || {}), mode };
+  const spec = typeof mode === 'object' && mode !== null ? { ...mode } : { ...(opts || {}), mode };
+  // compress now, not on the first request: gzipSync of 64 MiB blocks this process for a second
+  // or more, long enough for the client under test to give up on an idle upstream
+  if (spec.mode === 'gzipBomb') gzipOfZeros(spec.bytes ?? 64 * 1024 * 1024);
+  return spec;
 }
 
 function parseQuery(raw) {
