@@ -324,8 +324,10 @@ test('tool registry: list, rename and delete make old names unknown', async () =
 test('graceful shutdown: an in-flight call finishes after SIGTERM', async () => {
   const c = await mkconn({ name: 'drain', base_url: up.url, operations: [{ name: 's', method: 'GET', path: '/s' }] });
   up.route('/s', { mode: 'slow', delay: 600 });
+  up.requests.length = 0;
   const inflight = call(`${c.slug}.s`, {});
-  await new Promise((r) => setTimeout(r, 200));
+  // in flight = the upstream has the request (it answers 600 ms later), not "200 ms have passed"
+  await up.waitForRequests(1, 10000);
   const stopped = srv.stop('SIGTERM');
   const r = await inflight;
   assert.equal(r.status, 200, r.text);
