@@ -16,7 +16,9 @@ const PW_MAX = 1024; // PASSWORD_MAX_LEN
 const ADA_PW = makeCanary('ada_password');
 const BOB_PW = makeCanary('bob_password');
 const FAILS = 3; // --login-max-failures for this file
-const LOCK_S = 2; // --login-lockout
+// --login-lockout: also the window the FAILS failures must fall in. Each sign-in hashes with scrypt
+// (about 0.3 s on an ASan build, 1-2 s on a busy 2-core machine), so 2 s was too short for three.
+const LOCK_S = 10;
 
 let dir, db, srv, token;
 const cookies = []; // every session cookie value handed out, scanned for at the end
@@ -200,9 +202,11 @@ test('CSRF: a cookie-made POST needs the session\'s token and this server\'s Ori
 
 test(`lockout: ${FAILS} failures lock the name (N), the next try is 429 even with the right password (N+1); unknown names too; the lock ends`, async () => {
   const wrong = { username: 'bob', password: 'not bob password' };
+  let lastFailure = 0;
   for (let i = 1; i <= FAILS; i++) {
     const r = await req('POST', '/api/session', { body: wrong, origin: srv.url });
     assert.equal(r.status, 401, `failure ${i}`);
+    lastFailure = Date.now(); // the failure was recorded before this answer
   }
   const locked = await req('POST', '/api/session', { body: { username: 'bob', password: BOB_PW }, origin: srv.url });
   assert.equal(locked.status, 429);
@@ -215,7 +219,8 @@ test(`lockout: ${FAILS} failures lock the name (N), the next try is 429 even wit
   }
   const ghost = await req('POST', '/api/session', { body: { username: 'ghost', password: 'whatever12' }, origin: srv.url });
   assert.equal(ghost.status, 429, 'a name that does not exist locks the same way (no user enumeration)');
-  await sleep(LOCK_S * 1000 + 300);
+  // bob's lock ends LOCK_S after his last failure
+  await sleep(Math.max(0, lastFailure + LOCK_S * 1000 + 300 - Date.now()));
   await signIn('bob', BOB_PW);
 });
 
@@ -240,37 +245,43 @@ test('sign out ends the session and clears the cookie; a password change ends ev
 });
 
 test('idle timeout and absolute age end a session (N: still valid, N+1: over)', async () => {
-  const s2 = await startServer({ dbPath: db, args: ['--session-idle-timeout', '2', '--session-max-age', '4'] });
+  // A session's clock starts when its sign-in starts, before the password hash (1-2 s on a busy
+  // machine with an ASan build): the limits leave room for that, and every bound below is taken
+  // on the safe side of the sign-in request (before it for "over", after it for "still valid").
+  const IDLE_MS = 4000;
+  const MAX_MS = 8000; // past the idle part below, so its 401 can only be the idle timeout
+  const s2 = await startServer({ dbPath: db, args: ['--session-idle-timeout', String(IDLE_MS / 1000), '--session-max-age', String(MAX_MS / 1000)] });
   try {
     const call = (c) => fetch(`${s2.url}/api/connections`, { headers: { cookie: `connhub_session=${c}` } }).then(async (r) => {
       bodies.push(await r.text());
       return r.status;
     });
     const login = async () => {
+      const before = Date.now();
       const r = await fetch(`${s2.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: s2.url }, body: JSON.stringify({ username: 'ada', password: ADA_PW }) });
       bodies.push(await r.text());
       const c = /connhub_session=([^;]+)/.exec(r.headers.get('set-cookie'))[1];
       cookies.push(c);
-      return c;
+      return { c, before, after: Date.now() };
     };
-    // idle: used after 1 s (under 2) lives; unused for 2.5 s is over
+    // idle: used 2 s after it began (under 4) lives; then unused for 4.5 s is over
     const a = await login();
-    await sleep(1000);
-    assert.equal(await call(a), 200);
-    await sleep(2500);
-    assert.equal(await call(a), 401);
-    assert.equal(await call(a), 401, 'and it stays over');
-    // absolute: used every second it still ends after 4 s
+    await sleep(Math.max(0, a.before + IDLE_MS / 2 - Date.now()));
+    assert.equal(await call(a.c), 200);
+    await sleep(IDLE_MS + 500);
+    assert.equal(await call(a.c), 401);
+    assert.equal(await call(a.c), 401, 'and it stays over');
+    // absolute: used every second it still ends MAX_MS after it began
     const b = await login();
-    const t0 = Date.now();
     let last = 200;
-    while (Date.now() - t0 < 5500 && last === 200) {
+    while (last === 200) {
       await sleep(900);
-      last = await call(b);
-      if (last === 200) assert.ok(Date.now() - t0 < 4000 + 500, 'still valid past the maximum age');
+      const sent = Date.now();
+      last = await call(b.c);
+      if (last === 200) assert.ok(sent - b.after <= MAX_MS, `still valid ${sent - b.after} ms after the sign-in: past the maximum age`);
     }
     assert.equal(last, 401);
-    assert.ok(Date.now() - t0 >= 3900, `ended after ${Date.now() - t0} ms, before the maximum age`);
+    assert.ok(Date.now() - b.before > MAX_MS, `ended ${Date.now() - b.before} ms after the sign-in began: before the maximum age`);
   } finally {
     assert.equal(await s2.stop(), 0);
     assert.deepEqual(scanForCanaries(s2.output(), [ADA_PW, ...cookies]), []);
