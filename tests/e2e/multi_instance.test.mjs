@@ -54,7 +54,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const s of [A, B]) if (s) { output.push(s.output()); await s.stop(); }
+  for (const s of [A, B]) if (s) { await s.stop(); output.push(s.output()); }
   await up?.close();
   await stopPeer(peerProc);
   if (!skip) {
@@ -102,6 +102,7 @@ test('two servers, one killed with SIGKILL mid-load: no acknowledged write is lo
   assert.ok(callsOk >= acked.length - WORKERS, `calls succeeded (${callsOk} of ${acked.length})`);
 
   // Every acknowledged create is there, on the survivor and on a new server.
+  output.push(B.output()); // the killed server's, for the scan in after()
   B = await serve(new URL(appUrlB).port);
   for (const s of [A, B]) {
     const a = api(s.url, token);

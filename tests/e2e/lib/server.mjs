@@ -202,12 +202,14 @@ export async function startServer({
   });
   let exitCode = null;
   let exitSignal = null;
+  proc.on('exit', (code, signal) => {
+    exitCode = code;
+    exitSignal = signal;
+  });
+  // 'close', not 'exit': by then stdout and stderr are read to the end, so output() and logs
+  // after stop() hold the last lines too (the shutdown's, a sanitizer report)
   const exited = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => {
-      exitCode = code;
-      exitSignal = signal;
-      resolve(code ?? (signal ? `signal ${signal}` : null));
-    });
+    proc.on('close', (code, signal) => resolve(code ?? (signal ? `signal ${signal}` : null)));
   });
   proc.on('error', () => {});
 
@@ -254,7 +256,8 @@ export async function startServer({
     output() {
       return stdout.join('\n') + '\n' + stderr.join('\n');
     },
-    /** Sends signal and waits for the exit; returns the exit code (or "signal X"). */
+    /** Sends signal and waits for the exit and the end of its output; returns the exit code (or
+     * "signal X"). */
     async stop(signal = 'SIGTERM') {
       if (exitCode === null && exitSignal === null) proc.kill(signal);
       return exited;
