@@ -510,6 +510,7 @@ test_call_adversarial(void **state)
     }
 }
 
+/* SSRF-166: a legacy `endpoint` event on another origin ends the session. */
 static void
 test_legacy_other_origin(void **state)
 {
@@ -523,6 +524,8 @@ test_legacy_other_origin(void **state)
     assert_string_equal(res.ei.code, "mcp_endpoint_origin");
 }
 
+/* SSRF-166: relative endpoints on the same origin are accepted; another
+ * port, scheme or host (or a scheme-relative URL) is refused. */
 static void
 test_resolve_endpoint(void **state)
 {
