@@ -3,8 +3,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import path from 'node:path';
 
-import { cleanup, startServer } from './lib/server.mjs';
+import { cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
+import { startUpstream } from './lib/upstream.mjs';
 
 let srv;
 
@@ -120,4 +122,52 @@ test('HTTP-004: at --max-connections new connections wait in the backlog and are
   assert.equal(late, 10, 'every waiting connection was served once slots freed');
   assert.equal((await fetch(`${one.url}/healthz`)).status, 200);
   assert.equal(await one.stop(), 0);
+});
+
+test('HTTP-003: a client that never reads a large answer is closed at the idle (write) timeout', async () => {
+  const db = path.join(tempDir(), 'c.db');
+  for (const args of [['user', 'add', 'u'], ['workspace', 'add', 'w'], ['member', 'add', 'w', 'u', '--role', 'admin']]) {
+    assert.equal(runCli([...args, '--db', `sqlite:${db}`]).code, 0);
+  }
+  const token = runCli(['token', 'create', '--user', 'u', '--workspace', 'w', '--db', `sqlite:${db}`]).stdout.trim();
+  const up = await startUpstream({ host: '127.0.0.2' });
+  // 7.8 MB upstream body: a ~10.4 MB answer (base64), well past what the socket buffers hold
+  up.route('/big', { mode: 'huge', bytes: 7800000 });
+  const one = await startServer({ dbPath: db, allowPrivate: '127.0.0.2/32', args: ['--idle-timeout', '1'] });
+  try {
+    const c = await fetch(`${one.url}/api/connections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Big', base_url: up.url, operations: [{ name: 'get', method: 'GET', path: '/big' }] }),
+    });
+    assert.equal(c.status, 201);
+    const body = JSON.stringify({ actionIdentifier: `${(await c.json()).slug}.get`, input: {} });
+    const s = net.connect(one.port, '127.0.0.1');
+    let got = 0;
+    let head = '';
+    let closed = false;
+    s.on('data', (d) => {
+      if (head.length < 1024) head += d.toString('latin1', 0, Math.min(d.length, 1024));
+      got += d.length;
+    });
+    s.on('close', () => { closed = true; });
+    s.on('error', () => {});
+    await new Promise((r) => s.once('connect', r));
+    s.write(`POST /api/actions/call HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    s.pause(); // read nothing: the server's writes stall once the socket buffers are full
+    await new Promise((r) => setTimeout(r, 3000)); // more than the 1 s idle timeout
+    s.resume(); // now take what was buffered before the server gave up
+    for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 100));
+    s.destroy();
+    assert.match(head, /^HTTP\/1\.1 200/, head.slice(0, 80));
+    const length = Number(/content-length: (\d+)/i.exec(head)[1]);
+    assert.ok(length > 10000000, `answer of ${length} bytes`);
+    assert.equal(closed, true, 'closed by the server');
+    assert.ok(got < length, `the answer was cut off (${got} of ${length} bytes)`);
+    assert.equal((await fetch(`${one.url}/healthz`)).status, 200, 'still serving');
+  } finally {
+    await one.stop();
+    await up.close();
+  }
 });
