@@ -872,6 +872,20 @@ drain(struct worker *ws, unsigned n, unsigned timeout_s)
     }
 }
 
+/* SSRF-036: outbound calls never reach this server's own listen address
+ * (before the first worker copies the policy). */
+static int
+deny_self(struct app *app, const char *host, int port)
+{
+    struct errinfo ei = {0};
+
+    if (ssrf_policy_add_self(&app->ssrf, host, port, &ei) != ERR_OK) {
+        log_kv(LOG_ERROR, "server.bad_listen", "s:listen", host, "s:detail", ei.msg, LOG_END);
+        return -1;
+    }
+    return 0;
+}
+
 int
 server_run(struct app *app, const struct server_config *cfg)
 {
@@ -905,6 +919,10 @@ server_run(struct app *app, const struct server_config *cfg)
         if (ws[i].listen_fd < 0) {
             log_kv(LOG_ERROR, "server.bind_failed", "s:listen", cfg->listen, "s:detail",
                    ws[i].listen_fd == -2 ? "not a numeric IP address" : strerror(errno), LOG_END);
+            rc = 1;
+            break;
+        }
+        if (i == 0 && deny_self(app, host, actual) != 0) {
             rc = 1;
             break;
         }
