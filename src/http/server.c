@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "http/gate.h"
 #include "http/http.h"
 #include "mcp/client.h"
 #include "core/banned.h"
@@ -79,6 +80,8 @@ http_limits_default(struct http_limits *l)
     l->max_per_ip = MAX_CONNECTIONS_PER_IP;
     l->idle_timeout_s = CONNECTION_IDLE_TIMEOUT_S;
     l->drain_timeout_s = SHUTDOWN_DRAIN_TIMEOUT_S;
+    l->max_calls = MAX_CALLS_IN_FLIGHT;
+    l->max_calls_ws = MAX_CALLS_PER_WORKSPACE;
 }
 
 static int64_t
@@ -910,6 +913,11 @@ server_run(struct app *app, const struct server_config *cfg)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    app->calls = gate_new(app->limits.max_calls, app->limits.max_calls_ws);
+    if (app->calls == NULL) {
+        log_kv(LOG_ERROR, "server.gate_failed", LOG_END);
+        return 1;
+    }
     ws = xcalloc(n, sizeof(*ws));
     for (unsigned i = 0; i < n && rc == 0; i++) {
         ws[i].app = app;
@@ -945,6 +953,8 @@ server_run(struct app *app, const struct server_config *cfg)
     for (unsigned i = 0; i < n; i++)
         worker_release(&ws[i]);
     free(ws);
+    gate_free(app->calls);
+    app->calls = NULL;
     if (rc == 0)
         log_kv(LOG_INFO, "server.stopped", LOG_END);
     return rc;

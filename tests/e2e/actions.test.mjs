@@ -352,7 +352,7 @@ test('SSRF-036: the server never calls its own listen address, even when the ope
   }
 });
 
-test('graceful shutdown: an in-flight call finishes after SIGTERM ', async () => {
+test('graceful shutdown: an in-flight call finishes after SIGTERM (HTTP-010: drains)', async () => {
   const c = await mkconn({ name: 'drain', base_url: up.url, operations: [{ name: 's', method: 'GET', path: '/s' }] });
   up.route('/s', { mode: 'slow', delay: 600 });
   const inflight = call(`${c.slug}.s`, {});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 
-import { cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
+import { cleanup, seedMember, startServer, tempDir } from './lib/server.mjs';
 import { startUpstream } from './lib/upstream.mjs';
 
 let srv;
@@ -126,10 +126,7 @@ test('HTTP-004: at --max-connections new connections wait in the backlog and are
 
 test('HTTP-003: a client that never reads a large answer is closed at the idle (write) timeout', async () => {
   const db = path.join(tempDir(), 'c.db');
-  for (const args of [['user', 'add', 'u'], ['workspace', 'add', 'w'], ['member', 'add', 'w', 'u', '--role', 'admin']]) {
-    assert.equal(runCli([...args, '--db', `sqlite:${db}`]).code, 0);
-  }
-  const token = runCli(['token', 'create', '--user', 'u', '--workspace', 'w', '--db', `sqlite:${db}`]).stdout.trim();
+  const token = seedMember(db);
   const up = await startUpstream({ host: '127.0.0.2' });
   // 7.8 MB upstream body: a ~10.4 MB answer (base64), well past what the socket buffers hold
   up.route('/big', { mode: 'huge', bytes: 7800000 });
@@ -166,6 +163,51 @@ test('HTTP-003: a client that never reads a large answer is closed at the idle (
     assert.equal(closed, true, 'closed by the server');
     assert.ok(got < length, `the answer was cut off (${got} of ${length} bytes)`);
     assert.equal((await fetch(`${one.url}/healthz`)).status, 200, 'still serving');
+  } finally {
+    await one.stop();
+    await up.close();
+  }
+});
+
+test('HTTP-010: executions in flight are capped per workspace and in total: 429 with Retry-After, slots come back', async () => {
+  const db = path.join(tempDir(), 'c.db');
+  const tok = { w1: seedMember(db, 'u1', 'w1'), w2: seedMember(db, 'u2', 'w2') };
+  const up = await startUpstream({ host: '127.0.0.2' });
+  up.route('/slow', { mode: 'slow', delay: 1500 });
+  const one = await startServer({ dbPath: db, allowPrivate: '127.0.0.2/32',
+    args: ['--max-calls', '3', '--max-calls-per-workspace', '2'] });
+  const post = async (w, p, body) => {
+    const r = await fetch(`${one.url}${p}`, { method: 'POST', body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${tok[w]}`, 'content-type': 'application/json' } });
+    return { status: r.status, retry: r.headers.get('retry-after'), json: await r.json() };
+  };
+  const slug = {};
+  try {
+    for (const w of ['w1', 'w2']) {
+      const c = await post(w, '/api/connections', { name: 'Slow', base_url: up.url,
+        operations: [{ name: 's', method: 'GET', path: '/slow' }, { name: 'e', method: 'GET', path: '/echo' }] });
+      assert.equal(c.status, 201);
+      slug[w] = c.json.slug;
+    }
+    const call = (w, op = 's') => post(w, '/api/actions/call', { actionIdentifier: `${slug[w]}.${op}`, input: {} });
+    // two of w1 and one of w2 in flight (the upstream holds each for 1.5 s) ...
+    const inflight = [call('w1'), call('w1'), call('w2')];
+    for (let i = 0; i < 100 && up.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(up.requests.length, 3, 'three calls reached the upstream');
+    // ... so a third of w1 is over its workspace's limit, a second of w2 over the total
+    const overWs = await call('w1', 'e');
+    const overAll = await call('w2', 'e');
+    for (const [what, r] of [['per workspace', overWs], ['total', overAll]]) {
+      assert.equal(r.status, 429, `${what}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.code, 'too_many_calls', what);
+      assert.equal(r.retry, '1', what);
+    }
+    assert.equal(up.requests.length, 3, 'refused calls never left');
+    for (const r of await Promise.all(inflight)) assert.equal(r.status, 200, JSON.stringify(r.json));
+    // every slot came back, also from calls that failed before sending anything
+    for (let i = 0; i < 4; i++) assert.equal((await call('w1', 'nope')).status, 404);
+    const again = await Promise.all([call('w1', 'e'), call('w1', 'e')]);
+    for (const r of again) assert.equal(r.status, 200, JSON.stringify(r.json));
   } finally {
     await one.stop();
     await up.close();
