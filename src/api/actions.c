@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "conn/accounts.h"
 #include "engine/call.h"
+#include "http/gate.h"
 #include "core/banned.h"
 
 void
@@ -18,12 +19,27 @@ api_call_env(struct req *rq, struct call_env *env)
     env->mcp = rq->mcp;
 }
 
+/* HTTP-010: a slot for one execution of the caller's workspace, or 429 with
+ * Retry-After. Released by on_call_done (or by the caller when the call did
+ * not start). */
+static enum err
+call_slot_take(struct req *rq, struct resp *rs)
+{
+    enum err e = gate_enter(rq->app->calls, rq->who.workspace_id, &rs->ei);
+
+    if (e != ERR_OK)
+        resp_header(rs, "Retry-After", GATE_RETRY_AFTER_S);
+    return e;
+}
+
 /* Runs on the worker thread when the upstream call ends. */
 static void
 on_call_done(struct call_result *res, void *arg)
 {
     struct req *rq = arg;
     struct resp *rs = rq->rs;
+
+    gate_leave(rq->app->calls, rq->who.workspace_id);
 
     rs->status = res->http_status;
     rs->content_type = "application/json";
@@ -81,6 +97,9 @@ h_action_call(struct req *rq, struct resp *rs)
     if (req_draining(rq))
         return err_set(&rs->ei, ERR_UNAVAILABLE, "shutting_down", NULL,
                        "the server is shutting down; retry on another instance");
+    e = call_slot_take(rq, rs);
+    if (e != ERR_OK)
+        return e;
     atomic_fetch_add(&rq->app->metrics.calls, 1);
     api_call_env(rq, &env);
     e = call_start(&env, &rq->who, &spec, on_call_done, rq, &stage, &rs->ei);
@@ -88,6 +107,7 @@ h_action_call(struct req *rq, struct resp *rs)
         req_suspend(rq);
         return ERR_OK;
     }
+    gate_leave(rq->app->calls, rq->who.workspace_id);
     atomic_fetch_add(&rq->app->metrics.calls_failed, 1);
     return resp_json(rs, err_http_status(e), call_error_body(stage, e, &rs->ei));
 }
@@ -98,10 +118,15 @@ h_conn_test(struct req *rq, struct resp *rs)
     struct call_env env;
     enum err e;
 
+    e = call_slot_take(rq, rs);
+    if (e != ERR_OK)
+        return e;
     api_call_env(rq, &env);
     e = call_test_start(&env, &rq->who, req_param(rq, "id"), on_call_done, rq, &rs->ei);
     if (e == ERR_OK)
         req_suspend(rq);
+    else
+        gate_leave(rq->app->calls, rq->who.workspace_id);
     return e;
 }
 
@@ -159,8 +184,12 @@ h_agent_call(struct req *rq, struct resp *rs)
         e = fulfil_parse(rq->st, rq->who.workspace_id, json_object_get(rq->json, "participants"),
                          json_object_get(rq->json, "credentials"), &fs, &rs->ei);
     json_wipe_strings(json_object_get(rq->json, "credentials"));
-    if (e != ERR_OK)
+    if (e == ERR_OK)
+        e = call_slot_take(rq, rs);
+    if (e != ERR_OK) {
+        fulfil_set_release(&fs);
         return e;
+    }
     spec.fulfil = &fs.ctx;
     atomic_fetch_add(&rq->app->metrics.calls, 1);
     api_call_env(rq, &env);
@@ -170,6 +199,7 @@ h_agent_call(struct req *rq, struct resp *rs)
         req_suspend(rq);
         return ERR_OK;
     }
+    gate_leave(rq->app->calls, rq->who.workspace_id);
     atomic_fetch_add(&rq->app->metrics.calls_failed, 1);
     return resp_json(rs, err_http_status(e), call_error_body(stage, e, &rs->ei));
 }

@@ -50,6 +50,9 @@ static const char serve_help[] =
     "  --max-header-bytes BYTES  request line + headers per connection (default 16384)\n"
     "  --max-connections N       open client connections (default 10000)\n"
     "  --max-connections-per-ip N  (default 0: no per-IP cap)\n"
+    "  --max-calls N             executions in flight, all workspaces (default 1024; past it: "
+    "429)\n"
+    "  --max-calls-per-workspace N  executions in flight per workspace (default 256)\n"
     "  --idle-timeout SECONDS    idle or slow client connections are closed (default 30)\n"
     "  --drain-timeout SECONDS   on SIGTERM, in-flight requests get this long (default 30)\n"
     "  --out-connect-timeout MS  upstream connect timeout (default 10000)\n"
@@ -82,6 +85,8 @@ enum {
     O_MAX_HDR,
     O_MAX_CONN,
     O_MAX_IP,
+    O_MAX_CALLS,
+    O_MAX_CALLS_WS,
     O_IDLE,
     O_DRAIN,
     O_OCONN,
@@ -161,6 +166,16 @@ limit_opt(int c, const char *arg, struct app *app)
             return 2;
         app->limits.max_per_ip = (unsigned)n;
         break;
+    case O_MAX_CALLS:
+        if (!num_opt("--max-calls", arg, 1000000, &n) || n == 0)
+            return 2;
+        app->limits.max_calls = (unsigned)n;
+        break;
+    case O_MAX_CALLS_WS:
+        if (!num_opt("--max-calls-per-workspace", arg, 1000000, &n) || n == 0)
+            return 2;
+        app->limits.max_calls_ws = (unsigned)n;
+        break;
     case O_IDLE:
         if (!num_opt("--idle-timeout", arg, 86400, &n))
             return 2;
@@ -238,6 +253,8 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
         {"max-header-bytes", 1, NULL, O_MAX_HDR},
         {"max-connections", 1, NULL, O_MAX_CONN},
         {"max-connections-per-ip", 1, NULL, O_MAX_IP},
+        {"max-calls", 1, NULL, O_MAX_CALLS},
+        {"max-calls-per-workspace", 1, NULL, O_MAX_CALLS_WS},
         {"idle-timeout", 1, NULL, O_IDLE},
         {"drain-timeout", 1, NULL, O_DRAIN},
         {"out-connect-timeout", 1, NULL, O_OCONN},

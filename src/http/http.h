@@ -40,6 +40,8 @@ struct http_limits {
     unsigned max_per_ip;      /* MAX_CONNECTIONS_PER_IP; 0 = none */
     unsigned idle_timeout_s;  /* CONNECTION_IDLE_TIMEOUT_S */
     unsigned drain_timeout_s; /* SHUTDOWN_DRAIN_TIMEOUT_S */
+    unsigned max_calls;       /* MAX_CALLS_IN_FLIGHT (executions, see gate.h) */
+    unsigned max_calls_ws;    /* MAX_CALLS_PER_WORKSPACE */
 };
 void http_limits_default(struct http_limits *l);
 
@@ -66,9 +68,11 @@ struct app {
     struct session_limits session; /* web sign-in: expiry and lockout */
     int64_t started_at;
     struct http_metrics metrics;
+    struct gate *calls; /* execution concurrency limits (gate.h); set by server_run */
 };
 
 struct worker; /* opaque: one per thread */
+struct gate;
 struct mcp_session_cache;
 
 enum route_flags {

@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "http/gate.h"
 #include "http/http.h"
 #include "mcp/client.h"
 #include "core/banned.h"
@@ -79,6 +80,8 @@ http_limits_default(struct http_limits *l)
     l->max_per_ip = MAX_CONNECTIONS_PER_IP;
     l->idle_timeout_s = CONNECTION_IDLE_TIMEOUT_S;
     l->drain_timeout_s = SHUTDOWN_DRAIN_TIMEOUT_S;
+    l->max_calls = MAX_CALLS_IN_FLIGHT;
+    l->max_calls_ws = MAX_CALLS_PER_WORKSPACE;
 }
 
 static int64_t
@@ -872,6 +875,20 @@ drain(struct worker *ws, unsigned n, unsigned timeout_s)
     }
 }
 
+/* SSRF-036: outbound calls never reach this server's own listen address
+ * (before the first worker copies the policy). */
+static int
+deny_self(struct app *app, const char *host, int port)
+{
+    struct errinfo ei = {0};
+
+    if (ssrf_policy_add_self(&app->ssrf, host, port, &ei) != ERR_OK) {
+        log_kv(LOG_ERROR, "server.bad_listen", "s:listen", host, "s:detail", ei.msg, LOG_END);
+        return -1;
+    }
+    return 0;
+}
+
 int
 server_run(struct app *app, const struct server_config *cfg)
 {
@@ -896,6 +913,11 @@ server_run(struct app *app, const struct server_config *cfg)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    app->calls = gate_new(app->limits.max_calls, app->limits.max_calls_ws);
+    if (app->calls == NULL) {
+        log_kv(LOG_ERROR, "server.gate_failed", LOG_END);
+        return 1;
+    }
     ws = xcalloc(n, sizeof(*ws));
     for (unsigned i = 0; i < n && rc == 0; i++) {
         ws[i].app = app;
@@ -905,6 +927,10 @@ server_run(struct app *app, const struct server_config *cfg)
         if (ws[i].listen_fd < 0) {
             log_kv(LOG_ERROR, "server.bind_failed", "s:listen", cfg->listen, "s:detail",
                    ws[i].listen_fd == -2 ? "not a numeric IP address" : strerror(errno), LOG_END);
+            rc = 1;
+            break;
+        }
+        if (i == 0 && deny_self(app, host, actual) != 0) {
             rc = 1;
             break;
         }
@@ -927,6 +953,8 @@ server_run(struct app *app, const struct server_config *cfg)
     for (unsigned i = 0; i < n; i++)
         worker_release(&ws[i]);
     free(ws);
+    gate_free(app->calls);
+    app->calls = NULL;
     if (rc == 0)
         log_kv(LOG_INFO, "server.stopped", LOG_END);
     return rc;

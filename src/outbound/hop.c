@@ -90,12 +90,14 @@ on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port, int
     char why[96];
 
     (void)local_ip;
-    (void)primary_port;
     (void)local_port;
-    if (inet_pton(AF_INET, primary_ip, &s4->sin_addr) == 1)
+    if (inet_pton(AF_INET, primary_ip, &s4->sin_addr) == 1) {
         ss.ss_family = AF_INET;
-    else if (inet_pton(AF_INET6, primary_ip, &s6->sin6_addr) == 1)
+        s4->sin_port = htons((uint16_t)primary_port); /* for the self endpoints */
+    } else if (inet_pton(AF_INET6, primary_ip, &s6->sin6_addr) == 1) {
         ss.ss_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)primary_port);
+    }
     if (ssrf_check_addr(&x->ob->pol, (struct sockaddr *)&ss, why, sizeof(why)))
         return CURL_PREREQFUNC_OK;
     x->blocked = true;

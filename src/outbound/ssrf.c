@@ -12,6 +12,7 @@
 #include "outbound/ssrf.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,18 @@ allow_listed(const struct ssrf_policy *pol, int family, const unsigned char *a)
     return false;
 }
 
+static bool
+is_self(const struct ssrf_policy *pol, int family, const unsigned char *a, int port)
+{
+    if (pol == NULL || port == 0)
+        return false;
+    for (size_t i = 0; i < pol->nself; i++)
+        if (pol->self[i].port == port && pol->self[i].net.family == family &&
+            prefix_match(a, pol->self[i].net.addr, pol->self[i].net.prefix))
+            return true;
+    return false;
+}
+
 static void
 set_why(char *why, size_t whylen, const char *s)
 {
@@ -116,7 +129,7 @@ ssrf_classify(const struct ssrf_policy *pol, const struct sockaddr *sa, char *wh
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     unsigned char a[16];
-    int family;
+    int family, port;
     const char *deny;
 
     set_why(why, whylen, "");
@@ -124,9 +137,11 @@ ssrf_classify(const struct ssrf_policy *pol, const struct sockaddr *sa, char *wh
         goto unsupported;
     if (sa->sa_family == AF_INET) {
         memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
         family = AF_INET;
     } else if (sa->sa_family == AF_INET6) {
         memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+        port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
         family = AF_INET6;
         if (memcmp(a, mapped, sizeof(mapped)) == 0) { /* unwrap ::ffff:a.b.c.d */
             memmove(a, a + 12, 4);
@@ -134,6 +149,10 @@ ssrf_classify(const struct ssrf_policy *pol, const struct sockaddr *sa, char *wh
         }
     } else {
         goto unsupported;
+    }
+    if (is_self(pol, family, a, port)) {
+        set_why(why, whylen, "this server's own listen address");
+        return SSRF_DENY;
     }
     if (family == AF_INET)
         deny = classify(deny4, ARRAY_LEN(deny4), a);
@@ -230,6 +249,90 @@ ssrf_policy_parse(struct ssrf_policy *pol, const char *list, struct errinfo *ei)
                 return err_set(ei, ERR_INVALID, "invalid_field", "allow_private", "trailing comma");
         }
     }
-    *pol = np;
+    memcpy(pol->allow, np.allow, sizeof(pol->allow));
+    pol->nallow = np.nallow;
     return ERR_OK;
+}
+
+static enum err
+self_add(struct ssrf_policy *pol, int family, const void *addr, int prefix, int port,
+         struct errinfo *ei)
+{
+    struct ssrf_self *e;
+
+    if (pol->nself == SSRF_MAX_SELF)
+        return err_set(ei, ERR_TOO_LARGE, "limit_exceeded", "listen",
+                       "more than %d addresses reach the listen address", SSRF_MAX_SELF);
+    e = &pol->self[pol->nself++];
+    memset(e, 0, sizeof(*e));
+    e->net.family = family;
+    memcpy(e->net.addr, addr, family == AF_INET ? 4 : 16);
+    e->net.prefix = prefix;
+    e->port = port;
+    return ERR_OK;
+}
+
+/* Every address of this host's interfaces of the given family. */
+static enum err
+self_add_interfaces(struct ssrf_policy *pol, int family, int port, struct errinfo *ei)
+{
+    struct ifaddrs *ifs = NULL;
+    enum err e = ERR_OK;
+
+    if (getifaddrs(&ifs) != 0)
+        return err_set(ei, ERR_INTERNAL, "internal", "listen", "cannot list interface addresses");
+    for (const struct ifaddrs *i = ifs; i != NULL && e == ERR_OK; i = i->ifa_next) {
+        const struct sockaddr *sa = i->ifa_addr;
+        if (sa == NULL || sa->sa_family != family)
+            continue;
+        if (family == AF_INET)
+            e = self_add(pol, AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                         32, port, ei);
+        else
+            e = self_add(pol, AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                         128, port, ei);
+    }
+    freeifaddrs(ifs);
+    return e;
+}
+
+/* A wildcard IPv4 listener: loopback, 0.0.0.0 and every interface address. */
+static enum err
+self_add_any4(struct ssrf_policy *pol, int port, struct errinfo *ei)
+{
+    static const unsigned char lo[4] = {127, 0, 0, 0}, any[4] = {0};
+    enum err e = self_add(pol, AF_INET, lo, 8, port, ei);
+
+    if (e == ERR_OK)
+        e = self_add(pol, AF_INET, any, 32, port, ei);
+    if (e == ERR_OK)
+        e = self_add_interfaces(pol, AF_INET, port, ei);
+    return e;
+}
+
+enum err
+ssrf_policy_add_self(struct ssrf_policy *pol, const char *host, int port, struct errinfo *ei)
+{
+    unsigned char a[16];
+    static const unsigned char any6[16] = {0}, lo6[16] = {[15] = 1};
+    enum err e;
+
+    if (port < 1 || port > 65535)
+        return err_set(ei, ERR_INVALID, "invalid_field", "listen", "port must be 1..65535");
+    if (inet_pton(AF_INET, host, a) == 1)
+        return memcmp(a, any6, 4) == 0 ? self_add_any4(pol, port, ei)
+                                       : self_add(pol, AF_INET, a, 32, port, ei);
+    if (inet_pton(AF_INET6, host, a) != 1)
+        return err_set(ei, ERR_INVALID, "invalid_field", "listen", "not a numeric IP address");
+    if (memcmp(a, any6, 16) != 0)
+        return self_add(pol, AF_INET6, a, 128, port, ei);
+    /* "::" also takes IPv4 connections (IPV6_V6ONLY is off by default) */
+    e = self_add(pol, AF_INET6, any6, 128, port, ei);
+    if (e == ERR_OK)
+        e = self_add(pol, AF_INET6, lo6, 128, port, ei);
+    if (e == ERR_OK)
+        e = self_add_interfaces(pol, AF_INET6, port, ei);
+    if (e == ERR_OK)
+        e = self_add_any4(pol, port, ei);
+    return e;
 }

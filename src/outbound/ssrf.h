@@ -34,18 +34,41 @@ struct ssrf_cidr {
     int prefix;
 };
 
+/* Added (SSRF-036): this server's own listening endpoints. A connection to
+ * one of them is denied whatever the allow list says (self-connection, as
+ * Smokescreen): an agent could otherwise call connhub's own API through it. */
+#define SSRF_MAX_SELF 128
+
+struct ssrf_self {
+    struct ssrf_cidr net;
+    int port; /* 1..65535 */
+};
+
 struct ssrf_policy {
     struct ssrf_cidr allow[SSRF_MAX_ALLOW];
     size_t nallow;
+    struct ssrf_self self[SSRF_MAX_SELF];
+    size_t nself;
 };
 
-/* Parses "127.0.0.2/32,::1/128" into pol (replacing its allow list).
- * ERR_INVALID names the bad entry. */
+/* Parses "127.0.0.2/32,::1/128" into pol (replacing its allow list; the
+ * self endpoints are kept). ERR_INVALID names the bad entry. */
 enum err ssrf_policy_parse(struct ssrf_policy *pol, const char *list,
                            struct errinfo *ei) WARN_UNUSED;
 
+/* Added (SSRF-036): adds the endpoint this server listens on (host: a numeric
+ * IP as given to --listen; port: the bound port, 1..65535). A specific
+ * address stands for itself. A wildcard (0.0.0.0, or :: which also takes
+ * IPv4) stands for every address that reaches it: each address of this
+ * host's interfaces (getifaddrs) plus 127.0.0.0/8, 0.0.0.0 (and ::1, ::).
+ * ERR_INVALID for a bad host or port, ERR_TOO_LARGE past SSRF_MAX_SELF
+ * entries (field "listen" in both). */
+enum err ssrf_policy_add_self(struct ssrf_policy *pol, const char *host, int port,
+                              struct errinfo *ei) WARN_UNUSED;
+
 /* true when connhub may connect to sa. On false, why (if not NULL) gets a
- * short reason such as "loopback" or "private (RFC 1918)". */
+ * short reason such as "loopback" or "private (RFC 1918)". The port of sa
+ * matters only for the self endpoints (port 0 matches none). */
 bool ssrf_check_addr(const struct ssrf_policy *pol, const struct sockaddr *sa, char *why,
                      size_t whylen);
 

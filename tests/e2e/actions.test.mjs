@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
-import { api, cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
+import { api, cleanup, runCli, seedMember, startServer, tempDir } from './lib/server.mjs';
 import { startCanaryListener, startUpstream } from './lib/upstream.mjs';
 
 let srv, A, up, up3, canaryLo, db, tokens;
@@ -321,7 +321,38 @@ test('tool registry: list, rename and delete make old names unknown', async () =
   assert.equal((await call('regtools2.list_items', {})).json.error.code, 'unknown_tool');
 });
 
-test('graceful shutdown: an in-flight call finishes after SIGTERM', async () => {
+test('SSRF-036: the server never calls its own listen address, even when the operator allows loopback', async () => {
+  const sdb = path.join(tempDir(), 'self.db');
+  const token = seedMember(sdb);
+  const lo = await startUpstream({ host: '127.0.0.1' });
+  const self = await startServer({ dbPath: sdb, allowPrivate: '127.0.0.1/32' });
+  try {
+    const S = api(self.url, token);
+    const mk = async (name, base) => {
+      const r = await S.post('/api/connections', { name, base_url: base, auth: { type: 'bearer', token: canary.bearer },
+        operations: [{ name: 'me', method: 'GET', path: '/api/me' }] });
+      assert.equal(r.status, 201, r.text);
+      return r.json.slug;
+    };
+    const selfSlug = await mk('self', self.url);
+    const otherSlug = await mk('other', lo.url);
+    let r = await S.post('/api/actions/call', { actionIdentifier: `${selfSlug}.me`, input: {} });
+    assert.equal(r.status, 403, r.text);
+    assert.equal(r.json.error.code, 'blocked_by_policy');
+    // the same allowed address on another port still answers
+    r = await S.post('/api/actions/call', { actionIdentifier: `${otherSlug}.me`, input: {} });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.ok, true);
+    assert.equal(lo.requests.length, 1);
+    assert.ok(self.logs.some((l) => l.event === 'outbound.ssrf_blocked' && /own listen address/.test(l.reason)),
+      'the refusal is logged with its reason');
+  } finally {
+    await self.stop();
+    await lo.close();
+  }
+});
+
+test('graceful shutdown: an in-flight call finishes after SIGTERM (HTTP-010: drains)', async () => {
   const c = await mkconn({ name: 'drain', base_url: up.url, operations: [{ name: 's', method: 'GET', path: '/s' }] });
   up.route('/s', { mode: 'slow', delay: 600 });
   up.requests.length = 0;

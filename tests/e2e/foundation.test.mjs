@@ -186,10 +186,10 @@ test('bad input gets a clear error naming the field, and nothing stored changes'
   };
   const cases = [
     ['malformed JSON', () => raw('{"name": '), 400, 'invalid_json', undefined],
-    ['not an object', () => raw('[1,2]'), 400, 'invalid_body', undefined],
-    ['duplicate keys', () => raw('{"name":"a","name":"b"}'), 400, 'invalid_json', undefined],
+    ['HTTP-008: not an object', () => raw('[1,2]'), 400, 'invalid_body', undefined],
+    ['PARSE-005: duplicate keys', () => raw('{"name":"a","name":"b"}'), 400, 'invalid_json', undefined],
     ['too deep', () => raw('['.repeat(100000)), 400, 'too_deep', undefined],
-    ['wrong content type', () => raw('{}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type', 'Content-Type'],
+    ['HTTP-008: wrong content type', () => raw('{}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type', 'Content-Type'],
     ['missing name', () => A.post('/api/connections', { base_url: 'https://x.example.com' }), 400, 'missing_field', 'name'],
     ['name wrong type', () => A.post('/api/connections', { ...good, slug: 'n2', name: 42 }), 400, 'invalid_type', 'name'],
     ['unknown auth type', () => A.post('/api/connections', { ...good, slug: 'n3', auth: { type: 'magic' } }), 400, 'unknown_auth_type', 'auth.type'],

@@ -3,8 +3,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import path from 'node:path';
 
-import { cleanup, startServer } from './lib/server.mjs';
+import { cleanup, seedMember, startServer, tempDir } from './lib/server.mjs';
+import { startUpstream } from './lib/upstream.mjs';
 
 let srv;
 
@@ -124,4 +126,94 @@ test('HTTP-004: at --max-connections new connections wait in the backlog and are
   assert.equal(late, 10, 'every waiting connection was served once slots freed');
   assert.equal((await fetch(`${one.url}/healthz`)).status, 200);
   assert.equal(await one.stop(), 0);
+});
+
+test('HTTP-003: a client that never reads a large answer is closed at the idle (write) timeout', async () => {
+  const db = path.join(tempDir(), 'c.db');
+  const token = seedMember(db);
+  const up = await startUpstream({ host: '127.0.0.2' });
+  // 7.8 MB upstream body: a ~10.4 MB answer (base64), well past what the socket buffers hold
+  up.route('/big', { mode: 'huge', bytes: 7800000 });
+  const one = await startServer({ dbPath: db, allowPrivate: '127.0.0.2/32', args: ['--idle-timeout', '1'] });
+  try {
+    const c = await fetch(`${one.url}/api/connections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Big', base_url: up.url, operations: [{ name: 'get', method: 'GET', path: '/big' }] }),
+    });
+    assert.equal(c.status, 201);
+    const body = JSON.stringify({ actionIdentifier: `${(await c.json()).slug}.get`, input: {} });
+    const s = net.connect(one.port, '127.0.0.1');
+    let got = 0;
+    let head = '';
+    let closed = false;
+    s.on('data', (d) => {
+      if (head.length < 1024) head += d.toString('latin1', 0, Math.min(d.length, 1024));
+      got += d.length;
+    });
+    s.on('close', () => { closed = true; });
+    s.on('error', () => {});
+    await new Promise((r) => s.once('connect', r));
+    s.write(`POST /api/actions/call HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    s.pause(); // read nothing: the server's writes stall once the socket buffers are full
+    await new Promise((r) => setTimeout(r, 3000)); // more than the 1 s idle timeout
+    s.resume(); // now take what was buffered before the server gave up
+    for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 100));
+    s.destroy();
+    assert.match(head, /^HTTP\/1\.1 200/, head.slice(0, 80));
+    const length = Number(/content-length: (\d+)/i.exec(head)[1]);
+    assert.ok(length > 10000000, `answer of ${length} bytes`);
+    assert.equal(closed, true, 'closed by the server');
+    assert.ok(got < length, `the answer was cut off (${got} of ${length} bytes)`);
+    assert.equal((await fetch(`${one.url}/healthz`)).status, 200, 'still serving');
+  } finally {
+    await one.stop();
+    await up.close();
+  }
+});
+
+test('HTTP-010: executions in flight are capped per workspace and in total: 429 with Retry-After, slots come back', async () => {
+  const db = path.join(tempDir(), 'c.db');
+  const tok = { w1: seedMember(db, 'u1', 'w1'), w2: seedMember(db, 'u2', 'w2') };
+  const up = await startUpstream({ host: '127.0.0.2' });
+  up.route('/slow', { mode: 'slow', delay: 1500 });
+  const one = await startServer({ dbPath: db, allowPrivate: '127.0.0.2/32',
+    args: ['--max-calls', '3', '--max-calls-per-workspace', '2'] });
+  const post = async (w, p, body) => {
+    const r = await fetch(`${one.url}${p}`, { method: 'POST', body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${tok[w]}`, 'content-type': 'application/json' } });
+    return { status: r.status, retry: r.headers.get('retry-after'), json: await r.json() };
+  };
+  const slug = {};
+  try {
+    for (const w of ['w1', 'w2']) {
+      const c = await post(w, '/api/connections', { name: 'Slow', base_url: up.url,
+        operations: [{ name: 's', method: 'GET', path: '/slow' }, { name: 'e', method: 'GET', path: '/echo' }] });
+      assert.equal(c.status, 201);
+      slug[w] = c.json.slug;
+    }
+    const call = (w, op = 's') => post(w, '/api/actions/call', { actionIdentifier: `${slug[w]}.${op}`, input: {} });
+    // two of w1 and one of w2 in flight (the upstream holds each for 1.5 s) ...
+    const inflight = [call('w1'), call('w1'), call('w2')];
+    for (let i = 0; i < 100 && up.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(up.requests.length, 3, 'three calls reached the upstream');
+    // ... so a third of w1 is over its workspace's limit, a second of w2 over the total
+    const overWs = await call('w1', 'e');
+    const overAll = await call('w2', 'e');
+    for (const [what, r] of [['per workspace', overWs], ['total', overAll]]) {
+      assert.equal(r.status, 429, `${what}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.code, 'too_many_calls', what);
+      assert.equal(r.retry, '1', what);
+    }
+    assert.equal(up.requests.length, 3, 'refused calls never left');
+    for (const r of await Promise.all(inflight)) assert.equal(r.status, 200, JSON.stringify(r.json));
+    // every slot came back, also from calls that failed before sending anything
+    for (let i = 0; i < 4; i++) assert.equal((await call('w1', 'nope')).status, 404);
+    const again = await Promise.all([call('w1', 'e'), call('w1', 'e')]);
+    for (const r of again) assert.equal(r.status, 200, JSON.stringify(r.json));
+  } finally {
+    await one.stop();
+    await up.close();
+  }
 });

@@ -126,6 +126,25 @@ test('preview by URL goes through the SSRF guard (SSRF-161)', async () => {
   up.route('/openapi.yaml', null);
 });
 
+test('servers[0].url or a server variable naming an internal host: stored, execution blocked (SSRF-164)', async () => {
+  const port = canaryLo.port;
+  const hits = canaryLo.hits;
+  const specs = [
+    ['plain', `servers: [{url: 'http://127.0.0.1:${port}/v1'}]`],
+    ['variable', `servers: [{url: 'http://{host}/v1', variables: {host: {default: '127.0.0.1:${port}', enum: ['127.0.0.1:${port}']}}}]`],
+  ];
+  for (const [what, servers] of specs) {
+    const text = `openapi: 3.0.3\ninfo: {title: T, version: '1'}\n${servers}\npaths: {/x: {get: {operationId: getX}}}\n`;
+    const r = await A.post('/api/connections', { name: `Internal ${what}`, service_type: 'openapi', spec: text });
+    assert.equal(r.status, 201, `${what}: ${r.text.slice(0, 300)}`);
+    assert.equal(r.json.base_url, `http://127.0.0.1:${port}/v1`, what);
+    const c = await A.post('/api/actions/call', { actionIdentifier: `${r.json.slug}.get_x`, input: {} });
+    assert.equal(c.status, 403, `${what}: ${c.text}`);
+    assert.equal(c.json.error.code, 'blocked_by_policy', what);
+  }
+  assert.equal(canaryLo.hits, hits, 'the loopback canary was never reached');
+});
+
 test('hostile specs: clear 4xx, fast, and the server keeps serving (PARSE-002, 007, 008, 015)', async () => {
   const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
   for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);

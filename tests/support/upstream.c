@@ -472,8 +472,14 @@ struct canary {
 struct canary *
 canary_start(const char *addr)
 {
+    return canary_start_at(addr, 0);
+}
+
+struct canary *
+canary_start_at(const char *addr, int port)
+{
     struct canary *c = calloc(1, sizeof(*c));
-    struct sockaddr_in sa = {.sin_family = AF_INET};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     socklen_t len = sizeof(sa);
 
     if (c == NULL || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)

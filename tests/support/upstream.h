@@ -34,6 +34,9 @@ void upstream_stop(struct upstream *u);                  /* NULL is fine */
  * counts every connection that reached it so far. */
 struct canary;
 struct canary *canary_start(const char *addr);
+/* The same on addr:port (0: kernel-chosen), e.g. the port of an upstream on
+ * another loopback address, so that one name:port can resolve to either. */
+struct canary *canary_start_at(const char *addr, int port);
 int canary_port(const struct canary *c);
 unsigned canary_hits(struct canary *c);
 void canary_stop(struct canary *c);

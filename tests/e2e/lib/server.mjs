@@ -154,6 +154,19 @@ function lineCollector(stream, lines, onLine) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Adds user `user` as admin of a new workspace `workspace` in the SQLite file
+ * dbPath (CLI) and returns a bearer token for them.
+ */
+export function seedMember(dbPath, user = 'u', workspace = 'w') {
+  const db = `sqlite:${dbPath}`;
+  for (const args of [['user', 'add', user], ['workspace', 'add', workspace], ['member', 'add', workspace, user, '--role', 'admin']]) {
+    const r = runCli([...args, '--db', db]);
+    if (r.code !== 0) throw new Error(`seedMember: connhub ${args.join(' ')}: ${r.stderr}`);
+  }
+  return runCli(['token', 'create', '--user', user, '--workspace', workspace, '--db', db]).stdout.trim();
+}
+
+/**
  * Starts `connhub serve --listen 127.0.0.1:<port> --db <dbUrl(dbPath)> [args]`
  * and waits until GET /healthz answers 200. allowPrivate (a CIDR string, a
  * list of them, or true for 127.0.0.2/32) becomes --allow-private.

@@ -17,6 +17,7 @@
 #include "mcp/client.h"
 #include "mcp/client_int.h"
 #include "support/mcp_server.h"
+#include "support/upstream.h"
 
 static struct mcp_server *srv;
 static struct loop *lp;
@@ -510,6 +511,7 @@ test_call_adversarial(void **state)
     }
 }
 
+/* SSRF-166: a legacy `endpoint` event on another origin ends the session. */
 static void
 test_legacy_other_origin(void **state)
 {
@@ -523,6 +525,52 @@ test_legacy_other_origin(void **state)
     assert_string_equal(res.ei.code, "mcp_endpoint_origin");
 }
 
+/* SSRF-167: an MCP server that redirects to an internal address. The hop is
+ * checked like the first one: 302/303 (the POST becomes a GET) reach the
+ * connect-time guard and are blocked; 307 (POST kept) is not replayed across
+ * origins. The canary on 127.0.0.1 sees no connection. */
+static void
+test_redirect_to_internal(void **state)
+{
+    static const struct {
+        enum mcp_transport tr;
+        const char *code, *want;
+    } cases[] = {
+        {MCP_STREAMABLE_HTTP, "302", "blocked"},
+        {MCP_STREAMABLE_HTTP, "303", "blocked"},
+        {MCP_STREAMABLE_HTTP, "307", "too_many_redirects"},
+        {MCP_SSE, "302", "blocked"},
+        {MCP_AUTO, "302", "blocked"},
+    };
+    struct upstream *up = upstream_start("127.0.0.2");
+    struct canary *c = canary_start("127.0.0.1");
+
+    (void)state;
+    assert_non_null(up);
+    assert_non_null(c);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char u[256];
+        struct mcp_target t = {u, cases[i].tr, NULL, 0, 0};
+        struct result res = {0};
+        struct errinfo ei;
+
+        snprintf(u, sizeof(u), "http://127.0.0.2:%d/redirect?code=%s&to=http://127.0.0.1:%d/mcp",
+                 upstream_port(up), cases[i].code, canary_port(c));
+        begin();
+        assert_int_equal(mcp_discover(ob, &t, on_done, &res, &ei), ERR_OK);
+        run(&res, 30000);
+        assert_true(res.called);
+        assert_null(res.r);
+        if (strcmp(res.ei.code, cases[i].want) != 0)
+            fail_msg("%s %s: got %s (%s)", cases[i].code, u, res.ei.code, res.ei.msg);
+        assert_int_equal(canary_hits(c), 0);
+    }
+    canary_stop(c);
+    upstream_stop(up);
+}
+
+/* SSRF-166: relative endpoints on the same origin are accepted; another
+ * port, scheme or host (or a scheme-relative URL) is refused. */
 static void
 test_resolve_endpoint(void **state)
 {
@@ -631,6 +679,7 @@ main(void)
         cmocka_unit_test(test_call_adversarial),
         cmocka_unit_test(test_legacy_other_origin),
         cmocka_unit_test(test_resolve_endpoint),
+        cmocka_unit_test(test_redirect_to_internal),
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_transport_errors),
     };

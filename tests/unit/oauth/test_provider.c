@@ -221,8 +221,7 @@ definition_limits(void **state)
                  "{\"id\":\"acme\",\"name\":\"A\",\"authorize_url\":\"https://as.test/a\","
                  "\"token_url\":\"https://t.test/\",\"tiers\":{\"r\":{\"scopes\":[\"%s\"]}}}",
                  scope);
-        assert_int_equal(parse_str(def, &p, &ei),
-                         n == OAUTH_MAX_SCOPE_LEN ? ERR_OK : ERR_INVALID);
+        assert_int_equal(parse_str(def, &p, &ei), n == OAUTH_MAX_SCOPE_LEN ? ERR_OK : ERR_INVALID);
         oauth_provider_release(&p);
     }
 }
@@ -318,7 +317,8 @@ scopes_to_tiers(void **state)
          "https://www.googleapis.com/auth/userinfo.email",
          ERR_OK, "send"},
         {"gmail",
-         "https://www.googleapis.com/auth/gmail.readonly https://www.googleapis.com/auth/gmail.send",
+         "https://www.googleapis.com/auth/gmail.readonly "
+         "https://www.googleapis.com/auth/gmail.send",
          ERR_OK, "send read"},
         {"gmail", "https://mail.google.com/", ERR_OK, "send read full"},
         {"gmail", "", ERR_OK, ""},
@@ -473,15 +473,70 @@ client_creds(void **state)
     oauth_client_release(&c); /* on {0}: nothing */
 }
 
+/* SSRF-160: a provider URL naming an internal host is refused at save:
+ * plain http anywhere but 127.0.0.1/::1 (test peers), and every non-canonical
+ * spelling (url_validate). A canonical https URL to an internal address is
+ * accepted here and denied at use (test_token.c). */
+static void
+ssrf_160_internal_urls_refused_at_save(void **state)
+{
+    static const char *const fields[] = {"authorize_url", "token_url", "revocation_url",
+                                         "userinfo_url", "issuer"};
+    static const char *const urls[] = {
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/token",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "https://0xa9fea9fe/latest/meta-data/",
+        "https://2852039166/",
+        "https://169.254.169.254./",
+        "https://0251.0376.0251.0376/",
+        "https://user@169.254.169.254/",
+        "https://%31%36%39.254.169.254/",
+        "file:///etc/passwd",
+    };
+
+    (void)state;
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+        for (size_t u = 0; u < sizeof(urls) / sizeof(urls[0]); u++) {
+            struct oauth_provider p;
+            struct errinfo ei = {0};
+            char def[1024];
+            enum err e;
+
+            snprintf(def, sizeof(def),
+                     "{\"id\":\"acme\",\"name\":\"A\",\"authorize_url\":\"https://as.test/a\","
+                     "\"token_url\":\"https://as.test/t\",\"tiers\":{\"r\":{\"scopes\":[\"a\"]}},"
+                     "\"%s\":\"%s\"}",
+                     fields[f], urls[u]);
+            if (strcmp(fields[f], "authorize_url") == 0 || strcmp(fields[f], "token_url") == 0)
+                /* replace the required field instead of adding it twice */
+                snprintf(def, sizeof(def),
+                         "{\"id\":\"acme\",\"name\":\"A\",\"%s\":\"%s\",\"%s\":\"https://as.test/"
+                         "x\",\"tiers\":{\"r\":{\"scopes\":[\"a\"]}}}",
+                         fields[f], urls[u],
+                         strcmp(fields[f], "token_url") == 0 ? "authorize_url" : "token_url");
+            e = parse_str(def, &p, &ei);
+            if (e != ERR_INVALID || strcmp(ei.field, fields[f]) != 0)
+                fail_msg("%s = %s: got %d (%s: %s)", fields[f], urls[u], e, ei.field, ei.msg);
+            oauth_provider_release(&p);
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(builtins_parse),   cmocka_unit_test(definition_errors),
-        cmocka_unit_test(definition_limits), cmocka_unit_test(json_roundtrip),
-        cmocka_unit_test(tiers_to_scopes),  cmocka_unit_test(scopes_to_tiers),
-        cmocka_unit_test(scope_split_limits), cmocka_unit_test(env_name),
+        cmocka_unit_test(builtins_parse),
+        cmocka_unit_test(definition_errors),
+        cmocka_unit_test(definition_limits),
+        cmocka_unit_test(json_roundtrip),
+        cmocka_unit_test(tiers_to_scopes),
+        cmocka_unit_test(scopes_to_tiers),
+        cmocka_unit_test(scope_split_limits),
+        cmocka_unit_test(env_name),
         cmocka_unit_test(client_creds),
+        cmocka_unit_test(ssrf_160_internal_urls_refused_at_save),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "core/util.h"
 #include "oauth/token.h"
+#include "support/upstream.h"
 
 static const char peer_def[] =
     "{\"id\":\"peer\",\"name\":\"Peer\",\"authorize_url\":\"http://127.0.0.1:18081/auth\","
@@ -143,7 +144,6 @@ oauth_019_body_auth(void **state)
     oauth_provider_release(&p);
 }
 
-
 /* --oauth-token-timeout: OAUTH_MIN_TOKEN_TIMEOUT_MS..OAUTH_TOKEN_TIMEOUT_MS,
  * each end at N and N+1; every token request then carries it. */
 static void
@@ -241,8 +241,8 @@ struct tcase {
     long status;
     const char *body;
     enum oauth_token_result r;
-    const char *at;      /* expected access token */
-    const char *rt;      /* expected refresh token ("" = none) */
+    const char *at; /* expected access token */
+    const char *rt; /* expected refresh token ("" = none) */
     bool rotated;
     int64_t expires_in;  /* expected, 0 = unknown */
     const char *scope;   /* expected granted scope, NULL = none in answer */
@@ -276,8 +276,8 @@ static const struct tcase tcases[] = {
      0, NULL, ""},
     {200, "{\"access_token\":\"A\",\"expires_in\":\"3599\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false,
      3599, NULL, ""},
-    {200, "{\"access_token\":\"A\",\"expires_in\":\"-1\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false,
-     0, NULL, ""},
+    {200, "{\"access_token\":\"A\",\"expires_in\":\"-1\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false, 0,
+     NULL, ""},
     {200, "{\"access_token\":\"A\",\"expires_in\":1e30}", OAUTH_TOKEN_OK, "A", "RT-OLD", false,
      OAUTH_MAX_EXPIRES_IN_S, NULL, ""},
     {200, "{\"access_token\":\"A\",\"expires_in\":99999999999999999}", OAUTH_TOKEN_OK, "A",
@@ -297,8 +297,8 @@ static const struct tcase tcases[] = {
      0, "repo gist", ""},
     {200, "{\"access_token\":\"A\",\"scope\":\"\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false, 0, "",
      ""},
-    {200, "{\"access_token\":\"A\",\"scope\":7}", OAUTH_TOKEN_MALFORMED, NULL, NULL, false, 0,
-     NULL, "invalid_token_response"},
+    {200, "{\"access_token\":\"A\",\"scope\":7}", OAUTH_TOKEN_MALFORMED, NULL, NULL, false, 0, NULL,
+     "invalid_token_response"},
     /* OAUTH-016: malformed */
     {200, "{\"token_type\":\"bearer\"}", OAUTH_TOKEN_MALFORMED, NULL, NULL, false, 0, NULL,
      "invalid_token_response"},
@@ -325,8 +325,8 @@ static const struct tcase tcases[] = {
     /* errors */
     {400, "{\"error\":\"invalid_grant\",\"error_description\":\"grant request is invalid\"}",
      OAUTH_TOKEN_INVALID_GRANT, NULL, NULL, false, 0, NULL, "invalid_grant"},
-    {200, "{\"error\":\"bad_verification_code\"}", OAUTH_TOKEN_INVALID_GRANT, NULL, NULL, false,
-     0, NULL, "bad_verification_code"},
+    {200, "{\"error\":\"bad_verification_code\"}", OAUTH_TOKEN_INVALID_GRANT, NULL, NULL, false, 0,
+     NULL, "bad_verification_code"},
     {401, "{\"error\":\"invalid_client\"}", OAUTH_TOKEN_CONFIG, NULL, NULL, false, 0, NULL,
      "invalid_client"},
     {400, "{\"error\":\"unauthorized_client\"}", OAUTH_TOKEN_CONFIG, NULL, NULL, false, 0, NULL,
@@ -505,14 +505,73 @@ oauth_029_needs_refresh(void **state)
             fail_msg("case %zu", i);
 }
 
+/* SSRF-160: a loopback http provider URL is accepted at save (test peers)
+ * but the token, refresh and revocation requests still go through the
+ * connect-time guard: without an allow-list entry they are blocked and the
+ * canary behind the URL sees no connection. */
+static void
+ssrf_160_token_requests_guarded_at_use(void **state)
+{
+    struct canary *cn = canary_start("127.0.0.1");
+    struct oauth_provider p;
+    struct oauth_client c;
+    struct secret code, ver, t;
+    struct ssrf_policy none = {0};
+    struct errinfo ei = {0};
+    char def[1024];
+
+    (void)state;
+    assert_non_null(cn);
+    snprintf(def, sizeof(def),
+             "{\"id\":\"peer\",\"name\":\"Peer\",\"authorize_url\":\"http://127.0.0.1:%d/auth\","
+             "\"token_url\":\"http://127.0.0.1:%d/token\","
+             "\"revocation_url\":\"http://127.0.0.1:%d/revoke\","
+             "\"tiers\":{\"repo\":{\"scopes\":[\"repo\"]}}}",
+             canary_port(cn), canary_port(cn), canary_port(cn));
+    assert_int_equal(oauth_provider_parse(def, strlen(def), &p, &ei), ERR_OK);
+    client("conn-test", "s3cret", &c);
+    sec(&code, "c0de");
+    sec(&ver, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    sec(&t, "the-rt");
+    for (int i = 0; i < 3; i++) {
+        struct out_request rq;
+        struct out_response res;
+
+        if (i == 0)
+            assert_int_equal(
+                oauth_token_request_code(&p, &c, &code, "http://127.0.0.1:9/cb", &ver, &rq, &ei),
+                ERR_OK);
+        else if (i == 1)
+            assert_int_equal(oauth_token_request_refresh(&p, &c, &t, NULL, &rq, &ei), ERR_OK);
+        else
+            assert_int_equal(oauth_revoke_request(&p, &c, &t, "refresh_token", &rq, &ei), ERR_OK);
+        assert_int_equal(outbound_fetch(&none, &rq, &res), ERR_OK);
+        if (res.fail != OUT_FAIL_BLOCKED)
+            fail_msg("request %d: %s (%s)", i, out_fail_name(res.fail), res.error);
+        out_response_release(&res);
+    }
+    assert_int_equal(canary_hits(cn), 0);
+    secret_release(&code);
+    secret_release(&ver);
+    secret_release(&t);
+    oauth_client_release(&c);
+    oauth_provider_release(&p);
+    canary_stop(cn);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(oauth_019_basic_auth),    cmocka_unit_test(oauth_019_body_auth),
-        cmocka_unit_test(oauth_030_revoke),        cmocka_unit_test(oauth_020_bearer),
-        cmocka_unit_test(oauth_016_token_answers), cmocka_unit_test(oauth_016_limits),
-        cmocka_unit_test(oauth_029_needs_refresh), cmocka_unit_test(token_timeout_limits),
+        cmocka_unit_test(oauth_019_basic_auth),
+        cmocka_unit_test(oauth_019_body_auth),
+        cmocka_unit_test(oauth_030_revoke),
+        cmocka_unit_test(oauth_020_bearer),
+        cmocka_unit_test(oauth_016_token_answers),
+        cmocka_unit_test(oauth_016_limits),
+        cmocka_unit_test(oauth_029_needs_refresh),
+        cmocka_unit_test(token_timeout_limits),
+        cmocka_unit_test(ssrf_160_token_requests_guarded_at_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

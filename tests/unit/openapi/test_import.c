@@ -13,6 +13,7 @@
 
 #include "openapi/internal.h"
 #include "openapi/openapi.h"
+#include "support/upstream.h"
 
 static enum err
 imp(const char *text, json_t **p, struct errinfo *ei)
@@ -52,8 +53,7 @@ has_warning(const json_t *p, const char *code)
     json_t *w;
     size_t i;
 
-    json_array_foreach(json_object_get(p, "warnings"), i, w)
-    {
+    json_array_foreach (json_object_get(p, "warnings"), i, w) {
         if (!strcmp(sget(w, "code"), code))
             return true;
     }
@@ -90,6 +90,7 @@ test_names(void **state)
     assert_int_equal(oa_snake(longid, out), 64);
 }
 
+/* PARSE-019: duplicate operationIds get deterministic, unique names. */
 static void
 test_collisions(void **state)
 {
@@ -111,7 +112,7 @@ test_collisions(void **state)
     json_decref(p);
 }
 
-/* 5,000 operations with one operationId stay linear and unique. */
+/* PARSE-019: 5,000 operations with one operationId stay linear and unique. */
 static void
 test_many_collisions(void **state)
 {
@@ -189,6 +190,9 @@ test_params_merge(void **state)
     json_decref(p);
 }
 
+/* PARSE-015: a self-referencing schema (Node.next) stays an unresolved $ref
+ * with a circular_ref warning; PARSE-016: a ref to a missing target is kept
+ * with an unresolved_ref warning. */
 static void
 test_refs(void **state)
 {
@@ -232,7 +236,8 @@ test_refs(void **state)
     json_decref(p);
 }
 
-/* A ring of $refs A -> B -> A and a long chain stay bounded. */
+/* PARSE-015: a ring of $refs A -> B -> A (parameters; schemas via allOf and
+ * items) and a long chain stay bounded. */
 static void
 test_ref_cycles(void **state)
 {
@@ -255,7 +260,8 @@ test_ref_cycles(void **state)
     json_decref(p);
 }
 
-/* 200 schemas each holding the next one twice: 2^200 if expanded naively. */
+/* PARSE-016: 200 schemas each holding the next one twice: 2^200 if expanded
+ * naively; the expansion budget truncates it. */
 static void
 test_ref_explosion(void **state)
 {
@@ -355,8 +361,7 @@ scheme(const json_t *p, const char *name)
     json_t *o;
     size_t i;
 
-    json_array_foreach(json_object_get(p, "auth_options"), i, o)
-    {
+    json_array_foreach (json_object_get(p, "auth_options"), i, o) {
         if (!strcmp(sget(o, "scheme"), name))
             return o;
     }
@@ -364,6 +369,8 @@ scheme(const json_t *p, const char *name)
     return NULL;
 }
 
+/* PARSE-018: apiKey header names with CR/LF, with ':' or empty are not RFC
+ * 9110 tokens: the scheme is "unsupported" and its name is dropped. */
 static void
 test_security_kinds(void **state)
 {
@@ -402,6 +409,8 @@ test_security_kinds(void **state)
     json_decref(p);
 }
 
+/* PARSE-019: a path template with an unbalanced brace and an undeclared
+ * {param}: deterministic paths and warnings, no crash. */
 static void
 test_bodies_and_paths(void **state)
 {
@@ -456,11 +465,14 @@ static void
 test_bad_small(void **state)
 {
     static const struct bad cases[] = {
+        /* PARSE-005: duplicate keys */
         {"{\"openapi\": \"3.0.0\", \"openapi\": \"3.0.1\"}", ERR_INVALID, "spec", "duplicate"},
         {"{\"a\": }", ERR_INVALID, "spec", "line 1 column"},
+        /* PARSE-004: \u0000 (more in test_bad_strings) */
         {"{\"a\": \"\\u0000\"}", ERR_INVALID, "spec", "JSON"},
         {"{\"a\": 1} x", ERR_INVALID, "spec", "JSON"},
         {"   ", ERR_INVALID, "spec", "empty"},
+        /* PARSE-004: 0xFF byte, surrogate ED A0 80, overlong C0 80 */
         {"a: \xff\n", ERR_INVALID, "spec", "UTF-8"},
         {"{\"a\": \"\xed\xa0\x80\"}", ERR_INVALID, "spec", "UTF-8"},
         {"{\"a\": \"\xc0\x80\"}", ERR_INVALID, "spec", "UTF-8"},
@@ -514,6 +526,8 @@ test_deep_nesting(void **state)
     free(ok257);
 }
 
+/* PARSE-017: spec bytes and operation count (100,000 paths are refused by
+ * max_operations) at N and N + 1. */
 static void
 test_size_limits(void **state)
 {
@@ -545,6 +559,7 @@ test_size_limits(void **state)
     }
 }
 
+/* PARSE-017: 10,000 params on one op are refused by max_parameters (1000). */
 static void
 test_too_many_params(void **state)
 {
@@ -556,6 +571,8 @@ test_too_many_params(void **state)
     free(s);
 }
 
+/* PARSE-017: a 1 MB operationId is bounded by the name limit (64 bytes), not
+ * carried into the tool name. */
 static void
 test_huge_operation_id(void **state)
 {
@@ -605,14 +622,185 @@ test_shared_ref_schema_descriptions(void **state)
 
     (void)state;
     for (size_t i = 0; i < 2; i++) {
-        json_t *props =
-            json_object_get(json_object_get(op_at(p, i), "input_schema"), "properties");
+        json_t *props = json_object_get(json_object_get(op_at(p, i), "input_schema"), "properties");
         assert_string_equal(sget(json_object_get(props, "x"), "description"), want[i][0]);
         assert_string_equal(sget(json_object_get(props, "y"), "description"), want[i][1]);
-        assert_int_equal(json_integer_value(json_object_get(json_object_get(props, "y"),
-                                                            "maxLength")),
-                         9);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(props, "y"), "maxLength")), 9);
     }
+    json_decref(p);
+}
+
+/* PARSE-016: pointer escapes (~0 is '~', ~1 is '/', percent-encoding), an
+ * invalid escape, and the $ref chain limit at N and N + 1. */
+static void
+test_ref_pointers(void **state)
+{
+    json_t *p =
+        ok(HEAD "paths:\n"
+                "  /a:\n"
+                "    get:\n"
+                "      parameters:\n"
+                "        - {name: s, in: query, schema: {$ref: '#/components/schemas/a~1b'}}\n"
+                "        - {name: t, in: query, schema: {$ref: '#/components/schemas/c~0d'}}\n"
+                "        - {name: u, in: query, schema: {$ref: '#/components/schemas/e%20f'}}\n"
+                "        - {name: v, in: query, schema: {$ref: '#/components/schemas/c~2d'}}\n"
+                "components:\n"
+                "  schemas:\n"
+                "    a/b: {type: integer}\n"
+                "    c~d: {type: boolean}\n"
+                "    e f: {type: number}\n");
+    json_t *props = json_object_get(json_object_get(op_at(p, 0), "input_schema"), "properties");
+    /* P0 -> P1 -> P2 -> P3: the operation's $ref plus three more */
+    const char *chain =
+        HEAD "paths: {/a: {get: {parameters: [{$ref: '#/components/parameters/P0'}]}}}\n"
+             "components:\n"
+             "  parameters:\n"
+             "    P0: {$ref: '#/components/parameters/P1'}\n"
+             "    P1: {$ref: '#/components/parameters/P2'}\n"
+             "    P2: {$ref: '#/components/parameters/P3'}\n"
+             "    P3: {name: deep, in: query, schema: {type: string}}\n";
+    struct openapi_opts o = {.max_ref_depth = 4};
+    struct errinfo ei;
+
+    (void)state;
+    assert_string_equal(sget(json_object_get(props, "s"), "type"), "integer");
+    assert_string_equal(sget(json_object_get(props, "t"), "type"), "boolean");
+    assert_string_equal(sget(json_object_get(props, "u"), "type"), "number");
+    assert_string_equal(sget(json_object_get(props, "v"), "$ref"), "#/components/schemas/c~2d");
+    assert_true(has_warning(p, "unresolved_ref"));
+    json_decref(p);
+    /* four $refs in the chain: resolved with max_ref_depth 4, not with 3 */
+    assert_int_equal(openapi_import(chain, strlen(chain), &o, &p, &ei), ERR_OK);
+    assert_string_equal(sget(json_array_get(json_object_get(op_at(p, 0), "params"), 0), "name"),
+                        "deep");
+    assert_false(has_warning(p, "unresolved_ref"));
+    json_decref(p);
+    o.max_ref_depth = 3;
+    assert_int_equal(openapi_import(chain, strlen(chain), &o, &p, &ei), ERR_OK);
+    assert_int_equal(json_array_size(json_object_get(op_at(p, 0), "params")), 0);
+    assert_true(has_warning(p, "unresolved_ref"));
+    json_decref(p);
+}
+
+/* SSRF-162, SSRF-163: external $refs (a metadata URL, a loopback canary,
+ * file:// and a relative path) are never fetched or read: each is kept as
+ * {"$ref"} with an external_ref warning, and nothing of their targets shows
+ * up in the proposal. */
+static void
+test_external_refs_not_fetched(void **state)
+{
+    struct canary *c = canary_start("127.0.0.1");
+    char spec[2048];
+    json_t *p, *props;
+    char *dump;
+
+    (void)state;
+    assert_non_null(c);
+    setenv("CONNHUB_TEST_ENV_CANARY", "ENVCANARY7f3a", 1);
+    snprintf(spec, sizeof(spec),
+             HEAD
+             "paths:\n"
+             "  /a:\n"
+             "    get:\n"
+             "      parameters:\n"
+             "        - {name: m, in: query, schema: {$ref: "
+             "'http://169.254.169.254/latest/meta-data/'}}\n"
+             "        - {name: c, in: query, schema: {$ref: 'http://127.0.0.1:%d/s.json#/S'}}\n"
+             "        - {name: e, in: query, schema: {$ref: 'file:///proc/self/environ'}}\n"
+             "        - {name: f, in: query, schema: {$ref: '../../../etc/passwd'}}\n"
+             "        - {$ref: 'http://127.0.0.1:%d/p.yaml#/P'}\n",
+             canary_port(c), canary_port(c));
+    p = ok(spec);
+    props = json_object_get(json_object_get(op_at(p, 0), "input_schema"), "properties");
+    assert_string_equal(sget(json_object_get(props, "m"), "$ref"),
+                        "http://169.254.169.254/latest/meta-data/");
+    assert_string_equal(sget(json_object_get(props, "e"), "$ref"), "file:///proc/self/environ");
+    assert_string_equal(sget(json_object_get(props, "f"), "$ref"), "../../../etc/passwd");
+    assert_int_equal(json_array_size(json_object_get(op_at(p, 0), "params")), 4);
+    assert_true(has_warning(p, "external_ref"));
+    dump = json_dumps(p, 0);
+    assert_null(strstr(dump, "ENVCANARY7f3a"));
+    assert_null(strstr(dump, "root:"));
+    free(dump);
+    json_decref(p);
+    assert_int_equal(canary_hits(c), 0);
+    canary_stop(c);
+    unsetenv("CONNHUB_TEST_ENV_CANARY");
+}
+
+/* PARSE-003: JSON numbers out of range (+-inf, a 1,000,000-digit integer,
+ * 2^63) are refused by the parser; underflow and -0 are ordinary numbers. In
+ * YAML an out-of-range plain scalar stays a string, never +-inf. */
+static void
+test_numbers(void **state)
+{
+    static const char *const bad[] = {"1e999999", "-1e999999", "9223372036854775808",
+                                      "-9223372036854775809"};
+    static const char *const good[] = {"1e-999999", "-0", "-0.0", "9223372036854775807"};
+    char spec[256];
+    char *huge = repeat("{\"openapi\": \"3.0.0\", \"x\": ", "9", 1000000, "}");
+    char *yhuge = repeat(HEAD "paths: {/a: {get: {parameters: [{name: q, in: query, schema: "
+                              "{type: integer, maximum: ",
+                         "9", 1000000, "}}]}}}\n");
+    json_t *p, *q;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(spec, sizeof(spec), "{\"openapi\": \"3.0.0\", \"x\": %s}", bad[i]);
+        check_bad(spec, strlen(spec), NULL, ERR_INVALID, "spec", "JSON");
+    }
+    check_bad(huge, strlen(huge), NULL, ERR_INVALID, "spec", "JSON");
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct errinfo ei = {0};
+        snprintf(spec, sizeof(spec), "{\"openapi\": \"3.0.0\", \"x\": %s}", good[i]);
+        p = NULL;
+        /* parsed, then refused for what it is: not a number error */
+        assert_int_equal(openapi_import(spec, strlen(spec), NULL, &p, &ei), ERR_UNPROCESSABLE);
+        assert_null(strstr(ei.msg, "JSON"));
+    }
+    p = ok(HEAD "paths: {/a: {get: {parameters: [{name: q, in: query, schema: "
+                "{type: number, maximum: 1e999999, minimum: -1e999999}}]}}}\n");
+    q = json_object_get(json_object_get(json_object_get(op_at(p, 0), "input_schema"), "properties"),
+                        "q");
+    assert_string_equal(sget(q, "maximum"), "1e999999");
+    assert_string_equal(sget(q, "minimum"), "-1e999999");
+    json_decref(p);
+    p = ok(yhuge);
+    q = json_object_get(json_object_get(json_object_get(op_at(p, 0), "input_schema"), "properties"),
+                        "q");
+    assert_true(json_is_string(json_object_get(q, "maximum")));
+    json_decref(p);
+    free(huge);
+    free(yhuge);
+}
+
+/* PARSE-004: invalid UTF-8 anywhere (F5..FF lead bytes, truncated sequences),
+ * a lone surrogate escape and a NUL escape are refused; one leading BOM is
+ * skipped (parse.c), one inside a JSON document is refused. */
+static void
+test_bad_strings(void **state)
+{
+    static const struct bad cases[] = {
+        {"{\"a\": \"\xf5\x80\x80\x80\"}", ERR_INVALID, "spec", "UTF-8"},
+        {"{\"a\": \"\xfe\"}", ERR_INVALID, "spec", "UTF-8"},
+        {"{\"a\": \"\xe2\x82\"}", ERR_INVALID, "spec", "UTF-8"},
+        {"a: \"\xf0\x9f\x98\"\n", ERR_INVALID, "spec", "UTF-8"},
+        {"{\"a\": \"x\xe2\x82", ERR_INVALID, "spec", "UTF-8"},
+        {"{\"a\": \"\\ud800\"}", ERR_INVALID, "spec", "JSON"},
+        {"{\"a\": \"\\udc00x\"}", ERR_INVALID, "spec", "JSON"},
+        {"{\"a\": \"b\\u0000c\"}", ERR_INVALID, "spec", "JSON"},
+        {"a: \"\\0\"\n", ERR_INVALID, "spec", "NUL"},
+        {"{\xef\xbb\xbf\"a\": 1}", ERR_INVALID, "spec", "JSON"}, /* a BOM inside JSON */
+    };
+    json_t *p;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_bad(cases[i].spec, strlen(cases[i].spec), NULL, cases[i].e, cases[i].field,
+                  cases[i].msg_part);
+    p = ok("\xef\xbb\xbf" HEAD "paths: {}\n");
+    assert_string_equal(sget(p, "base_url"), "https://a.example/v1");
     json_decref(p);
 }
 
@@ -639,6 +827,10 @@ main(void)
         cmocka_unit_test(test_huge_operation_id),
         cmocka_unit_test(test_billion_laughs_spec),
         cmocka_unit_test(test_shared_ref_schema_descriptions),
+        cmocka_unit_test(test_ref_pointers),
+        cmocka_unit_test(test_external_refs_not_fetched),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_bad_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,11 @@ static const struct {
      "loopback"},
     {"SSRF-138", "http://many.test:%d/", "many.test:%d:127.0.0.1,10.0.0.1,192.168.0.1,[::1]",
      OUT_FAIL_BLOCKED, ""},
+    /* SSRF-133: a CNAME chain a.test -> b.internal -> 169.254.169.254. The
+     * system resolver follows the chain; the guard only ever sees the final
+     * address, which the test resolver supplies (no local DNS server here). */
+    {"SSRF-133", "http://a.cname.test:%d/", "a.cname.test:%d:169.254.169.254", OUT_FAIL_BLOCKED,
+     "link-local"},
 };
 
 static void
@@ -180,6 +185,125 @@ ssrf_131_mixed_answers_never_reach_denied(void **state)
     assert_int_equal(res.status, 200);
     out_response_release(&res);
     assert_int_equal(canary_hits(canary), 0);
+}
+
+/* ---- A.8 rebinding: one name:port, two answers ----
+ * rb.test:P resolves either to upstream A (127.0.0.2:P, allowed) or to a
+ * canary on 127.0.0.1:P (denied). Steps run one after another on ONE client
+ * (one DNS cache, one connection pool), each with its own resolver answer. */
+
+struct rb_step {
+    const char *addr; /* the resolver's answer for rb.test:P */
+    bool close;       /* send Connection: close (no keep-alive afterwards) */
+    enum out_fail fail;
+    long status;
+    char error[256];
+};
+
+struct rb_chain {
+    struct loop *lp;
+    struct outbound *ob;
+    struct rb_step *steps;
+    int n, next;
+    char url[128], resolve[8][128];
+};
+
+static void rb_start(struct rb_chain *c);
+
+static void
+rb_done(struct out_response *res, void *arg)
+{
+    struct rb_chain *c = arg;
+    struct rb_step *st = &c->steps[c->next - 1];
+
+    st->fail = res->fail;
+    st->status = res->status;
+    snprintf(st->error, sizeof(st->error), "%s", res->error);
+    if (c->next < c->n)
+        rb_start(c);
+    else
+        loop_stop(c->lp);
+}
+
+static void
+rb_start(struct rb_chain *c)
+{
+    int i = c->next++;
+    struct out_request rq;
+    struct errinfo ei;
+
+    fmt(c->resolve[i], sizeof(c->resolve[i]), "rb.test:%d:%s", upstream_port(ua), c->steps[i].addr);
+    init_rq(&rq, "GET", c->url, NULL);
+    rq.test_resolve[0] = c->resolve[i];
+    if (c->steps[i].close)
+        assert_int_equal(out_request_add_header(&rq, "Connection", "close", false, &ei), ERR_OK);
+    assert_int_equal(outbound_send(c->ob, &rq, rb_done, c, NULL), ERR_OK);
+}
+
+static void
+rb_run(struct rb_step *steps, int n)
+{
+    struct rb_chain c = {.steps = steps, .n = n};
+
+    assert_true(n <= 8);
+    assert_int_equal(loop_new(&c.lp), ERR_OK);
+    assert_int_equal(outbound_new(c.lp, &pol_a, &c.ob), ERR_OK);
+    fmt(c.url, sizeof(c.url), "http://rb.test:%d/echo", upstream_port(ua));
+    rb_start(&c);
+    assert_int_equal(loop_run(c.lp), ERR_OK);
+    outbound_free(c.ob);
+    loop_free(c.lp);
+}
+
+/* SSRF-134, SSRF-135: the name was fine a moment ago (rb.test -> 127.0.0.2,
+ * answered); the next connection for the same name:port resolves to loopback
+ * and is refused at connect on the address actually used. Nothing remembers
+ * "this host was OK" (no per-host verdict, the DNS cache is not trusted). */
+static void
+ssrf_134_135_rebinding_checked_at_connect(void **state)
+{
+    struct canary *lo = canary_start_at("127.0.0.1", upstream_port(ua));
+    struct rb_step steps[] = {
+        {.addr = "127.0.0.2", .close = true},
+        {.addr = "127.0.0.1"},
+    };
+    (void)state;
+
+    assert_non_null(lo);
+    rb_run(steps, 2);
+    assert_int_equal(steps[0].fail, OUT_OK);
+    assert_int_equal(steps[0].status, 200);
+    if (steps[1].fail != OUT_FAIL_BLOCKED || strstr(steps[1].error, "127.0.0.1") == NULL)
+        fail_msg("rebound: %s (%s)", out_fail_name(steps[1].fail), steps[1].error);
+    assert_int_equal(canary_hits(lo), 0);
+    canary_stop(lo);
+}
+
+/* SSRF-136: DNS flips while a keep-alive connection to 127.0.0.2 is pooled:
+ * the next request reuses that socket (already checked: ALLOW, no new
+ * connection); once it is gone, a new connection to the new answer is DENY. */
+static void
+ssrf_136_rebinding_on_connection_reuse(void **state)
+{
+    struct canary *lo = canary_start_at("127.0.0.1", upstream_port(ua));
+    struct rb_step steps[] = {
+        {.addr = "127.0.0.2"},
+        {.addr = "127.0.0.1", .close = true}, /* reuses the pooled socket, then closes it */
+        {.addr = "127.0.0.1"},
+    };
+    unsigned conns = upstream_connections(ua);
+    (void)state;
+
+    assert_non_null(lo);
+    rb_run(steps, 3);
+    assert_int_equal(steps[0].fail, OUT_OK);
+    assert_int_equal(steps[1].fail, OUT_OK);
+    assert_int_equal(steps[1].status, 200);
+    assert_int_equal(upstream_connections(ua) - conns, 1);
+    if (steps[2].fail != OUT_FAIL_BLOCKED)
+        fail_msg("new connection: %s (%s)", out_fail_name(steps[2].fail), steps[2].error);
+    assert_int_equal(canary_hits(lo), 0);
+    canary_stop(lo);
 }
 
 /* Each refusal is logged as a warning, without the URL's query. */
@@ -768,6 +892,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ssrf_a_blocked_at_connect),
         cmocka_unit_test(ssrf_131_mixed_answers_never_reach_denied),
+        cmocka_unit_test(ssrf_134_135_rebinding_checked_at_connect),
+        cmocka_unit_test(ssrf_136_rebinding_on_connection_reuse),
         cmocka_unit_test(ssrf_refusal_logged_without_query),
         cmocka_unit_test(ssrf_allowed_upstream_answers),
         cmocka_unit_test(ssrf_connect_error_is_not_blocked),

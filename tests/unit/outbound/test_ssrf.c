@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -257,6 +258,107 @@ ssrf_policy_parse_cases(void **state)
     }
 }
 
+static enum ssrf_verdict
+verdict_at(const struct ssrf_policy *pol, const char *addr, int port, char *why, size_t whylen)
+{
+    struct sockaddr_storage ss;
+
+    to_sockaddr(addr, &ss);
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    return ssrf_classify(pol, (struct sockaddr *)&ss, why, whylen);
+}
+
+/* SSRF-036: this server's own listen endpoint is denied even where the
+ * operator's allow list covers it; the same address on another port, and
+ * another address on the same port, are not affected. */
+static void
+ssrf_036_self_connection_denied(void **state)
+{
+    static const struct {
+        const char *addr;
+        int port;
+        enum ssrf_verdict v;
+    } specific[] = {
+        {"127.0.0.2", 8080, SSRF_DENY},
+        {"::ffff:127.0.0.2", 8080, SSRF_DENY}, /* the same IPv4 host */
+        {"127.0.0.2", 8081, SSRF_ALLOW_LISTED},
+        {"127.0.0.3", 8080, SSRF_ALLOW_LISTED},
+        {"127.0.0.2", 0, SSRF_ALLOW_LISTED},
+        {"8.8.8.8", 8080, SSRF_ALLOW},
+    };
+    struct ssrf_policy pol = {0};
+    struct errinfo ei = {0};
+    char why[96];
+    (void)state;
+
+    assert_int_equal(ssrf_policy_add_self(&pol, "127.0.0.2", 8080, &ei), ERR_OK);
+    /* the allow list is parsed after: the self entry stays */
+    assert_int_equal(ssrf_policy_parse(&pol, "127.0.0.0/8,0.0.0.0/0,::/0", &ei), ERR_OK);
+    assert_int_equal(pol.nself, 1);
+    for (size_t i = 0; i < sizeof(specific) / sizeof(specific[0]); i++) {
+        enum ssrf_verdict v =
+            verdict_at(&pol, specific[i].addr, specific[i].port, why, sizeof(why));
+        if (v != specific[i].v)
+            fail_msg("%s port %d: verdict %d (%s)", specific[i].addr, specific[i].port, v, why);
+    }
+    assert_int_equal(verdict_at(&pol, "127.0.0.2", 8080, why, sizeof(why)), SSRF_DENY);
+    assert_non_null(strstr(why, "own listen address"));
+
+    assert_int_equal(ssrf_policy_add_self(&pol, "127.0.0.2", 0, &ei), ERR_INVALID);
+    assert_int_equal(ssrf_policy_add_self(&pol, "127.0.0.2", 65536, &ei), ERR_INVALID);
+    assert_int_equal(ssrf_policy_add_self(&pol, "localhost", 80, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "listen");
+}
+
+/* SSRF-036 with a wildcard listener: all of 127/8, 0.0.0.0 and every address
+ * of this host's interfaces on that port (and, for "::", the IPv6 ones). */
+static void
+ssrf_036_self_wildcard_listen(void **state)
+{
+    struct ssrf_policy p4 = {0}, p6 = {0};
+    struct errinfo ei = {0};
+    struct ifaddrs *ifs = NULL;
+    char why[96], ip[INET6_ADDRSTRLEN];
+    size_t checked = 0;
+    (void)state;
+
+    assert_int_equal(ssrf_policy_add_self(&p4, "0.0.0.0", 9443, &ei), ERR_OK);
+    assert_int_equal(ssrf_policy_add_self(&p6, "::", 9443, &ei), ERR_OK);
+    assert_int_equal(ssrf_policy_parse(&p4, "0.0.0.0/0,::/0", &ei), ERR_OK);
+    assert_int_equal(ssrf_policy_parse(&p6, "0.0.0.0/0,::/0", &ei), ERR_OK);
+    assert_int_equal(verdict_at(&p4, "127.0.0.1", 9443, why, sizeof(why)), SSRF_DENY);
+    assert_int_equal(verdict_at(&p4, "127.9.9.9", 9443, why, sizeof(why)), SSRF_DENY);
+    assert_int_equal(verdict_at(&p4, "0.0.0.0", 9443, why, sizeof(why)), SSRF_DENY);
+    assert_int_equal(verdict_at(&p4, "127.0.0.1", 9444, why, sizeof(why)), SSRF_ALLOW_LISTED);
+    assert_int_equal(verdict_at(&p4, "::1", 9443, why, sizeof(why)), SSRF_ALLOW_LISTED);
+    assert_int_equal(verdict_at(&p6, "::1", 9443, why, sizeof(why)), SSRF_DENY);
+    assert_int_equal(verdict_at(&p6, "::", 9443, why, sizeof(why)), SSRF_DENY);
+    assert_int_equal(verdict_at(&p6, "127.0.0.1", 9443, why, sizeof(why)), SSRF_DENY);
+    assert_int_equal(verdict_at(&p6, "::1", 9444, why, sizeof(why)), SSRF_ALLOW_LISTED);
+    /* every interface address (this machine has at least loopback) */
+    assert_int_equal(getifaddrs(&ifs), 0);
+    for (const struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+        const struct sockaddr *sa = i->ifa_addr;
+        if (sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+            continue;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip,
+                      sizeof(ip));
+        else
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
+                      sizeof(ip));
+        if (verdict_at(&p6, ip, 9443, why, sizeof(why)) != SSRF_DENY ||
+            (sa->sa_family == AF_INET && verdict_at(&p4, ip, 9443, why, sizeof(why)) != SSRF_DENY))
+            fail_msg("interface address %s on the listen port is not denied", ip);
+        checked++;
+    }
+    freeifaddrs(ifs);
+    assert_true(checked > 0);
+}
+
 int
 main(void)
 {
@@ -266,6 +368,8 @@ main(void)
         cmocka_unit_test(ssrf_unsupported_family_denied),
         cmocka_unit_test(ssrf_allow_list_exact_cidr),
         cmocka_unit_test(ssrf_policy_parse_cases),
+        cmocka_unit_test(ssrf_036_self_connection_denied),
+        cmocka_unit_test(ssrf_036_self_wildcard_listen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
