@@ -18,8 +18,8 @@
 #define SHUTDOWN_DRAIN_TIMEOUT_S 30u                 /* (flag) in-flight requests get this long */
 #define MAX_JSON_DEPTH 64                            /* nesting of any API JSON body */
 #define MAX_URL_PATH 2048                            /* request path length */
-#define MAX_CALLS_IN_FLIGHT 1024u    /* (flag --max-calls) executions, whole process */
-#define MAX_CALLS_PER_WORKSPACE 256u /* (flag --max-calls-per-workspace) */
+#define MAX_CALLS_IN_FLIGHT 10000u    /* (flag --max-calls) executions, whole process */
+#define MAX_CALLS_PER_WORKSPACE 5000u /* (flag --max-calls-per-workspace) */
 
 /* ---- connections ---- */
 #define MAX_NAME_LEN 200

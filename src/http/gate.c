@@ -15,7 +15,8 @@ struct slot {
 struct gate {
     pthread_mutex_t mu;
     unsigned global, per_ws, total;
-    struct slot *slots; /* `global` of them: a workspace in flight has >= 1 call */
+    struct slot *slots; /* slots[0..nslots): the workspaces with calls in flight */
+    unsigned nslots;    /* <= global: each has >= 1 call */
 };
 
 struct gate *
@@ -49,19 +50,16 @@ gate_free(struct gate *g)
     free(g);
 }
 
-/* The workspace's slot, else a free one (there is one while total < global). */
+/* The workspace's slot, or NULL. Only workspaces with calls in flight have
+ * one, so the walk is as long as there are such workspaces (few, usually),
+ * not as long as the limit. */
 static struct slot *
 find(struct gate *g, int64_t ws)
 {
-    struct slot *free_slot = NULL;
-
-    for (unsigned i = 0; i < g->global; i++) {
-        if (g->slots[i].n > 0 && g->slots[i].ws == ws)
+    for (unsigned i = 0; i < g->nslots; i++)
+        if (g->slots[i].ws == ws)
             return &g->slots[i];
-        if (g->slots[i].n == 0 && free_slot == NULL)
-            free_slot = &g->slots[i];
-    }
-    return free_slot;
+    return NULL;
 }
 
 enum err
@@ -77,12 +75,16 @@ gate_enter(struct gate *g, int64_t ws, struct errinfo *ei)
         goto out;
     }
     s = find(g, ws);
+    if (s == NULL) { /* total < global, so nslots < global */
+        s = &g->slots[g->nslots++];
+        s->ws = ws;
+        s->n = 0;
+    }
     if (s->n >= g->per_ws) {
         e = err_set(ei, ERR_RATE_LIMITED, "too_many_calls", NULL,
                     "%u calls of this workspace are in flight; retry shortly", g->per_ws);
         goto out;
     }
-    s->ws = ws;
     s->n++;
     g->total++;
 out:
@@ -97,9 +99,10 @@ gate_leave(struct gate *g, int64_t ws)
 
     pthread_mutex_lock(&g->mu);
     s = find(g, ws);
-    if (s != NULL && s->n > 0 && s->ws == ws) {
-        s->n--;
+    if (s != NULL) {
         g->total--;
+        if (--s->n == 0)
+            *s = g->slots[--g->nslots]; /* keep slots[0..nslots) dense */
     }
     pthread_mutex_unlock(&g->mu);
 }

@@ -51,11 +51,40 @@ http_010_gate_limits(void **state)
     gate_free(NULL);
 }
 
+/* The table holds only workspaces with calls in flight: when one leaves, the
+ * last entry moves into its place and keeps its count. */
+static void
+http_010_gate_entry_moves_keep_counts(void **state)
+{
+    struct gate *g = gate_new(4, 2);
+    struct errinfo ei = {0};
+    (void)state;
+
+    assert_non_null(g);
+    assert_int_equal(gate_enter(g, 1, &ei), ERR_OK);
+    assert_int_equal(gate_enter(g, 2, &ei), ERR_OK);
+    assert_int_equal(gate_enter(g, 3, &ei), ERR_OK);
+    gate_leave(g, 1); /* workspace 3's entry moves into the first place */
+    assert_int_equal(gate_enter(g, 3, &ei), ERR_OK);
+    assert_int_equal(gate_enter(g, 3, &ei), ERR_RATE_LIMITED); /* still 2 of 3's */
+    assert_int_equal(gate_enter(g, 2, &ei), ERR_OK);
+    assert_int_equal(gate_enter(g, 2, &ei), ERR_RATE_LIMITED);
+    assert_int_equal(gate_enter(g, 7, &ei), ERR_RATE_LIMITED); /* 4 in flight */
+    gate_leave(g, 3);
+    gate_leave(g, 3);
+    gate_leave(g, 3); /* one too many: no effect on the others */
+    assert_int_equal(gate_enter(g, 7, &ei), ERR_OK);
+    assert_int_equal(gate_enter(g, 7, &ei), ERR_OK);
+    assert_int_equal(gate_enter(g, 8, &ei), ERR_RATE_LIMITED);
+    gate_free(g);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_010_gate_limits),
+        cmocka_unit_test(http_010_gate_entry_moves_keep_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
