@@ -27,6 +27,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "core/log.h"
 #include "store/store.h"
 #include "support/testdb.h"
 
@@ -1628,6 +1629,49 @@ test_oauth_providers(void **state)
     op_rows_free(rows, n);
 }
 
+/* LEAK-012: a secret write the database refuses (a constraint planted
+ * through the side handle; on PostgreSQL its DETAIL would quote the failing
+ * row) fails with an error and a log line that hold no bound value. */
+static void
+test_secret_write_error_leak012(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct side *db = side_open(f);
+    static const char canary[] = "CANARY_leak012_6f1d2c0e9b8a47d3a5e4f0c1b2d3e4f5";
+    char hex[2 * sizeof(canary) + 1], logged[8192];
+    char path[] = "/tmp/leak012-XXXXXX";
+    int fd = mkstemp(path);
+    size_t len;
+    unsigned char *d = mk_sealed(7, canary, &len);
+    ssize_t n;
+
+    assert_true(fd >= 0);
+    unlink(path);
+    if (g_pg)
+        side_exec(db, "ALTER TABLE secrets ADD CONSTRAINT forced CHECK (length(sealed) < 5)");
+    else
+        side_exec(db, "CREATE TRIGGER forced BEFORE INSERT ON secrets "
+                      "BEGIN SELECT RAISE(ABORT, 'forced'); END");
+    log_set_fd(fd);
+    assert_int_not_equal(
+        store_secret_put(f->st, f->ws1, "connection", "conn_leak", "token", d, len, &ei), ERR_OK);
+    log_set_fd(2);
+    n = pread(fd, logged, sizeof(logged) - 1, 0);
+    close(fd);
+    logged[n > 0 ? n : 0] = '\0';
+    assert_non_null(strstr(logged, "store."));      /* the failure was logged */
+    for (size_t i = 0; i < sizeof(canary) - 1; i++) /* hex of the payload (PG bytea text) */
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)canary[i]);
+    assert_null(strstr(ei.msg, canary));
+    assert_null(strstr(ei.msg, hex));
+    assert_null(strstr(logged, canary));
+    assert_null(strstr(logged, hex));
+    assert_null(strstr(logged, "conn_leak"));
+    free(d);
+    side_close(db);
+}
+
 static void
 test_secret_put_delete_ten002(void **state)
 {
@@ -2277,6 +2321,7 @@ main(void)
         T(test_oauth_commit_and_lease),
         T(test_oauth_providers),
         T(test_secret_put_delete_ten002),
+        T(test_secret_write_error_leak012),
         T(test_races_have_one_winner),
         T(test_concurrent_open_migrates_once),
         T(test_oauth_health_revocations_provider_users),
