@@ -4,14 +4,13 @@
 // connhub's start redirect, the provider's login form, connhub's callback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
 import { makeCanary, scanFiles, scanForCanaries, describeHits } from './lib/canary.mjs';
 import { authorize as walkAuthorize, counters as peerCounters, startPeer, stopPeer } from './lib/oauth_peer.mjs';
-import { api, cleanup, freePort, pgAdmin, pgDump, runCli, startServer, tempDir } from './lib/server.mjs';
+import { api, cleanup, freePort, pgDump, runCli, serverSql, startServer, tempDir } from './lib/server.mjs';
 
 let srv, A, other, peer, peerProc, conn, rootTok, eveTok, rootXTok, db;
 const seen = [];
@@ -158,14 +157,6 @@ test('state negatives and workspace binding store nothing', async () => {
   assert.equal(t.status, 400);
 });
 
-/** Runs one SQL statement on the server's database (sqlite3 CLI, or psql on PostgreSQL). */
-function sql(stmt) {
-  if (!srv.dbUrl.startsWith('sqlite:')) return pgAdmin(stmt, srv.dbUrl);
-  const r = spawnSync('sqlite3', [srv.dbUrl.slice(7), stmt], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
-
 /** A new oauth2 connection on the peer in the workspace of `api`, not connected yet. */
 async function newConn(a, name) {
   const c = await a.post('/api/connections', { name, base_url: peer.issuer, auth: { type: 'oauth2', provider: 'peer', tiers: ['user'] },
@@ -268,7 +259,7 @@ test('OAUTH-005: a callback after the flow record expired is refused; no code ex
   const s = await start(c.id);
   const cb = await authorize(s.headers.get('location'));
   // the flow record's 10 minutes pass (OAUTH_FLOW_TTL_S): every pending record is a second past expiry
-  sql(`UPDATE oauth_states SET expires_at = ${Date.now() - 1000}`);
+  serverSql(srv, `UPDATE oauth_states SET expires_at = ${Date.now() - 1000}`);
   await fetch(`${peer.issuer}/_counters/reset`, { method: 'POST' });
   const r = await fetch(cb, { redirect: 'manual' });
   const page = await r.text();
