@@ -143,7 +143,6 @@ oauth_019_body_auth(void **state)
     oauth_provider_release(&p);
 }
 
-
 /* --oauth-token-timeout: OAUTH_MIN_TOKEN_TIMEOUT_MS..OAUTH_TOKEN_TIMEOUT_MS,
  * each end at N and N+1; every token request then carries it. */
 static void
@@ -236,13 +235,17 @@ oauth_020_bearer(void **state)
 /* ---- answers ---- */
 
 #define NOW 1800000000000LL
+#define PAD10 "pppppppppp"
+#define PAD200                                                                                     \
+    PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10      \
+        PAD10 PAD10 PAD10 PAD10 PAD10
 
 struct tcase {
     long status;
     const char *body;
     enum oauth_token_result r;
-    const char *at;      /* expected access token */
-    const char *rt;      /* expected refresh token ("" = none) */
+    const char *at; /* expected access token */
+    const char *rt; /* expected refresh token ("" = none) */
     bool rotated;
     int64_t expires_in;  /* expected, 0 = unknown */
     const char *scope;   /* expected granted scope, NULL = none in answer */
@@ -276,8 +279,8 @@ static const struct tcase tcases[] = {
      0, NULL, ""},
     {200, "{\"access_token\":\"A\",\"expires_in\":\"3599\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false,
      3599, NULL, ""},
-    {200, "{\"access_token\":\"A\",\"expires_in\":\"-1\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false,
-     0, NULL, ""},
+    {200, "{\"access_token\":\"A\",\"expires_in\":\"-1\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false, 0,
+     NULL, ""},
     {200, "{\"access_token\":\"A\",\"expires_in\":1e30}", OAUTH_TOKEN_OK, "A", "RT-OLD", false,
      OAUTH_MAX_EXPIRES_IN_S, NULL, ""},
     {200, "{\"access_token\":\"A\",\"expires_in\":99999999999999999}", OAUTH_TOKEN_OK, "A",
@@ -297,8 +300,8 @@ static const struct tcase tcases[] = {
      0, "repo gist", ""},
     {200, "{\"access_token\":\"A\",\"scope\":\"\"}", OAUTH_TOKEN_OK, "A", "RT-OLD", false, 0, "",
      ""},
-    {200, "{\"access_token\":\"A\",\"scope\":7}", OAUTH_TOKEN_MALFORMED, NULL, NULL, false, 0,
-     NULL, "invalid_token_response"},
+    {200, "{\"access_token\":\"A\",\"scope\":7}", OAUTH_TOKEN_MALFORMED, NULL, NULL, false, 0, NULL,
+     "invalid_token_response"},
     /* OAUTH-016: malformed */
     {200, "{\"token_type\":\"bearer\"}", OAUTH_TOKEN_MALFORMED, NULL, NULL, false, 0, NULL,
      "invalid_token_response"},
@@ -325,8 +328,8 @@ static const struct tcase tcases[] = {
     /* errors */
     {400, "{\"error\":\"invalid_grant\",\"error_description\":\"grant request is invalid\"}",
      OAUTH_TOKEN_INVALID_GRANT, NULL, NULL, false, 0, NULL, "invalid_grant"},
-    {200, "{\"error\":\"bad_verification_code\"}", OAUTH_TOKEN_INVALID_GRANT, NULL, NULL, false,
-     0, NULL, "bad_verification_code"},
+    {200, "{\"error\":\"bad_verification_code\"}", OAUTH_TOKEN_INVALID_GRANT, NULL, NULL, false, 0,
+     NULL, "bad_verification_code"},
     {401, "{\"error\":\"invalid_client\"}", OAUTH_TOKEN_CONFIG, NULL, NULL, false, 0, NULL,
      "invalid_client"},
     {400, "{\"error\":\"unauthorized_client\"}", OAUTH_TOKEN_CONFIG, NULL, NULL, false, 0, NULL,
@@ -396,6 +399,53 @@ oauth_016_token_answers(void **state)
         /* the body is wiped in place */
         for (size_t k = 0; k < res.body.len; k++)
             assert_int_equal(res.body.data[k], 0);
+        oauth_tokens_release(&t);
+        out_response_release(&res);
+    }
+    secret_release(&old);
+}
+
+/* LEAK-010: an error answer repeating the refresh token it refused (in the
+ * description, past the length kept, or as the code) keeps it out of terr
+ * (stored as the connection's last error) and of the message. */
+static void
+leak_010_error_echoes_refresh_token(void **state)
+{
+    static const char rt[] = "RT_leak010_3f9a0c7e1b2d4e5f6a7b8c9d0e1f2a3b";
+    static const struct {
+        const char *pre, *post;
+    } bodies[] = {
+        {"{\"error\":\"invalid_grant\",\"error_description\":\"token ", " is not valid\"}"},
+        {"{\"error\":\"invalid_request\",\"error_description\":\"", "\"}"},
+        {"{\"error\":\"", "\"}"},
+        /* the token starts where a kept description would be cut */
+        {"{\"error\":\"invalid_request\",\"error_description\":\"" PAD200, "\"}"},
+    };
+    struct secret old;
+
+    (void)state;
+    sec(&old, rt);
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct out_response res = {0};
+        struct oauth_tokens t;
+        struct oauth_token_error te;
+        struct errinfo ei = {0};
+        char body[512];
+
+        res.status = 400;
+        snprintf(body, sizeof(body), "%s%s%s", bodies[i].pre, rt, bodies[i].post);
+        buf_init(&res.body, OAUTH_MAX_TOKEN_RESPONSE);
+        assert_int_equal(buf_puts(&res.body, body), ERR_OK);
+        assert_int_not_equal(oauth_token_parse(&res, &old, NOW, &t, &te, &ei), OAUTH_TOKEN_OK);
+        /* no 12-character piece of the token anywhere */
+        for (size_t k = 0; k + 12 <= sizeof(rt) - 1; k++) {
+            char piece[13];
+            memcpy(piece, rt + k, 12);
+            piece[12] = '\0';
+            if (strstr(te.error, piece) || strstr(te.description, piece) || strstr(ei.msg, piece))
+                fail_msg("body %zu: \"%s\" leaks in \"%s\" / \"%s\" / \"%s\"", i, piece, te.error,
+                         te.description, ei.msg);
+        }
         oauth_tokens_release(&t);
         out_response_release(&res);
     }
@@ -509,10 +559,15 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(oauth_019_basic_auth),    cmocka_unit_test(oauth_019_body_auth),
-        cmocka_unit_test(oauth_030_revoke),        cmocka_unit_test(oauth_020_bearer),
-        cmocka_unit_test(oauth_016_token_answers), cmocka_unit_test(oauth_016_limits),
-        cmocka_unit_test(oauth_029_needs_refresh), cmocka_unit_test(token_timeout_limits),
+        cmocka_unit_test(oauth_019_basic_auth),
+        cmocka_unit_test(oauth_019_body_auth),
+        cmocka_unit_test(oauth_030_revoke),
+        cmocka_unit_test(oauth_020_bearer),
+        cmocka_unit_test(oauth_016_token_answers),
+        cmocka_unit_test(oauth_016_limits),
+        cmocka_unit_test(leak_010_error_echoes_refresh_token),
+        cmocka_unit_test(oauth_029_needs_refresh),
+        cmocka_unit_test(token_timeout_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
