@@ -838,9 +838,12 @@ on_refreshed(struct out_response *res, void *arg)
     secret_release(&old);
     if (r == OAUTH_TOKEN_OK) {
         bool rotated = t.refresh_rotated;
+        test_crash_point("refresh_before_commit"); /* OAUTH-024 (a): the AS rotated, we die */
         e = commit_tokens(j->st, j->v, j->ws, j->conn_id, j->p.id, &j->p, &t, NULL, j->version,
                           true, j->forced, &committed, &ei);
         oauth_tokens_release(&t);
+        if (e == ERR_OK)
+            test_crash_point("refresh_after_commit"); /* OAUTH-024 (b): committed, never used */
         if (e == ERR_OK) {
             j->use.version = j->version + 1;
             j->use.healthy = true;
