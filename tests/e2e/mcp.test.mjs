@@ -113,13 +113,16 @@ test('a bearer-protected MCP server: the right token works, a wrong one is a cle
 });
 
 test('LEAK-011: an MCP server echoing the bearer token in its errors: not in the answer, a log line or the database', async () => {
+  const c = await post('/api/connections', { name: 'Echoing', slug: 'leak011', service_type: 'mcp', base_url: `${front.url}/mcp`,
+    transport: 'streamable_http', auth: { type: 'bearer', token } });
+  assert.equal(c.status, 201, c.text.slice(0, 300));
   for (const status of [401, 500]) {
     front.fail = { status, count: 10 };
-    const r = await post('/api/actions/call', { actionIdentifier: 'guarded.echo', input: { message: 'refused' } });
+    const r = await post('/api/actions/call', { actionIdentifier: 'leak011.echo', input: { message: 'refused' } });
     front.fail = null;
     assert.notEqual(r.json?.ok, true, r.text);
   }
-  const r = await post('/api/actions/call', { actionIdentifier: 'guarded.echo', input: { message: 'works again' } });
+  const r = await post('/api/actions/call', { actionIdentifier: 'leak011.echo', input: { message: 'works again' } });
   assert.equal(r.json.ok, true, r.text);
   const stored = srv.dbUrl.startsWith('sqlite:')
     ? scanFiles([db, `${db}-wal`].filter((f) => fs.existsSync(f)), [token])
