@@ -174,6 +174,7 @@ fmt:
 
 lint:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'src/*.h')
+	tools/lint-leaks --self-test && tools/lint-leaks $$(git ls-files 'src/*.c' 'src/*.h')
 	cppcheck --enable=warning,portability,performance --error-exitcode=1 --inline-suppr \
 	  --suppress=missingIncludeSystem -q -Isrc src
 	git ls-files 'src/*.c' | xargs -P2 -I{} clang-tidy -quiet {} -- -std=c11 -D_GNU_SOURCE -Isrc \

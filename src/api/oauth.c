@@ -143,7 +143,7 @@ h_oauth_callback(struct req *rq, struct resp *rs)
                                    req_query(rq, "iss"), req_query(rq, "error"),
                                    req_query(rq, "error_description")};
     enum err e = conn_oauth_callback(rq->st, rq->app->vault, rq->ob, req_param(rq, "provider"), &in,
-                                     on_callback, rq, &rs->ei);
+                                     rq->who.user_id, on_callback, rq, &rs->ei);
 
     if (e == ERR_OK) {
         req_suspend(rq);

@@ -429,8 +429,8 @@ on_code_exchanged(struct out_response *res, void *arg)
 
 enum err
 conn_oauth_callback(struct store *st, const struct vault *v, struct outbound *ob,
-                    const char *provider_id, const struct oauth_callback_in *in, conn_async_cb done,
-                    void *arg, struct errinfo *ei)
+                    const char *provider_id, const struct oauth_callback_in *in,
+                    int64_t caller_user, conn_async_cb done, void *arg, struct errinfo *ei)
 {
     struct cb_job *j = xcalloc(1, sizeof(*j));
     struct oauth_callback cb = {0};
@@ -449,10 +449,16 @@ conn_oauth_callback(struct store *st, const struct vault *v, struct outbound *ob
     if (e == ERR_OK) {
         oauth_state_hash(in->state, hash);
         e = store_oauth_state_take(st, hash, &j->row, ei); /* single use, whatever follows */
+        if (e == ERR_NOT_FOUND) /* unknown or replayed: a bad request (OAUTH-004) */
+            e = err_set(ei, ERR_INVALID, "unknown_state", "state",
+                        "this authorization is unknown or was already used");
     }
     if (e == ERR_OK && j->row.expires_at < now_ms())
         e = err_set(ei, ERR_INVALID, "expired_state", "state",
                     "this authorization expired; start again");
+    if (e == ERR_OK && caller_user != 0 && caller_user != j->row.user_id)
+        e = err_set(ei, ERR_INVALID, "state_user_mismatch", "state",
+                    "this authorization was started by another user; start it again yourself");
     if (e == ERR_OK && strcmp(j->row.provider_id, provider_id) != 0)
         e = err_set(ei, ERR_INVALID, "provider_mismatch", "state",
                     "the state was issued for another provider");
@@ -832,9 +838,12 @@ on_refreshed(struct out_response *res, void *arg)
     secret_release(&old);
     if (r == OAUTH_TOKEN_OK) {
         bool rotated = t.refresh_rotated;
+        test_crash_point("refresh_before_commit"); /* OAUTH-024 (a): the AS rotated, we die */
         e = commit_tokens(j->st, j->v, j->ws, j->conn_id, j->p.id, &j->p, &t, NULL, j->version,
                           true, j->forced, &committed, &ei);
         oauth_tokens_release(&t);
+        if (e == ERR_OK)
+            test_crash_point("refresh_after_commit"); /* OAUTH-024 (b): committed, never used */
         if (e == ERR_OK) {
             j->use.version = j->version + 1;
             j->use.healthy = true;

@@ -31,10 +31,14 @@ enum err conn_oauth_start(struct store *st, const struct vault *v, const char *a
                           const struct principal *who, const char *provider_id, const char *tiers,
                           const char *conn_id, char **location, struct errinfo *ei) WARN_UNUSED;
 /* The callback: single-use state, iss, code exchange, tokens sealed. done()
- * gets {"connection_id","provider","tiers","scopes"}. */
+ * gets {"connection_id","provider","tiers","scopes"}. caller_user is the user
+ * the callback request is signed in as (session cookie or token), 0 when it
+ * carries neither: a signed-in user other than the one who started the flow
+ * is refused (login CSRF, OAUTH-006), the state consumed and nothing sent. */
 enum err conn_oauth_callback(struct store *st, const struct vault *v, struct outbound *ob,
                              const char *provider_id, const struct oauth_callback_in *in,
-                             conn_async_cb done, void *arg, struct errinfo *ei) WARN_UNUSED;
+                             int64_t caller_user, conn_async_cb done, void *arg,
+                             struct errinfo *ei) WARN_UNUSED;
 
 /* What a call learnt about the token set it used. */
 struct oauth_use {

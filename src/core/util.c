@@ -1,5 +1,6 @@
 #include "core/util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,3 +291,14 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
     *out = v;
     return true;
 }
+
+#ifdef CONNHUB_TEST
+void
+test_crash_point(const char *name)
+{
+    const char *want = getenv("CONNHUB_TEST_CRASH");
+
+    if (want != NULL && strcmp(want, name) == 0)
+        raise(SIGKILL);
+}
+#endif

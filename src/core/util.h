@@ -58,4 +58,13 @@ void blk_pool_put(struct blk_pool *p, void *b, size_t size); /* NULL is fine */
 void blk_pool_drain(struct blk_pool *p);
 bool parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+#ifdef CONNHUB_TEST
+/* Test builds only: the process dies at once (SIGKILL, as from kill -9) when
+ * $CONNHUB_TEST_CRASH equals name; a crash point in the code is where a test
+ * kills the server (OAUTH-024). Release builds compile it away. */
+void test_crash_point(const char *name);
+#else
+#define test_crash_point(name) ((void)0)
+#endif
+
 #endif

@@ -76,8 +76,10 @@ struct gate;
 struct mcp_session_cache;
 
 enum route_flags {
-    ROUTE_PUBLIC = 1,   /* no token needed */
-    ROUTE_BIG_BODY = 2, /* body limit is max_spec_body */
+    ROUTE_PUBLIC = 1,       /* no token needed */
+    ROUTE_BIG_BODY = 2,     /* body limit is max_spec_body */
+    ROUTE_WHO_OPTIONAL = 4, /* with ROUTE_PUBLIC: a token or session cookie, when sent and valid,
+                             * fills rq->who (else it stays zero: anonymous) */
 };
 
 struct req;

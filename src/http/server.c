@@ -423,6 +423,11 @@ dispatch_in_scope(struct req *rq)
         if (rq->who.role < rq->route->min_role)
             return err_set(&rs->ei, ERR_FORBIDDEN, "forbidden", NULL,
                            "this needs the workspace role %s", role_name(rq->route->min_role));
+    } else if ((rq->route->flags & ROUTE_WHO_OPTIONAL) &&
+               (req_header(rq, "Authorization") || req_header(rq, "Cookie"))) {
+        struct errinfo ignored = {0};
+        if (authenticate(rq, &ignored) != ERR_OK)
+            memset(&rq->who, 0, sizeof(rq->who));
     }
     return rq->route->fn(rq, rs);
 }

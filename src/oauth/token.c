@@ -429,12 +429,28 @@ fail(enum oauth_token_result r, struct oauth_token_error *terr, const char *code
     return r;
 }
 
+/* Does s repeat the credential the request carried (LEAK-010)? */
+static bool
+repeats(const char *s, const struct secret *sent)
+{
+    return s != NULL && sent != NULL && sent->p != NULL && sent->len > 0 &&
+           strstr(s, sent->p) != NULL;
+}
+
+/* sent: the refresh token the request carried (may be NULL); an error code or
+ * description that repeats it is withheld, before any truncation. */
 static enum oauth_token_result
-from_error_body(const json_t *j, long status, struct oauth_token_error *terr, struct errinfo *ei)
+from_error_body(const json_t *j, long status, const struct secret *sent,
+                struct oauth_token_error *terr, struct errinfo *ei)
 {
     const char *code = json_string_value(json_object_get(j, "error"));
     const char *desc = json_string_value(json_object_get(j, "error_description"));
     enum oauth_token_result r;
+
+    if (repeats(code, sent))
+        code = "invalid_error";
+    if (repeats(desc, sent))
+        desc = "(withheld: it repeated the refresh token)";
 
     {
         size_t n = strlen(code);
@@ -544,7 +560,7 @@ oauth_token_parse(struct out_response *res, const struct secret *old_refresh, in
         j = json_loadb(res->body.data, res->body.len, JSON_REJECT_DUPLICATES, NULL);
     if (json_is_object(j) && json_is_string(json_object_get(j, "error")) &&
         (res->status < 200 || res->status >= 300 || json_object_get(j, "access_token") == NULL)) {
-        r = from_error_body(j, res->status, &te, ei);
+        r = from_error_body(j, res->status, old_refresh, &te, ei);
         goto out;
     }
     if (res->status < 200 || res->status >= 300) {

@@ -103,7 +103,8 @@ struct oauth_token_error {
 /* Classifies a token endpoint answer. On OAUTH_TOKEN_OK *out holds the
  * tokens; otherwise *out is empty and terr (sanitized, never a token) and ei
  * say why. old_refresh (may be NULL) is kept when the answer has no
- * refresh_token. res->body is wiped (zeroed in place) before returning;
+ * refresh_token; an error code or description repeating it is withheld
+ * (LEAK-010). res->body is wiped (zeroed in place) before returning;
  * the parse rules, in order:
  *  - res->fail != OUT_OK -> TRANSIENT (TOO_LARGE -> MALFORMED);
  *  - body over OAUTH_MAX_TOKEN_RESPONSE -> MALFORMED;

@@ -270,6 +270,46 @@ test('LEAK-006: an upstream echoing the credential in an error gets it redacted'
   up.route('/e', null);
 });
 
+test('LEAK-007/LEAK-008: at debug level, failing calls log no credential and no URL query; LEAK-013: metrics carry ids only', async () => {
+  const dbg = await startServer({ dbPath: db, allowPrivate: ['127.0.0.2/32'], args: ['--log-level', 'debug'],
+    env: { INTEGRATION_ENCRYPTION_KEY: srv.key } });
+  try {
+    const D = api(dbg.url, tokens.alice);
+    up.route('/fail', { mode: 'status', status: 500, body: 'upstream broke', contentType: 'text/plain' });
+    const auths = [
+      { type: 'api_key_query', name: 'api_key', key: canary.query },
+      { type: 'api_key_header', name: 'X-Api-Key', key: canary.header },
+      { type: 'api_key_cookie', name: 'sid', key: canary.cookie },
+      { type: 'bearer', token: canary.bearer },
+      { type: 'basic', username: canary.user, password: canary.pass },
+    ];
+    for (const [i, auth] of auths.entries()) {
+      const c = await D.post('/api/connections', { name: `dbg${i}`, base_url: up.url, auth, operations: [{ name: 'f', method: 'GET', path: '/fail?x=1' }] });
+      assert.equal(c.status, 201, c.text);
+      const r = await D.post('/api/actions/call', { actionIdentifier: `${c.json.slug}.f`, input: {} });
+      assert.equal(r.json?.status, 500, r.text);
+    }
+    const m = await (await fetch(`${dbg.url}/metrics`)).text();
+    assert.ok(dbg.logs.some((l) => l.level === 'debug'), 'debug lines were written');
+    // every logged URL-ish field is an origin or a path: no query, userinfo or fragment
+    for (const l of dbg.logs) {
+      for (const [k, v] of Object.entries(l)) {
+        if (typeof v === 'string' && /^https?:\/\//.test(v)) assert.ok(!/[?#@]/.test(v), `${l.event}.${k}: ${v}`);
+      }
+    }
+    const hits = scanForCanaries(dbg.output() + m, Object.values(canary));
+    assert.equal(hits.length, 0, describeHits(hits));
+    // LEAK-013: metric labels name classes, workspaces or connections only
+    for (const line of m.split('\n').filter((x) => x && !x.startsWith('#'))) {
+      const labels = /\{(.*)\}/.exec(line)?.[1];
+      for (const kv of labels ? labels.split(',') : []) assert.ok(['class', 'workspace', 'connection'].includes(kv.split('=')[0]), line);
+    }
+  } finally {
+    up.route('/fail', null);
+    await dbg.stop();
+  }
+});
+
 test('bodies: JSON spliced, text as a string, binary as base64', async () => {
   const c = await mkconn({ name: 'bodies', base_url: up.url, operations: [
     { name: 'j', method: 'GET', path: '/j' }, { name: 't', method: 'GET', path: '/t' }, { name: 'b', method: 'GET', path: '/b' }] });

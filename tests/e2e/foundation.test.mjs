@@ -63,7 +63,7 @@ function connectionBodies(c) {
   ];
 }
 
-test('connections of every auth type: canaries never leave the vault; isolation; kill -9', async () => {
+test('connections of every auth type: canaries never leave the vault, in no read by any role (LEAK-002); isolation; kill -9', async () => {
   const dir = tempDir();
   const db = path.join(dir, 'connhub.db');
   const tokens = seed(db);
@@ -136,6 +136,18 @@ test('connections of every auth type: canaries never leave the vault; isolation;
   assert.equal(r.status, 201);
   ids.push(r.json.id);
   assert.equal(track(await A.patch(`/api/connections/${r.json.id}`, { name: 'Bob API v2' })).status, 200);
+
+  // LEAK-002: every read (list, get, tools) by every role (workspace admin, member, platform admin
+  // acting in the workspace) says which secrets are set, never a value (the scan at the end)
+  cli(db, ['user', 'add', 'root', '--platform-admin']);
+  cli(db, ['member', 'add', 'a', 'root', '--role', 'member']);
+  const Root = api(srv.url, cli(db, ['token', 'create', '--user', 'root', '--workspace', 'a']));
+  for (const who of [A, Bob, Root]) {
+    for (const u of ['/api/connections', '/api/tools', ...ids.map((id) => `/api/connections/${id}`)]) {
+      assert.equal(track(await who.get(u)).status, 200, u);
+    }
+  }
+  assert.equal(track(await Root.get('/api/admin/oauth-providers')).status, 200);
 
   // Durability: kill -9 right after the acknowledgements, then restart on the same file.
   await srv.kill9();
@@ -255,6 +267,39 @@ test('bad input gets a clear error naming the field, and nothing stored changes'
 
   assert.equal((await A.get('/api/connections')).text, before, 'nothing stored changed');
   assert.equal(await srv.stop(), 0);
+});
+
+test('LEAK-005: an invalid secret value is refused by name, never echoed in the 400 or a log line', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  const srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 } });
+  const c = { crlf: makeCanary('crlf'), long: makeCanary('long'), utf8: makeCanary('utf8'), ctl: makeCanary('ctl'), pass: makeCanary('pass') };
+  const raw = async (body) => {
+    const res = await fetch(`${srv.url}/api/connections`, {
+      method: 'POST', body, headers: { authorization: `Bearer ${tokens.alice}`, 'content-type': 'application/json' } });
+    return { status: res.status, text: await res.text() };
+  };
+  const conn = (slug, auth) => JSON.stringify({ name: slug, slug, base_url: 'https://api.example.com', auth });
+  const cases = [
+    ['CR/LF in a bearer token', conn('a1', { type: 'bearer', token: `${c.crlf}\r\nX-Evil: 1` }), 'auth.token'],
+    ['over MAX_SECRET_LEN (64 KiB)', conn('a2', { type: 'bearer', token: c.long + 'x'.repeat(64 * 1024) }), 'auth.token'],
+    ['a control character in a header key', conn('a3', { type: 'api_key_header', name: 'X-Key', key: `${c.ctl}\u0001` }), 'auth.key'],
+    ['CR in a basic password', conn('a4', { type: 'basic', username: 'u', password: `${c.pass}\r` }), 'auth.password'],
+    // not UTF-8: the JSON text itself is refused
+    ['invalid UTF-8', Buffer.concat([Buffer.from(conn('a5', { type: 'bearer', token: c.utf8 }).replace(c.utf8, `${c.utf8}`).slice(0, -3)),
+      Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]), undefined],
+  ];
+  const bodies = [];
+  for (const [what, body, field] of cases) {
+    const r = await raw(body);
+    bodies.push(r.text);
+    assert.equal(r.status, 400, `${what}: ${r.text.slice(0, 300)}`);
+    if (field) assert.equal(JSON.parse(r.text).error.field, field, what);
+  }
+  assert.equal(await srv.stop(), 0);
+  const hits = scanForCanaries(bodies.join('\n') + srv.output(), Object.values(c), { partials: true });
+  assert.equal(hits.length, 0, describeHits(hits));
 });
 
 test('keys: refuse to start without, with bad, or with the wrong key; rotation with rekey', async () => {

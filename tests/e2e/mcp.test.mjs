@@ -3,19 +3,20 @@
 // front proving a wrong token gives a clear auth error; SSRF on MCP URLs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 
-import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
+import { makeCanary, scanFiles, scanForCanaries, describeHits } from './lib/canary.mjs';
 import { startBearerFront, startEverything } from './lib/mcp_peer.mjs';
-import { api, cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
+import { api, cleanup, pgDump, runCli, startServer, tempDir } from './lib/server.mjs';
 import { startCanaryListener } from './lib/upstream.mjs';
 
-let srv, A, http, sse, guarded, front, canaryLo;
+let srv, A, http, sse, guarded, front, canaryLo, db;
 const token = makeCanary('mcptoken');
 const seen = [];
 
 before(async () => {
-  const db = path.join(tempDir(), 'c.db');
+  db = path.join(tempDir(), 'c.db');
   for (const args of [['user', 'add', 'u'], ['workspace', 'add', 'w'], ['member', 'add', 'w', 'u', '--role', 'admin']]) {
     assert.equal(runCli([...args, '--db', `sqlite:${db}`]).code, 0);
   }
@@ -108,6 +109,25 @@ test('a bearer-protected MCP server: the right token works, a wrong one is a cle
   assert.equal(bad.json.error.code, 'mcp_unauthorized');
   assert.ok(front.refused >= 1);
   const hits = scanForCanaries(seen.join('\n') + srv.output(), [token]);
+  assert.equal(hits.length, 0, describeHits(hits));
+});
+
+test('LEAK-011: an MCP server echoing the bearer token in its errors: not in the answer, a log line or the database', async () => {
+  const c = await post('/api/connections', { name: 'Echoing', slug: 'leak011', service_type: 'mcp', base_url: `${front.url}/mcp`,
+    transport: 'streamable_http', auth: { type: 'bearer', token } });
+  assert.equal(c.status, 201, c.text.slice(0, 300));
+  for (const status of [401, 500]) {
+    front.fail = { status, count: 10 };
+    const r = await post('/api/actions/call', { actionIdentifier: 'leak011.echo', input: { message: 'refused' } });
+    front.fail = null;
+    assert.notEqual(r.json?.ok, true, r.text);
+  }
+  const r = await post('/api/actions/call', { actionIdentifier: 'leak011.echo', input: { message: 'works again' } });
+  assert.equal(r.json.ok, true, r.text);
+  const stored = srv.dbUrl.startsWith('sqlite:')
+    ? scanFiles([db, `${db}-wal`].filter((f) => fs.existsSync(f)), [token])
+    : scanForCanaries(pgDump(srv.dbUrl), [token]);
+  const hits = [...scanForCanaries(seen.join('\n') + srv.output(), [token]), ...stored];
   assert.equal(hits.length, 0, describeHits(hits));
 });
 

@@ -67,11 +67,23 @@ net.Server.prototype.listen = function (...a) {
 }
 
 /** A front on host:0 that answers 401 unless `Authorization: Bearer <token>`, else proxies to target.
- * `served` counts the requests it passed on. */
+ * `served` counts the requests it passed on. Setting `fail = {status, count}` makes the next
+ * `count` requests fail with that status (401 or 500) whatever they carry, the answer echoing
+ * the Authorization header it got (a server that repeats the credential it refuses, LEAK-011). */
 export async function startBearerFront(target, token, { host = '127.0.0.2' } = {}) {
   const t = new URL(target);
-  let refused = 0, served = 0;
+  let refused = 0, served = 0, fail = null;
   const server = http.createServer((req, res) => {
+    if (fail && fail.count > 0) {
+      fail.count -= 1;
+      const auth = req.headers.authorization || '';
+      const headers = { 'content-type': 'application/json' };
+      if (fail.status === 401) headers['www-authenticate'] = `Bearer error="invalid_token", error_description="${auth} was revoked"`;
+      res.writeHead(fail.status, headers);
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: `refused ${auth}` } }));
+      req.resume();
+      return;
+    }
     if (req.headers.authorization !== `Bearer ${token}`) {
       refused++;
       res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' });
@@ -94,6 +106,7 @@ export async function startBearerFront(target, token, { host = '127.0.0.2' } = {
     url: `http://${host}:${server.address().port}`,
     get refused() { return refused; },
     get served() { return served; },
+    set fail(f) { fail = f; },
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
   };
 }

@@ -80,6 +80,15 @@ export function pgDump(url) {
   return r.stdout;
 }
 
+/** Runs one SQL statement on a running server's database (sqlite3 CLI, or psql on PostgreSQL);
+ * its output as text. For planting what the API cannot (an expired flow record, a dead lease). */
+export function serverSql(srv, stmt) {
+  if (!srv.dbUrl.startsWith('sqlite:')) return pgAdmin(stmt, srv.dbUrl);
+  const r = spawnSync('sqlite3', [srv.dbUrl.slice(7), stmt], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`sqlite3: ${stmt}: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
 /** A new empty PostgreSQL database; its URL (with the cluster's password). */
 export function pgDatabase() {
   const name = `e2e_${process.pid}_${++pgSeq}`;

@@ -24,6 +24,10 @@
 //   POST /_fault?status=503&error=temporarily_unavailable&count=1&delay_ms=0
 //        the next `count` POST /token requests get that answer (status 200 with no error =
 //        only the delay). delay_ms alone slows real answers (for single-flight tests).
+//        echo=1: the fault's error_description repeats the request's refresh_token (a
+//        provider that echoes the credential it refused, LEAK-010)
+//   GET  /_issued          every secret the peer saw or issued on /token: codes and
+//        code_verifiers presented, access/refresh/id tokens answered (for leak scans)
 //   POST /_fault_whoami?count=1
 //        the next `count` GET /api/whoami requests get 401 whatever token they carry (an
 //        upstream that stopped accepting a token before its expiry)
@@ -81,7 +85,8 @@ const counters = {
 };
 const zero = JSON.parse(JSON.stringify(counters));
 const rotatedOut = new Set();   // refresh tokens that a successful refresh replaced
-let fault = null;               // {status, error, count, delay_ms}
+let fault = null;               // {status, error, count, delay_ms, echo}
+const issued = [];              // /_issued: secrets seen or issued on /token
 let whoamiFaults = 0;           // whoami requests still to refuse
 let rotated = null;             // {secret, keepOld}: /_client_secret
 
@@ -194,10 +199,11 @@ function install(provider) {
       const q = ctx.query;
       fault = {
         status: Number(q.status || 200), error: q.error || '', count: Number(q.count || 1),
-        delay_ms: Number(q.delay_ms || 0),
+        delay_ms: Number(q.delay_ms || 0), echo: q.echo === '1',
       };
       return json(ctx, 200, fault);
     }
+    if (ctx.path === '/_issued' && ctx.method === 'GET') return json(ctx, 200, issued);
     if (ctx.path === '/_fault_whoami' && ctx.method === 'POST') {
       whoamiFaults = Number(ctx.query.count || 1);
       return json(ctx, 200, { count: whoamiFaults });
@@ -241,7 +247,13 @@ function install(provider) {
       if (fault.delay_ms) await sleep(fault.delay_ms);
       if (fault.status !== 200 || fault.error) {
         counters.faults_served += 1;
-        return json(ctx, fault.status, fault.error ? { error: fault.error, error_description: 'injected by /_fault' } : {});
+        let desc = 'injected by /_fault';
+        if (fault.echo) { // the answer goes out before oidc-provider reads the body: read it here
+          let raw = '';
+          for await (const d of ctx.req) raw += d;
+          desc = `refresh token ${new URLSearchParams(raw).get('refresh_token')} is not valid`;
+        }
+        return json(ctx, fault.status, fault.error ? { error: fault.error, error_description: desc } : {});
       }
     }
     let thrown;
@@ -254,6 +266,10 @@ function install(provider) {
     if (!/^Basic /i.test(authz)) counters.client_auth[p.client_secret ? 'body' : 'none'] += 1;
     if (p.code_verifier) counters.pkce_verifier_sent += 1;
     const status = thrown ? (thrown.status || thrown.statusCode || 500) : ctx.status;
+    for (const v of [p.code, p.code_verifier, p.refresh_token]) if (v) issued.push(v);
+    if (status === 200 && ctx.body && typeof ctx.body === 'object') {
+      for (const k of ['access_token', 'refresh_token', 'id_token']) if (ctx.body[k]) issued.push(ctx.body[k]);
+    }
     const err = thrown ? thrown.error || 'server_error'
       : (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object' ? ctx.body.error : undefined);
     if (err) counters.token_errors[err] = (counters.token_errors[err] || 0) + 1;

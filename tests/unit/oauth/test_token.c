@@ -236,6 +236,10 @@ oauth_020_bearer(void **state)
 /* ---- answers ---- */
 
 #define NOW 1800000000000LL
+#define PAD10 "pppppppppp"
+#define PAD200                                                                                     \
+    PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10      \
+        PAD10 PAD10 PAD10 PAD10 PAD10
 
 struct tcase {
     long status;
@@ -396,6 +400,53 @@ oauth_016_token_answers(void **state)
         /* the body is wiped in place */
         for (size_t k = 0; k < res.body.len; k++)
             assert_int_equal(res.body.data[k], 0);
+        oauth_tokens_release(&t);
+        out_response_release(&res);
+    }
+    secret_release(&old);
+}
+
+/* LEAK-010: an error answer repeating the refresh token it refused (in the
+ * description, past the length kept, or as the code) keeps it out of terr
+ * (stored as the connection's last error) and of the message. */
+static void
+leak_010_error_echoes_refresh_token(void **state)
+{
+    static const char rt[] = "RT_leak010_3f9a0c7e1b2d4e5f6a7b8c9d0e1f2a3b";
+    static const struct {
+        const char *pre, *post;
+    } bodies[] = {
+        {"{\"error\":\"invalid_grant\",\"error_description\":\"token ", " is not valid\"}"},
+        {"{\"error\":\"invalid_request\",\"error_description\":\"", "\"}"},
+        {"{\"error\":\"", "\"}"},
+        /* the token starts where a kept description would be cut */
+        {"{\"error\":\"invalid_request\",\"error_description\":\"" PAD200, "\"}"},
+    };
+    struct secret old;
+
+    (void)state;
+    sec(&old, rt);
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct out_response res = {0};
+        struct oauth_tokens t;
+        struct oauth_token_error te;
+        struct errinfo ei = {0};
+        char body[512];
+
+        res.status = 400;
+        snprintf(body, sizeof(body), "%s%s%s", bodies[i].pre, rt, bodies[i].post);
+        buf_init(&res.body, OAUTH_MAX_TOKEN_RESPONSE);
+        assert_int_equal(buf_puts(&res.body, body), ERR_OK);
+        assert_int_not_equal(oauth_token_parse(&res, &old, NOW, &t, &te, &ei), OAUTH_TOKEN_OK);
+        /* no 12-character piece of the token anywhere */
+        for (size_t k = 0; k + 12 <= sizeof(rt) - 1; k++) {
+            char piece[13];
+            memcpy(piece, rt + k, 12);
+            piece[12] = '\0';
+            if (strstr(te.error, piece) || strstr(te.description, piece) || strstr(ei.msg, piece))
+                fail_msg("body %zu: \"%s\" leaks in \"%s\" / \"%s\" / \"%s\"", i, piece, te.error,
+                         te.description, ei.msg);
+        }
         oauth_tokens_release(&t);
         out_response_release(&res);
     }
@@ -569,6 +620,7 @@ main(void)
         cmocka_unit_test(oauth_020_bearer),
         cmocka_unit_test(oauth_016_token_answers),
         cmocka_unit_test(oauth_016_limits),
+        cmocka_unit_test(leak_010_error_echoes_refresh_token),
         cmocka_unit_test(oauth_029_needs_refresh),
         cmocka_unit_test(token_timeout_limits),
         cmocka_unit_test(ssrf_160_token_requests_guarded_at_use),

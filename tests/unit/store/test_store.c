@@ -27,6 +27,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "core/log.h"
 #include "store/store.h"
 #include "support/testdb.h"
 
@@ -362,7 +363,7 @@ test_backend_name_and_file_mode(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
-/* ---- DUR-001: pragmas ---- */
+/* ---- DUR-001 (and OAUTH-025, SQLite half): pragmas ---- */
 
 static void
 test_pragmas_dur001(void **state)
@@ -1509,6 +1510,47 @@ tokens_v(struct sealed_set *s, const char *access)
     set_add(s, "oauth.refresh_token", 1, "refresh");
 }
 
+/* OAUTH-025: the token commit is durable whatever the session's default: a
+ * store whose connection starts with synchronous_commit=off (libpq options)
+ * still commits tokens with it on (SET LOCAL, shown inside the transaction).
+ * The SQLite half (synchronous=FULL) is test_pragmas_dur001. */
+static void
+test_pg_token_commit_sync_oauth025(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct store *st = NULL;
+    struct oauth_meta in = {0};
+    struct sealed_set tok = {0};
+    char url[sizeof(f->db.url) + 64], got[16];
+    bool ok = false;
+    PGconn *side;
+    PGresult *r;
+
+    snprintf(url, sizeof(url), "%s%%20-csynchronous_commit%%3Doff", f->db.url);
+    side = PQconnectdb(url); /* the default really is off on such a session */
+    assert_int_equal(PQstatus(side), CONNECTION_OK);
+    r = PQexec(side, "SHOW synchronous_commit");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "off");
+    PQclear(r);
+    PQfinish(side);
+
+    assert_int_equal(store_open(url, &st, &ei), ERR_OK);
+    oauth_conn(f);
+    in.provider_id = (char *)"peer";
+    in.tiers = (char *)"user";
+    tokens_v(&tok, "at-1");
+    assert_int_equal(store_pg_commit_sync(st, got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, "");
+    assert_int_equal(store_oauth_commit(st, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    assert_int_equal(store_pg_commit_sync(st, got, sizeof(got)), ERR_OK);
+    assert_string_equal(got, "on");
+    sealed_set_release(&tok);
+    store_close(st);
+}
+
 static void
 test_oauth_commit_and_lease(void **state)
 {
@@ -1626,6 +1668,49 @@ test_oauth_providers(void **state)
     assert_int_equal(store_oauth_provider_list(f->st, &rows, &n, &ei), ERR_OK);
     assert_int_equal(n, 1);
     op_rows_free(rows, n);
+}
+
+/* LEAK-012: a secret write the database refuses (a constraint planted
+ * through the side handle; on PostgreSQL its DETAIL would quote the failing
+ * row) fails with an error and a log line that hold no bound value. */
+static void
+test_secret_write_error_leak012(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct side *db = side_open(f);
+    static const char canary[] = "CANARY_leak012_6f1d2c0e9b8a47d3a5e4f0c1b2d3e4f5";
+    char hex[2 * sizeof(canary) + 1], logged[8192];
+    char path[] = "/tmp/leak012-XXXXXX";
+    int fd = mkstemp(path);
+    size_t len;
+    unsigned char *d = mk_sealed(7, canary, &len);
+    ssize_t n;
+
+    assert_true(fd >= 0);
+    unlink(path);
+    if (g_pg)
+        side_exec(db, "ALTER TABLE secrets ADD CONSTRAINT forced CHECK (length(sealed) < 5)");
+    else
+        side_exec(db, "CREATE TRIGGER forced BEFORE INSERT ON secrets "
+                      "BEGIN SELECT RAISE(ABORT, 'forced'); END");
+    log_set_fd(fd);
+    assert_int_not_equal(
+        store_secret_put(f->st, f->ws1, "connection", "conn_leak", "token", d, len, &ei), ERR_OK);
+    log_set_fd(2);
+    n = pread(fd, logged, sizeof(logged) - 1, 0);
+    close(fd);
+    logged[n > 0 ? n : 0] = '\0';
+    assert_non_null(strstr(logged, "store."));      /* the failure was logged */
+    for (size_t i = 0; i < sizeof(canary) - 1; i++) /* hex of the payload (PG bytea text) */
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)canary[i]);
+    assert_null(strstr(ei.msg, canary));
+    assert_null(strstr(ei.msg, hex));
+    assert_null(strstr(logged, canary));
+    assert_null(strstr(logged, hex));
+    assert_null(strstr(logged, "conn_leak"));
+    free(d);
+    side_close(db);
 }
 
 static void
@@ -2277,6 +2362,7 @@ main(void)
         T(test_oauth_commit_and_lease),
         T(test_oauth_providers),
         T(test_secret_put_delete_ten002),
+        T(test_secret_write_error_leak012),
         T(test_races_have_one_winner),
         T(test_concurrent_open_migrates_once),
         T(test_oauth_health_revocations_provider_users),
@@ -2285,6 +2371,7 @@ main(void)
     };
     const struct CMUnitTest pg_only[] = {
         T(test_pg_reconnects),
+        T(test_pg_token_commit_sync_oauth025),
         cmocka_unit_test(test_pg_wrong_password_not_echoed),
         T(test_pg_copy_from_sqlite),
     };
