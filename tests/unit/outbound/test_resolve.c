@@ -11,24 +11,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <sched.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "outbound/outbound.h"
+#include "support/netns.h"
 
 static int
 setup(void **state)
 {
     (void)state;
     log_set_level(LOG_ERROR);
-    if (unshare(CLONE_NEWNET) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
-        fprintf(stderr, "unshare: %s (SSRF-137 needs a network namespace)\n", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return netns_isolate();
 }
 
 static void
