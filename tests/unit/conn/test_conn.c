@@ -722,6 +722,48 @@ test_shared_parse_follows_the_row(void **state)
     conn_release(&c1);
 }
 
+/* TEN-015: the per-thread parse cache of connection rows is keyed by the stored text, never
+ * by a name: two workspaces each with a connection of the same slug get their own config
+ * and operations, whichever was loaded first, and the answers stay apart when asked again. */
+static void
+test_shared_parse_per_workspace_ten015(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    char id1[ID_MAX], id2[ID_MAX];
+    const struct principal *who[2] = {&f->admin, &f->other};
+    static const char *const want_url[2] = {"https://api.github.com", "https://w2.example"};
+    static const char *const want_path[2] = {"/repos/{{id}}", "/w2/{{id}}"};
+
+    create_ok(f, &f->admin, BASE_BODY, id1);
+    create_ok(f, &f->other,
+              "{\"name\":\"GitHub API\",\"base_url\":\"https://w2.example\","
+              "\"auth\":{\"type\":\"bearer\",\"token\":\"CANARY_tok_2\"},"
+              "\"operations\":[{\"name\":\"get\",\"method\":\"GET\",\"path\":\"/w2/{{id}}\"}]}",
+              id2);
+    conn_json_cache_clear();
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            struct conn c;
+            json_t *op = NULL;
+            assert_int_equal(
+                conn_load_shared(f->st, who[i]->workspace_id, NULL, "github_api", &c, &ei), ERR_OK);
+            assert_string_equal(c.row.id, i == 0 ? id1 : id2);
+            assert_string_equal(c.row.base_url, want_url[i]);
+            assert_int_equal(conn_operation(f->st, &c, "get", &op, &ei), ERR_OK);
+            assert_string_equal(json_string_value(json_object_get(op, "path")), want_path[i]);
+            /* the first workspace's other operations are not the second one's */
+            if (i == 1) {
+                json_decref(op);
+                op = NULL;
+                assert_int_equal(conn_operation(f->st, &c, "list", &op, &ei), ERR_NOT_FOUND);
+            }
+            json_decref(op);
+            conn_release(&c);
+        }
+    }
+}
+
 /* ---- views are write-only for secrets ---- */
 
 static void
@@ -1407,6 +1449,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_create_validation_table),
         T(test_shared_parse_follows_the_row),
+        T(test_shared_parse_per_workspace_ten015),
         T(test_create_body_not_object),
         T(test_create_limits_table),
         T(test_create_max_operations),
