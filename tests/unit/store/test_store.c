@@ -1221,6 +1221,84 @@ test_ops_other_workspace_ten018(void **state)
     side_close(db);
 }
 
+/* Closes the store and takes its database back to schema 1 (the tables of migrations 2 on
+ * dropped); returns a side handle on it. */
+static struct side *
+rewind_to_schema1(struct fx *f)
+{
+    struct side *db;
+
+    store_close(f->st);
+    f->st = NULL;
+    db = side_open(f);
+    side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
+    side_exec(db, "DROP TABLE participant_invites; DROP TABLE runs; DROP TABLE accounts; "
+                  "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
+                  "DROP TABLE oauth_providers; "
+                  "DROP TABLE connection_specs; DROP TABLE connection_operations; "
+                  "DELETE FROM schema_migrations WHERE version >= 2");
+    return db;
+}
+
+static bool
+side_has_table(struct side *db, const char *name)
+{
+    char sql[256];
+
+    if (g_pg)
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                 "current_schema() AND table_name = '%s'",
+                 name);
+    else
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", name);
+    return side_int(db, sql) == 1;
+}
+
+/* DUR-010: a migration that dies part-way (here: the last statement of migration 6 fails on a
+ * planted table, as a kill -9 would stop it anywhere) leaves no half-migrated schema: the
+ * earlier statements of that migration are rolled back with it, schema_migrations records
+ * exactly the migrations whose tables all exist (SQLite: all of 2..6 in one transaction, so
+ * none; PostgreSQL: one transaction each, so 2..5), and the next start completes them. */
+static void
+test_interrupted_migration_rolls_back_dur010(void **state)
+{
+    static const char *const marker[] = {
+        NULL,   "connections", "connection_operations", "oauth_states", "oauth_revocations",
+        "runs", "sessions"};
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct store *st2 = NULL;
+    struct side *db;
+    int64_t max;
+
+    db = rewind_to_schema1(f);
+    side_exec(db, "CREATE TABLE login_failures (planted INTEGER)");
+    side_close(db);
+    assert_int_not_equal(store_open(f->db.url, &st2, &ei), ERR_OK);
+    assert_null(st2);
+
+    db = side_open(f);
+    max = side_int(db, "SELECT max(version) FROM schema_migrations");
+    assert_int_equal(max, g_pg ? 5 : 1);
+    for (int64_t v = 1; v <= 6; v++)
+        if (side_has_table(db, marker[v]) != (v <= max))
+            fail_msg("DUR-010: migration %lld recorded=%d but its table %s exists=%d", (long long)v,
+                     v <= max, marker[v], side_has_table(db, marker[v]));
+    assert_false(side_has_table(db, "user_passwords")); /* migration 6's first statement */
+    side_exec(db, "DROP TABLE login_failures");
+    side_close(db);
+
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
+    db = side_open(f);
+    assert_int_equal(side_int(db, "SELECT max(version) FROM schema_migrations"), 6);
+    for (int64_t v = 1; v <= 6; v++)
+        assert_true(side_has_table(db, marker[v]));
+    assert_int_equal(side_int(db, "SELECT count(*) FROM login_failures WHERE window_start = 0"), 0);
+    side_close(db);
+}
+
 /* Migration 2 moves operations kept in config (schema 1) into their rows. */
 static void
 test_migration2_moves_operations_dur010(void **state)
@@ -1233,15 +1311,7 @@ test_migration2_moves_operations_dur010(void **state)
     struct side *db;
     char sql[512];
 
-    store_close(f->st);
-    f->st = NULL;
-    db = side_open(f);
-    side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
-    side_exec(db, "DROP TABLE participant_invites; DROP TABLE runs; DROP TABLE accounts; "
-                  "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
-                  "DROP TABLE oauth_providers; "
-                  "DROP TABLE connection_specs; DROP TABLE connection_operations; "
-                  "DELETE FROM schema_migrations WHERE version >= 2");
+    db = rewind_to_schema1(f);
     snprintf(sql, sizeof(sql),
              "INSERT INTO connections (id, workspace_id, owner_id, name, slug, service_type, "
              "auth_type, fulfillment, config, created_at, updated_at) VALUES ('conn_m', %lld, "
@@ -2270,6 +2340,7 @@ main(void)
         T(test_ops_duplicate_name_is_atomic),
         T(test_ops_other_workspace_ten018),
         T(test_migration2_moves_operations_dur010),
+        T(test_interrupted_migration_rolls_back_dur010),
         T(test_secrets_scan),
         T(test_secret_cas),
         T(test_secret_key_counts),
