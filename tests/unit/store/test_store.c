@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "support/faultvfs.h"
 #include "support/testdb.h"
 
 /* ---- fixture ---- */
@@ -1299,6 +1300,66 @@ test_interrupted_migration_rolls_back_dur010(void **state)
     side_close(db);
 }
 
+/* DUR-004: the disk fills up (SQLITE_FULL, as ENOSPC) or a write fails (SQLITE_IOERR_WRITE, as
+ * EIO) while a connection and its secrets are written: the write fails as a store error (a
+ * 5xx), nothing of it is left (no row, no secret), and once writing works again so does the
+ * store, on the same connection, with an intact database. SQLite only (the faulty layer is a
+ * SQLite VFS). */
+static void
+test_failed_writes_leave_nothing_dur004(void **state)
+{
+    static const struct {
+        int rc;
+        const char *id;
+    } cases[] = {{SQLITE_FULL, "conn_full"}, {SQLITE_IOERR_WRITE, "conn_eio"}};
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct sealed_set sec = {0};
+    struct conn_row r;
+    struct side *db;
+    char text[32];
+
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(faultvfs_install(), 0);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK); /* on the faulty layer */
+    set_add(&sec, "auth.username", 0x01020304, "u");
+    set_add(&sec, "auth.password", 0x01020304, "p");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned before = faultvfs_refused();
+        enum err e;
+
+        mk_row(&r, cases[i].id, f->ws1, f->u1, cases[i].id, cases[i].id, "http");
+        faultvfs_fail(cases[i].rc);
+        e = store_conn_insert(f->st, &r, NULL, 0, NULL, &sec, &ei);
+        faultvfs_fail(0);
+        assert_int_equal(e, ERR_STORE);
+        assert_int_equal(err_http_status(e), 500);
+        if (cases[i].rc == SQLITE_FULL)
+            assert_string_equal(ei.code, "store_full");
+        assert_true(faultvfs_refused() > before);
+        /* no partial row */
+        assert_int_equal(store_conn_get(f->st, f->ws1, cases[i].id, &r, &ei), ERR_NOT_FOUND);
+        assert_int_equal(nsecrets(f, f->ws1, cases[i].id), 0);
+        /* space is back: the same write succeeds on the same store */
+        mk_row(&r, cases[i].id, f->ws1, f->u1, cases[i].id, cases[i].id, "http");
+        assert_int_equal(store_conn_insert(f->st, &r, NULL, 0, NULL, &sec, &ei), ERR_OK);
+        assert_int_equal(nsecrets(f, f->ws1, cases[i].id), 2);
+    }
+    sealed_set_release(&sec);
+    store_close(f->st);
+    f->st = NULL;
+    faultvfs_uninstall();
+
+    db = side_open(f);
+    side_text(db, "PRAGMA integrity_check", text, sizeof(text));
+    assert_string_equal(text, "ok");
+    assert_int_equal(side_int(db, "SELECT count(*) FROM connections"), 2);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM secrets"), 4);
+    side_close(db);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
+}
+
 /* Migration 2 moves operations kept in config (schema 1) into their rows. */
 static void
 test_migration2_moves_operations_dur010(void **state)
@@ -2315,6 +2376,7 @@ main(void)
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
         T(test_read_scope_snapshot_and_writes),
+        T(test_failed_writes_leave_nothing_dur004),
     };
     /* Every backend. */
     const struct CMUnitTest both[] = {
