@@ -1,15 +1,16 @@
 // Crash safety (catalogue parts B and G): `connhub rekey` killed with SIGKILL at random points,
 // cycle after cycle, while a server keeps updating secrets (CRY-021, DUR-011); the server itself
 // killed with SIGKILL mid-load, cycle after cycle, against the harness's log of acknowledged
-// operations (DUR-002). Runs on SQLite and, with CONNHUB_E2E_DB=postgres, on PostgreSQL.
+// operations (DUR-002); an online backup during writes (DUR-009). Runs on SQLite and, with CONNHUB_E2E_DB=postgres, on PostgreSQL.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 
 import { makeCanary, scanForCanaries, describeHits } from './lib/canary.mjs';
-import { api, cleanup, CONNHUB_BIN, ON_PG, pgAdmin, runCli, startServer, tempDir } from './lib/server.mjs';
+import { api, cleanup, CONNHUB_BIN, ON_PG, pgAdmin, pgDatabase, pgDump, runCli, startServer, tempDir } from './lib/server.mjs';
 import { startUpstream } from './lib/upstream.mjs';
 
 let up;
@@ -217,4 +218,85 @@ test('DUR-002: the server killed with SIGKILL mid-load, 10 cycles: every acknowl
   const rk = runCli(['rekey', '--db', srv.dbUrl], { env });
   assert.equal(rk.code, 0, rk.stdout + rk.stderr);
   assert.match(rk.stdout, /, failed 0/);
+});
+
+/** An online copy of the database while the server writes: VACUUM INTO (SQLite) or pg_dump
+ * restored into a fresh database (PostgreSQL). Returns {dbPath} or {db} for startServer. */
+function onlineBackup(srv, dir) {
+  if (!ON_PG) {
+    const copy = path.join(dir, 'backup.db');
+    const r = spawnSync('sqlite3', [srv.dbUrl.slice('sqlite:'.length), `VACUUM INTO '${copy}'`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const ic = spawnSync('sqlite3', [copy, 'PRAGMA integrity_check'], { encoding: 'utf8' });
+    assert.equal(ic.stdout.trim(), 'ok', ic.stdout + ic.stderr);
+    return { dbPath: copy, text: fs.readFileSync(copy) };
+  }
+  const dump = pgDump(srv.dbUrl);
+  const url = pgDatabase();
+  const psql = process.env.CONNHUB_TEST_PG_BIN ? path.join(process.env.CONNHUB_TEST_PG_BIN, 'psql') : 'psql';
+  const r = spawnSync(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url], { input: dump, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  assert.equal(r.status, 0, r.stderr);
+  return { db: url, text: Buffer.from(dump) };
+}
+
+test('DUR-009: an online backup taken during writes restores consistent and opens with the key, and is useless without it', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'b.db');
+  const tok = seed(db);
+  up ??= await startUpstream({ host: '127.0.0.2' });
+  const env = { INTEGRATION_ENCRYPTION_KEY: KEY1, INTEGRATION_ENCRYPTION_KEY_PREVIOUS: '' };
+  let srv = await startServer({ dbPath: db, allowPrivate: '127.0.0.2/32', env });
+  let A = api(srv.url, tok);
+  const before = [];
+  const canaries = [];
+  for (let i = 0; i < 5; i++) {
+    const t = makeCanary(`bk${i}`);
+    canaries.push(t);
+    const r = await A.post('/api/connections', { name: `B${i}`, base_url: up.url, auth: { type: 'bearer', token: t },
+      operations: [{ name: 'get', method: 'GET', path: `/b/${i}` }] });
+    assert.equal(r.status, 201, r.text);
+    before.push({ ...r.json, token: t });
+  }
+  // writes keep coming while the copy is taken
+  let stop = false;
+  let written = 0;
+  const writer = (async () => {
+    while (!stop) {
+      const t = makeCanary(`bw${written}`);
+      canaries.push(t);
+      const r = await A.post('/api/connections', { name: `W${written}`, base_url: up.url, auth: { type: 'bearer', token: t } });
+      assert.equal(r.status, 201, r.text);
+      written++;
+    }
+  })();
+  while (written < 3) await new Promise((r) => setTimeout(r, 10));
+  const copy = onlineBackup(srv, dir);
+  stop = true;
+  await writer;
+  await srv.stop();
+
+  // useless without the key: no canary in it, and a server with another key refuses it
+  const hits = scanForCanaries(copy.text.toString('latin1'), canaries);
+  assert.equal(hits.length, 0, describeHits(hits));
+  const other = runCli(['serve', '--listen', '127.0.0.1:1', '--db', copy.db ?? `sqlite:${copy.dbPath}`], { env: { INTEGRATION_ENCRYPTION_KEY: KEY2 } });
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /stored secrets are sealed with key id/);
+
+  // restored with the key: consistent (every row of the copy opens) and complete up to the copy
+  srv = await startServer({ ...(copy.db ? { db: copy.db } : { dbPath: copy.dbPath }), allowPrivate: '127.0.0.2/32', env });
+  A = api(srv.url, tok);
+  const list = await A.get('/api/connections?limit=100');
+  assert.equal(list.status, 200, list.text);
+  const names = list.json.connections.map((c) => c.name);
+  for (const b of before) assert.ok(names.includes(b.name), `${b.name} written before the copy is in it`);
+  assert.ok(names.length >= before.length + 3, 'the writes acknowledged before the copy are in it');
+  for (const b of before) {
+    const r = await A.post('/api/actions/call', { actionIdentifier: `${b.slug}.get`, input: {} });
+    assert.equal(r.json.ok, true, r.text);
+    assert.equal(up.requests.at(-1).headers.authorization, `Bearer ${b.token}`);
+  }
+  await srv.stop();
+  const rk = runCli(['rekey', '--db', srv.dbUrl], { env });
+  assert.equal(rk.code, 0, rk.stdout + rk.stderr);
+  assert.match(rk.stdout, new RegExp(`scanned ${names.length}, .* failed 0`));
 });
