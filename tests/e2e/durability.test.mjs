@@ -1,7 +1,8 @@
 // Crash safety (catalogue parts B and G): `connhub rekey` killed with SIGKILL at random points,
 // cycle after cycle, while a server keeps updating secrets (CRY-021, DUR-011); the server itself
 // killed with SIGKILL mid-load, cycle after cycle, against the harness's log of acknowledged
-// operations (DUR-002); an online backup during writes (DUR-009). Runs on SQLite and, with CONNHUB_E2E_DB=postgres, on PostgreSQL.
+// operations (DUR-002); an online backup taken during writes (DUR-009). Runs on SQLite and, with
+// CONNHUB_E2E_DB=postgres, on PostgreSQL.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
