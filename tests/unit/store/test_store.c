@@ -1956,6 +1956,55 @@ test_pg_reconnects(void **state)
     assert_int_equal(n, 3);
 }
 
+/* OAUTH-025, DUR-007 (PostgreSQL): the transaction that commits new OAuth tokens runs with
+ * synchronous_commit = on even when the connection string (or the role, or the database) turns
+ * it off, and still after a reconnect. A trigger records the setting inside that transaction. */
+static void
+test_pg_token_commit_is_synchronous_oauth025(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct oauth_meta in = {0};
+    struct sealed_set tok = {0};
+    struct store *st2 = NULL;
+    struct side *db = side_open(f);
+    char url[600], seen[64];
+    bool ok = false;
+
+    side_exec(db, "CREATE TABLE sc_seen (n SERIAL, v TEXT);"
+                  "CREATE FUNCTION sc_rec() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                  "INSERT INTO sc_seen (v) VALUES (current_setting('synchronous_commit')); "
+                  "RETURN NEW; END $$;"
+                  "CREATE TRIGGER sc_tokens AFTER INSERT OR UPDATE ON oauth_tokens FOR EACH ROW "
+                  "EXECUTE FUNCTION sc_rec()");
+    /* the session asks for asynchronous commits (testdb's URL ends in its options) */
+    snprintf(url, sizeof(url), "%s%%20-csynchronous_commit%%3Doff", f->db.url);
+    assert_int_equal(store_open(url, &st2, &ei), ERR_OK);
+    oauth_conn(f);
+    in.provider_id = (char *)"peer";
+    in.scopes = (char *)"a";
+    in.tiers = (char *)"user";
+    in.obtained_at = 1000;
+    in.expires_at = 5000;
+    tokens_v(&tok, "at-1");
+    assert_int_equal(store_oauth_commit(st2, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    side_text(db, "SELECT v FROM sc_seen ORDER BY n DESC LIMIT 1", seen, sizeof(seen));
+    assert_string_equal(seen, "on");
+    /* after the connection is lost and opened again */
+    assert_true(kill_store_connections(f) >= 1);
+    in.refreshes = 1;
+    if (store_oauth_commit(st2, f->ws1, "conn_o", &in, &tok, 1, &ok, &ei) != ERR_OK)
+        assert_int_equal(store_oauth_commit(st2, f->ws1, "conn_o", &in, &tok, 1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM sc_seen"), 2);
+    side_text(db, "SELECT v FROM sc_seen ORDER BY n DESC LIMIT 1", seen, sizeof(seen));
+    assert_string_equal(seen, "on");
+    sealed_set_release(&tok);
+    store_close(st2);
+    side_close(db);
+}
+
 /* A wrong password: refused, and the password is in no message. */
 static void
 test_pg_wrong_password_not_echoed(void **state)
@@ -2418,6 +2467,7 @@ main(void)
     };
     const struct CMUnitTest pg_only[] = {
         T(test_pg_reconnects),
+        T(test_pg_token_commit_is_synchronous_oauth025),
         cmocka_unit_test(test_pg_wrong_password_not_echoed),
         T(test_pg_copy_from_sqlite),
     };
