@@ -224,6 +224,14 @@ static const char *const migrations[] = {
     "  name TEXT PRIMARY KEY,"
     "  failures BIGINT NOT NULL,"
     "  window_start BIGINT NOT NULL);",
+    /* 7: a row that names a connection names one of its own workspace (TEN-013): composite
+     * foreign keys (workspace_id, connection_id) -> connections (workspace_id, id), which also
+     * keeps a referenced connection from changing workspace. */
+    "ALTER TABLE connections ADD CONSTRAINT connections_ws_id UNIQUE (workspace_id, id);"
+    "ALTER TABLE accounts ADD CONSTRAINT accounts_conn_ws FOREIGN KEY (workspace_id,"
+    "  connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE;"
+    "ALTER TABLE participant_invites ADD CONSTRAINT invites_conn_ws FOREIGN KEY (workspace_id,"
+    "  connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE;",
 };
 
 #define ACCOUNT_COLS                                                                               \

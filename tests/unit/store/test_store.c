@@ -134,6 +134,19 @@ side_exec(struct side *d, const char *sql)
     sqlite3_free(msg);
 }
 
+/* Runs sql; true when the database took it, false when it refused it. */
+static bool
+side_try(struct side *d, const char *sql)
+{
+    if (d->pg) {
+        PGresult *r = PQexec(d->pg, sql);
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    }
+    return sqlite3_exec(d->lite, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
 /* The first column of the one row sql answers, as text. */
 static void
 side_text(struct side *d, const char *sql, char *out, size_t outlen)
@@ -1222,7 +1235,7 @@ test_ops_other_workspace_ten018(void **state)
     side_close(db);
 }
 
-/* Closes the store and takes its database back to schema 1 (the tables of migrations 2 on
+/* Closes the store and takes its database back to schema 1 (what migrations 2 on added,
  * dropped); returns a side handle on it. */
 static struct side *
 rewind_to_schema1(struct fx *f)
@@ -1238,6 +1251,8 @@ rewind_to_schema1(struct fx *f)
                   "DROP TABLE oauth_providers; "
                   "DROP TABLE connection_specs; DROP TABLE connection_operations; "
                   "DELETE FROM schema_migrations WHERE version >= 2");
+    if (g_pg) /* migration 7's key on a table of migration 1 */
+        side_exec(db, "ALTER TABLE connections DROP CONSTRAINT connections_ws_id");
     return db;
 }
 
@@ -1293,7 +1308,7 @@ test_interrupted_migration_rolls_back_dur010(void **state)
 
     assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
     db = side_open(f);
-    assert_int_equal(side_int(db, "SELECT max(version) FROM schema_migrations"), 6);
+    assert_int_equal(side_int(db, "SELECT max(version) FROM schema_migrations"), 7);
     for (int64_t v = 1; v <= 6; v++)
         assert_true(side_has_table(db, marker[v]));
     assert_int_equal(side_int(db, "SELECT count(*) FROM login_failures WHERE window_start = 0"), 0);
@@ -1358,6 +1373,45 @@ test_failed_writes_leave_nothing_dur004(void **state)
     assert_int_equal(side_int(db, "SELECT count(*) FROM secrets"), 4);
     side_close(db);
     assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
+}
+
+/* TEN-013: the database itself refuses a row of workspace 1 that names a connection of
+ * workspace 2 (accounts, participant invites), on insert and on update; the same row naming
+ * its own workspace's connection is taken (PostgreSQL: composite foreign keys; SQLite:
+ * triggers of migration 7). */
+static void
+test_cross_workspace_reference_refused_ten013(void **state)
+{
+    struct fx *f = *state;
+    struct side *db;
+    char sql[512];
+
+    insert(f, "conn_w1", f->ws1, "One", "one", "http", NULL);
+    insert(f, "conn_w2", f->ws2, "Two", "two", "http", NULL);
+    db = side_open(f);
+    for (int ok = 0; ok < 2; ok++) {
+        const char *conn = ok ? "conn_w1" : "conn_w2";
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO accounts (workspace_id, kind, holder, connection_id, method, "
+                 "created_at, updated_at) VALUES (%lld, 'account', 'u1', '%s', 'bearer', 1, 1)",
+                 (long long)f->ws1, conn);
+        if (side_try(db, sql) != (ok == 1))
+            fail_msg("TEN-013: %s was %s", sql, ok ? "refused" : "taken");
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO participant_invites (token_hash, workspace_id, participant_id, "
+                 "connection_id, created_by, expires_at) VALUES ('h-%s', %lld, 'p', '%s', 1, 1)",
+                 conn, (long long)f->ws1, conn);
+        if (side_try(db, sql) != (ok == 1))
+            fail_msg("TEN-013: %s was %s", sql, ok ? "refused" : "taken");
+    }
+    /* an existing row moved onto the other workspace's connection, or to the other workspace */
+    assert_false(side_try(db, "UPDATE accounts SET connection_id = 'conn_w2'"));
+    assert_false(side_try(db, "UPDATE participant_invites SET connection_id = 'conn_w2'"));
+    snprintf(sql, sizeof(sql), "UPDATE accounts SET workspace_id = %lld", (long long)f->ws2);
+    assert_false(side_try(db, sql));
+    assert_int_equal(side_int(db, "SELECT count(*) FROM accounts WHERE connection_id = 'conn_w1'"),
+                     1);
+    side_close(db);
 }
 
 /* Migration 2 moves operations kept in config (schema 1) into their rows. */
@@ -2452,6 +2506,7 @@ main(void)
         T(test_ops_other_workspace_ten018),
         T(test_migration2_moves_operations_dur010),
         T(test_interrupted_migration_rolls_back_dur010),
+        T(test_cross_workspace_reference_refused_ten013),
         T(test_secrets_scan),
         T(test_secret_cas),
         T(test_secret_key_counts),
