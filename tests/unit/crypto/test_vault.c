@@ -450,6 +450,70 @@ test_rng_failure_fails_closed_cry014(void **st)
     vault_free(v);
 }
 
+/* CRY-024: a retired key (still configured) opens nothing: its values fail with
+ * credential_key_retired, naming the key, and are counted; values under the other keys open;
+ * the primary and unknown keys cannot be retired; INTEGRATION_ENCRYPTION_KEY_RETIRED lists ids. */
+static void
+test_retired_key_refused_cry024(void **st)
+{
+    struct vault *old = mk(K1, NULL, 0), *v = NULL;
+    unsigned char prev[1][32];
+    unsigned char *ct1, *ct2;
+    size_t n1, n2;
+    struct secret s = {0};
+    struct errinfo ei = {0};
+    uint64_t before;
+    char id[16];
+    bool created;
+    (void)st;
+
+    memcpy(prev[0], K1, 32);
+    v = mk(K2, (const unsigned char(*)[32])prev, 1);
+    seal(old, &A, "CANARY_retired", &ct1, &n1);
+    seal(v, &A, "CANARY_current", &ct2, &n2);
+    assert_int_equal(vault_retire(v, vault_primary_id(v), &ei), ERR_INVALID);
+    assert_string_equal(ei.code, "key_retire_primary");
+    assert_int_equal(vault_retire(v, 0x12345678u, &ei), ERR_INVALID);
+    assert_int_equal(vault_open(v, &A, ct1, n1, &s, &ei), ERR_OK); /* not yet retired */
+    secret_release(&s);
+    assert_int_equal(vault_retire(v, vault_primary_id(old), &ei), ERR_OK);
+    assert_true(vault_key_retired(v, vault_primary_id(old)));
+    assert_true(vault_has_key(v, vault_primary_id(old)));
+    before = vault_retired_refusal_count();
+    assert_int_equal(vault_open(v, &A, ct1, n1, &s, &ei), ERR_CRYPTO);
+    assert_null(s.p);
+    assert_string_equal(ei.code, "credential_key_retired");
+    snprintf(id, sizeof(id), "%08x", vault_primary_id(old));
+    assert_non_null(strstr(ei.msg, id));
+    assert_int_equal(vault_retired_refusal_count(), before + 1);
+    assert_int_equal(vault_open(v, &A, ct2, n2, &s, &ei), ERR_OK);
+    assert_string_equal(s.p, "CANARY_current");
+    secret_release(&s);
+    vault_free(v);
+
+    /* from the environment */
+    setenv("INTEGRATION_ENCRYPTION_KEY",
+           "0908070605040302010001020304050607080900a0b0c0d0e0f1011121314151", 1);
+    setenv("INTEGRATION_ENCRYPTION_KEY_PREVIOUS",
+           "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", 1);
+    setenv("INTEGRATION_ENCRYPTION_KEY_RETIRED", id, 1);
+    assert_int_equal(vault_from_env(NULL, &v, &created, &ei), ERR_OK);
+    assert_true(vault_key_retired(v, vault_primary_id(old)));
+    assert_int_equal(vault_open(v, &A, ct1, n1, &s, &ei), ERR_CRYPTO);
+    assert_string_equal(ei.code, "credential_key_retired");
+    vault_free(v);
+    setenv("INTEGRATION_ENCRYPTION_KEY",
+           "0908070605040302010001020304050607080900a0b0c0d0e0f1011121314151", 1);
+    setenv("INTEGRATION_ENCRYPTION_KEY_RETIRED", "nothex!!", 1);
+    assert_int_equal(vault_from_env(NULL, &v, &created, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "INTEGRATION_ENCRYPTION_KEY_RETIRED");
+    assert_null(v);
+    unsetenv("INTEGRATION_ENCRYPTION_KEY_RETIRED");
+    free(ct1);
+    free(ct2);
+    vault_free(old);
+}
+
 /* CRY-028, CRY-029: secret_heap_init (what serve calls first) turns core dumps off (RLIMIT_CORE
  * 0, not dumpable) and gives secrets a secure heap; a released secret's bytes are wiped in that
  * heap before they go back to it (the heap's own free-list link aside), so no plaintext is left
@@ -510,6 +574,7 @@ main(void)
         cmocka_unit_test(test_open_count_metric),
         cmocka_unit_test(test_key_id_collision_refused_cry030),
         cmocka_unit_test(test_rng_failure_fails_closed_cry014),
+        cmocka_unit_test(test_retired_key_refused_cry024),
         cmocka_unit_test(test_no_core_dump_and_wiped_plaintext_cry028_cry029),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
