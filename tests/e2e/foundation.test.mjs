@@ -3,7 +3,7 @@
 // key handling at start-up, rekey, and bad input.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -324,6 +324,32 @@ test('keys: refuse to start without, with bad, or with the wrong key; rotation w
   // CRY-023: no canary in any output of the rotation (server logs, the refusal, both rekeys).
   const hits = scanForCanaries(logs.join('\n'), canaries);
   assert.equal(hits.length, 0, describeHits(hits));
+});
+
+test('CRY-024: a retired key still configured: its values are refused with a clear error and counted', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  let srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 } });
+  const c = await api(srv.url, tokens.alice).post('/api/connections', { name: 'Old', base_url: 'https://old.example.com',
+    auth: { type: 'bearer', token: makeCanary('retired') }, operations: [{ name: 'get', method: 'GET', path: '/x' }] });
+  assert.equal(c.status, 201, c.text);
+  await srv.stop();
+  // the key id as vault.h defines it: the first 4 bytes of HMAC-SHA256(key, "connhub/key-id/v1")
+  const k1 = createHmac('sha256', Buffer.from(KEY1, 'base64')).update('connhub/key-id/v1').digest('hex').slice(0, 8);
+  srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY2, INTEGRATION_ENCRYPTION_KEY_PREVIOUS: KEY1, INTEGRATION_ENCRYPTION_KEY_RETIRED: k1 } });
+  assert.ok(srv.logs.some((l) => l.event === 'vault.key_usage' && l.key_id === k1 && l.retired === true && l.secrets === 1));
+  const r = await api(srv.url, tokens.alice).post('/api/actions/call', { actionIdentifier: `${c.json.slug}.get`, input: {} });
+  assert.equal(r.json.ok, false, r.text);
+  assert.equal(r.json.error.code, 'credential_key_retired');
+  assert.match(r.json.error.message, new RegExp(`key ${k1}, which is retired`));
+  const m = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(m, /^connhub_secret_retired_refusals_total 1$/m);
+  await srv.stop();
+  // the primary cannot be retired: refused at start
+  const bad = runCli(['serve', '--listen', '127.0.0.1:1', '--db', `sqlite:${db}`], { env: { INTEGRATION_ENCRYPTION_KEY: KEY1, INTEGRATION_ENCRYPTION_KEY_RETIRED: k1 } });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /INTEGRATION_ENCRYPTION_KEY_RETIRED/);
 });
 
 test('CRY-027, CRY-028: the running server holds no key in /proc environ or cmdline, keys in argv are refused, core dumps are off', async () => {
