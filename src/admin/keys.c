@@ -27,7 +27,8 @@ admin_key_check(struct store *st, const struct vault *v, struct errinfo *ei)
         snprintf(id, sizeof(id), "%08x", kc[i].key_id);
         log_kv(have ? LOG_INFO : LOG_ERROR, "vault.key_usage", "s:key_id", id, "I:secrets",
                (long long)kc[i].count, "b:configured", have, "b:primary",
-               kc[i].key_id == vault_primary_id(v), LOG_END);
+               kc[i].key_id == vault_primary_id(v), "b:retired", vault_key_retired(v, kc[i].key_id),
+               LOG_END);
         if (!have) {
             missing += kc[i].count;
             if (mlen < sizeof(missing_ids) - 12)

@@ -44,6 +44,7 @@ h_metrics(struct req *rq, struct resp *rs)
                    "connhub_calls_failed_total %llu\n"
                    "# TYPE connhub_secret_opens_total counter\n"
                    "connhub_secret_opens_total %llu\n"
+                   "connhub_secret_retired_refusals_total %llu\n"
                    "# TYPE connhub_uptime_seconds gauge\n"
                    "connhub_uptime_seconds %lld\n",
                    (unsigned long long)m->requests, (unsigned long long)m->by_class[2],
@@ -51,6 +52,7 @@ h_metrics(struct req *rq, struct resp *rs)
                    (unsigned long long)m->by_class[5], (long long)m->in_flight,
                    (unsigned long long)m->body_too_large, (unsigned long long)m->calls,
                    (unsigned long long)m->calls_failed, (unsigned long long)vault_open_count(),
+                   (unsigned long long)vault_retired_refusal_count(),
                    (long long)((now_ms() - rq->app->started_at) / 1000));
     rs->status = 200;
     rs->content_type = "text/plain; version=0.0.4";

@@ -70,7 +70,9 @@ static const char serve_help[] =
     "900)\n"
     "\n"
     "  Environment: INTEGRATION_ENCRYPTION_KEY (32 bytes, base64 or hex; required unless --dev),\n"
-    "  INTEGRATION_ENCRYPTION_KEY_PREVIOUS (older keys, comma-separated), APP_URL, CONNHUB_DB,\n"
+    "  INTEGRATION_ENCRYPTION_KEY_PREVIOUS (older keys, comma-separated),\n"
+    "  INTEGRATION_ENCRYPTION_KEY_RETIRED (key ids, 8 hex digits, comma-separated: values sealed\n"
+    "  under them are refused; retire a key after rekey), APP_URL, CONNHUB_DB,\n"
     "  and libpq's PGPASSWORD, PGPASSFILE, PGSSLMODE... for PostgreSQL.\n";
 
 enum {

@@ -26,6 +26,7 @@
 
 struct vkey {
     uint32_t id;
+    bool retired;          /* configured, but values under it are refused (CRY-024) */
     unsigned char enc[32]; /* HKDF-derived AES-256 key */
 };
 
@@ -35,11 +36,18 @@ struct vault {
 };
 
 static atomic_uint_fast64_t g_opens;
+static atomic_uint_fast64_t g_retired_refusals;
 
 uint64_t
 vault_open_count(void)
 {
     return atomic_load(&g_opens);
+}
+
+uint64_t
+vault_retired_refusal_count(void)
+{
+    return atomic_load(&g_retired_refusals);
 }
 
 static bool
@@ -153,7 +161,7 @@ vault_new(const unsigned char primary[32], const unsigned char (*prev)[32], size
         return ERR_NOMEM;
     for (size_t i = 0; i <= nprev && e == ERR_OK; i++) {
         const unsigned char *m = i == 0 ? primary : prev[i - 1];
-        struct vkey k;
+        struct vkey k = {0};
         bool dup = false;
         if (derive(m, &k) != ERR_OK) {
             e = err_set(ei, ERR_CRYPTO, "kdf_failed", NULL, "key derivation failed");
@@ -206,6 +214,31 @@ size_t
 vault_key_count(const struct vault *v)
 {
     return v->nkeys;
+}
+
+bool
+vault_key_retired(const struct vault *v, uint32_t key_id)
+{
+    for (size_t i = 0; i < v->nkeys; i++)
+        if (v->keys[i].id == key_id)
+            return v->keys[i].retired;
+    return false;
+}
+
+enum err
+vault_retire(struct vault *v, uint32_t key_id, struct errinfo *ei)
+{
+    if (key_id == v->keys[0].id)
+        return err_set(ei, ERR_INVALID, "key_retire_primary", "INTEGRATION_ENCRYPTION_KEY_RETIRED",
+                       "key %08x is the primary key; it cannot be retired", key_id);
+    for (size_t i = 1; i < v->nkeys; i++) {
+        if (v->keys[i].id == key_id) {
+            v->keys[i].retired = true;
+            return ERR_OK;
+        }
+    }
+    return err_set(ei, ERR_INVALID, "key_retire_unknown", "INTEGRATION_ENCRYPTION_KEY_RETIRED",
+                   "key %08x is not among the configured keys", key_id);
 }
 
 static void
@@ -332,6 +365,13 @@ vault_open(const struct vault *v, const struct vault_aad *aad, const unsigned ch
     if (k == NULL)
         return err_set(ei, ERR_CRYPTO, "credential_undecryptable", aad->field,
                        "stored credential was sealed with key %08x, which is not configured", id);
+    if (k->retired) {
+        atomic_fetch_add(&g_retired_refusals, 1);
+        return err_set(ei, ERR_CRYPTO, "credential_key_retired", aad->field,
+                       "stored credential was sealed with key %08x, which is retired: enter the "
+                       "credential again (or un-retire the key and run connhub rekey)",
+                       id);
+    }
     ptlen = n - VAULT_OVERHEAD;
     e = secret_alloc(out, ptlen);
     if (e != ERR_OK)
@@ -421,29 +461,56 @@ read_dev_key(const char *path, unsigned char key[32], bool *created, struct erri
     return ERR_OK;
 }
 
+/* Calls item() on each comma- (or space-) separated item of list, stopping at
+ * the first error; the working copy is wiped (the list may hold keys). */
 static enum err
-parse_previous(const char *list, unsigned char (*prev)[32], size_t *nprev, struct errinfo *ei)
+each_item(const char *list, enum err (*item)(const char *tok, void *arg, struct errinfo *ei),
+          void *arg, struct errinfo *ei)
 {
     char *copy = strdup(list), *save = NULL, *tok;
     enum err e = ERR_OK;
 
-    *nprev = 0;
     if (copy == NULL)
         return ERR_NOMEM;
     for (tok = strtok_r(copy, ", \n\t", &save); tok && e == ERR_OK;
-         tok = strtok_r(NULL, ", \n\t", &save)) {
-        if (*nprev >= VAULT_MAX_PREVIOUS_KEYS) {
-            e = err_set(ei, ERR_INVALID, "too_many_keys", "INTEGRATION_ENCRYPTION_KEY_PREVIOUS",
-                        "at most %d previous keys", VAULT_MAX_PREVIOUS_KEYS);
-            break;
-        }
-        e = vault_parse_key(tok, prev[*nprev], "INTEGRATION_ENCRYPTION_KEY_PREVIOUS", ei);
-        if (e == ERR_OK)
-            (*nprev)++;
-    }
+         tok = strtok_r(NULL, ", \n\t", &save))
+        e = item(tok, arg, ei);
     OPENSSL_cleanse(copy, strlen(list));
     free(copy);
     return e;
+}
+
+struct prev_keys {
+    unsigned char (*key)[32];
+    size_t n;
+};
+
+static enum err
+previous_item(const char *tok, void *arg, struct errinfo *ei)
+{
+    struct prev_keys *pk = arg;
+    enum err e;
+
+    if (pk->n >= VAULT_MAX_PREVIOUS_KEYS)
+        return err_set(ei, ERR_INVALID, "too_many_keys", "INTEGRATION_ENCRYPTION_KEY_PREVIOUS",
+                       "at most %d previous keys", VAULT_MAX_PREVIOUS_KEYS);
+    e = vault_parse_key(tok, pk->key[pk->n], "INTEGRATION_ENCRYPTION_KEY_PREVIOUS", ei);
+    if (e == ERR_OK)
+        pk->n++;
+    return e;
+}
+
+/* INTEGRATION_ENCRYPTION_KEY_RETIRED: key ids, 8 hex digits each. */
+static enum err
+retired_item(const char *tok, void *arg, struct errinfo *ei)
+{
+    unsigned char id[4];
+
+    if (strlen(tok) != 8 || !hex_decode(tok, 8, id, 4))
+        return err_set(ei, ERR_INVALID, "key_id_malformed", "INTEGRATION_ENCRYPTION_KEY_RETIRED",
+                       "key ids are 8 hex digits (as the start-up log prints them)");
+    return vault_retire(
+        arg, (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3], ei);
 }
 
 enum err
@@ -466,12 +533,20 @@ vault_from_env(const char *dev_key_path, struct vault **out, bool *dev_created, 
                     "INTEGRATION_ENCRYPTION_KEY is not set: set it to 32 random bytes "
                     "(openssl rand -base64 32), or run serve --dev for a development key");
     }
-    if (e == ERR_OK && p != NULL && p[0] != '\0')
-        e = parse_previous(p, prev, &nprev, ei);
+    if (e == ERR_OK && p != NULL && p[0] != '\0') {
+        struct prev_keys pk = {prev, 0};
+        e = each_item(p, previous_item, &pk, ei);
+        nprev = pk.n;
+    }
     scrub_env("INTEGRATION_ENCRYPTION_KEY");
     scrub_env("INTEGRATION_ENCRYPTION_KEY_PREVIOUS");
     if (e == ERR_OK)
         e = vault_new(primary, (const unsigned char(*)[32])prev, nprev, out, ei);
+    if (e == ERR_OK && (p = getenv("INTEGRATION_ENCRYPTION_KEY_RETIRED")) != NULL &&
+        (e = each_item(p, retired_item, *out, ei)) != ERR_OK) {
+        vault_free(*out);
+        *out = NULL;
+    }
     OPENSSL_cleanse(primary, sizeof(primary));
     OPENSSL_cleanse(prev, sizeof(prev));
     return e;

@@ -15,7 +15,14 @@
  * ("connhub/secret/v1", version, key id, workspace id, kind, row id, field), so
  * a ciphertext copied to another row, workspace, owner or field fails to open.
  *
- * Thread-safe: a struct vault is immutable after creation.
+ * Retiring a key (CRY-024, like Vault's min_decryption_version): key ids in
+ * INTEGRATION_ENCRYPTION_KEY_RETIRED (comma-separated, 8 hex digits) stay
+ * configured, so start-up still counts what they seal, but every value sealed
+ * under them is refused with "credential_key_retired" and counted
+ * (vault_retired_refusal_count, shown by /metrics). Retire a key after rekey.
+ *
+ * Thread-safe: a struct vault is immutable once built (vault_retire runs
+ * before it is shared).
  */
 #ifndef CONNHUB_CRYPTO_VAULT_H
 #define CONNHUB_CRYPTO_VAULT_H
@@ -63,6 +70,11 @@ enum err vault_from_env(const char *dev_key_path, struct vault **out, bool *dev_
 
 void vault_free(struct vault *v); /* wipes keys; NULL is fine */
 
+/* Marks configured, non-primary key key_id retired. ERR_INVALID for the
+ * primary or a key the vault does not have. Start-up only. */
+enum err vault_retire(struct vault *v, uint32_t key_id, struct errinfo *ei) WARN_UNUSED;
+bool vault_key_retired(const struct vault *v, uint32_t key_id);
+
 uint32_t vault_primary_id(const struct vault *v);
 bool vault_has_key(const struct vault *v, uint32_t key_id);
 size_t vault_key_count(const struct vault *v);
@@ -74,7 +86,8 @@ enum err vault_seal(const struct vault *v, const struct vault_aad *aad, const vo
 
 /* Opens a sealed value into *out (caller calls secret_release). Any mismatch
  * (format, unknown key, tampering, wrong place) is ERR_CRYPTO with code
- * "credential_undecryptable"; no partial plaintext is ever released. */
+ * "credential_undecryptable"; a retired key, "credential_key_retired". No
+ * partial plaintext is ever released. */
 enum err vault_open(const struct vault *v, const struct vault_aad *aad, const unsigned char *ct,
                     size_t n, struct secret *out, struct errinfo *ei) WARN_UNUSED;
 
@@ -84,5 +97,7 @@ bool vault_sealed_key_id(const unsigned char *ct, size_t n, uint32_t *key_id);
 
 /* Process-wide count of successful vault_open() calls (metrics, CRY-026). */
 uint64_t vault_open_count(void);
+/* Process-wide count of values refused because their key is retired (CRY-024). */
+uint64_t vault_retired_refusal_count(void);
 
 #endif

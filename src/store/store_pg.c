@@ -16,6 +16,11 @@
  * apply each once; they mirror store_sqlite.c's one for one (same numbers).
  * Text keys that lists sort on are COLLATE "C" (byte order, like SQLite).
  *
+ * Durability: every session runs with synchronous_commit = on, whatever the
+ * role, database or connection string says, so a COMMIT (a new refresh token,
+ * a sealed secret) has reached the WAL on disk before connhub acts on it
+ * (OAUTH-025, DUR-007); set again after each reconnect.
+ *
  * A lost connection (server restart, failover) is re-opened outside a
  * transaction: a read is then retried once; a write that saw the loss fails
  * with ERR_UNAVAILABLE (it may have been applied), the next call reconnects.
@@ -219,6 +224,14 @@ static const char *const migrations[] = {
     "  name TEXT PRIMARY KEY,"
     "  failures BIGINT NOT NULL,"
     "  window_start BIGINT NOT NULL);",
+    /* 7: a row that names a connection names one of its own workspace (TEN-013): composite
+     * foreign keys (workspace_id, connection_id) -> connections (workspace_id, id), which also
+     * keeps a referenced connection from changing workspace. */
+    "ALTER TABLE connections ADD CONSTRAINT connections_ws_id UNIQUE (workspace_id, id);"
+    "ALTER TABLE accounts ADD CONSTRAINT accounts_conn_ws FOREIGN KEY (workspace_id,"
+    "  connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE;"
+    "ALTER TABLE participant_invites ADD CONSTRAINT invites_conn_ws FOREIGN KEY (workspace_id,"
+    "  connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE;",
 };
 
 #define ACCOUNT_COLS                                                                               \
@@ -541,16 +554,29 @@ res_err(struct pg_store *s, const PGresult *r, struct errinfo *ei)
     return err_set(ei, ERR_STORE, "store_error", NULL, "database error");
 }
 
+static enum err exec_sql(struct pg_store *s, const char *text, struct errinfo *ei);
+
+/* This session's settings: quiet notices, and durable commits (see the top). */
+static enum err
+session_init(struct pg_store *s, struct errinfo *ei)
+{
+    return exec_sql(s, "SET client_min_messages = warning; SET synchronous_commit = on", ei);
+}
+
 /* A connection that broke (server restart, network) is opened again, outside
- * a transaction only: its prepared statements went with it. */
+ * a transaction only: its prepared statements and settings went with it. */
 static void
 heal(struct pg_store *s)
 {
+    struct errinfo sei = {0};
+    bool ok;
+
     if (PQstatus(s->db) == CONNECTION_OK || s->in_tx)
         return;
     PQreset(s->db);
     memset(s->prepared, 0, sizeof(s->prepared));
-    log_kv(LOG_WARN, "store.pg_reconnect", "b:ok", PQstatus(s->db) == CONNECTION_OK, LOG_END);
+    ok = PQstatus(s->db) == CONNECTION_OK && session_init(s, &sei) == ERR_OK;
+    log_kv(LOG_WARN, "store.pg_reconnect", "b:ok", ok, LOG_END);
 }
 
 static bool
@@ -756,7 +782,7 @@ store_pg_open(const char *conninfo, struct store **out, struct errinfo *ei)
         goto fail;
     }
     PQsetNoticeProcessor(s->db, on_notice, NULL);
-    e = exec_sql(s, "SET client_min_messages = warning", ei);
+    e = session_init(s, ei);
     if (e == ERR_OK)
         e = migrate(s, ei);
     if (e != ERR_OK)

@@ -196,6 +196,23 @@ static const char *const migrations[] = {
     "  name TEXT PRIMARY KEY,"
     "  failures INTEGER NOT NULL,"
     "  window_start INTEGER NOT NULL);",
+    /* 7: a row that names a connection names one of its own workspace (TEN-013): what
+     * PostgreSQL's composite foreign keys (workspace_id, connection_id) do, as triggers, since
+     * SQLite cannot add a constraint to a table. */
+    "CREATE TRIGGER accounts_conn_ws_ins BEFORE INSERT ON accounts WHEN NOT EXISTS ("
+    "  SELECT 1 FROM connections WHERE id = new.connection_id AND workspace_id = new.workspace_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'connection of another workspace'); END;"
+    "CREATE TRIGGER accounts_conn_ws_upd BEFORE UPDATE OF workspace_id, connection_id ON accounts"
+    "  WHEN NOT EXISTS (SELECT 1 FROM connections WHERE id = new.connection_id AND"
+    "  workspace_id = new.workspace_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'connection of another workspace'); END;"
+    "CREATE TRIGGER invites_conn_ws_ins BEFORE INSERT ON participant_invites WHEN NOT EXISTS ("
+    "  SELECT 1 FROM connections WHERE id = new.connection_id AND workspace_id = new.workspace_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'connection of another workspace'); END;"
+    "CREATE TRIGGER invites_conn_ws_upd BEFORE UPDATE OF workspace_id, connection_id ON"
+    "  participant_invites WHEN NOT EXISTS (SELECT 1 FROM connections WHERE"
+    "  id = new.connection_id AND workspace_id = new.workspace_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'connection of another workspace'); END;",
 };
 
 static const char *const sql[S__COUNT] = {

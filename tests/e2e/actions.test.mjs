@@ -14,7 +14,7 @@ const responses = [];
 const canary = {
   header: makeCanary('header'), query: makeCanary('query'), cookie: makeCanary('cookie'),
   bearer: makeCanary('bearer'), user: makeCanary('user'), pass: makeCanary('pass'),
-  custom: makeCanary('custom'),
+  custom: makeCanary('custom'), inflight: makeCanary('inflight'),
 };
 
 function cli(args) {
@@ -392,6 +392,30 @@ test('SSRF-036: the server never calls its own listen address, even when the ope
     await self.stop();
     await lo.close();
   }
+});
+
+test('TEN-019: a connection deleted while its call is in flight: that call ends cleanly, the next one is refused', async () => {
+  const c = await mkconn({ name: 'In Flight', base_url: up.url, auth: { type: 'bearer', token: canary.inflight },
+    operations: [{ name: 's', method: 'GET', path: '/inflight' }] });
+  up.route('/inflight', { mode: 'slow', delay: 500 });
+  const n0 = up.requests.length;
+  const inflight = call(`${c.slug}.s`, {});
+  const seen = await up.waitForRequests(n0 + 1); // the secret was opened and sent: the call is in flight
+  assert.equal(seen[n0].headers.authorization, `Bearer ${canary.inflight}`);
+  const d = await A.del(`/api/connections/${c.id}`);
+  assert.equal(d.status, 200, d.text);
+  // the call already sent ends with its own answer (the server kept what it had opened, ASan-clean)
+  const r = await inflight;
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.ok, true);
+  // the next execution is denied, by name or by id, and nothing more reaches the upstream
+  const n1 = up.requests.length;
+  assert.equal((await call(`${c.slug}.s`, {})).json.error.code, 'unknown_tool');
+  const byId = await call(`${c.slug}.s`, {}, c.id);
+  assert.equal(byId.json.ok, false, byId.text);
+  assert.equal(byId.json.error.code, 'connection_not_found');
+  assert.equal(up.requests.length, n1);
+  up.route('/inflight', null);
 });
 
 test('graceful shutdown: an in-flight call finishes after SIGTERM (HTTP-010: drains)', async () => {

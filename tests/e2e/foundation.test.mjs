@@ -3,7 +3,7 @@
 // key handling at start-up, rekey, and bad input.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -70,7 +70,7 @@ test('connections of every auth type: canaries never leave the vault, in no read
   const canary = {
     header: makeCanary('header'), query: makeCanary('query'), cookie: makeCanary('cookie'),
     bearer: makeCanary('bearer'), user: makeCanary('user'), pass: makeCanary('pass'),
-    custom: makeCanary('custom'), tenant: makeCanary('tenant'),
+    custom: makeCanary('custom'), tenant: makeCanary('tenant'), query2: makeCanary('query2'),
   };
   const canaries = Object.values(canary);
   const env = { INTEGRATION_ENCRYPTION_KEY: KEY1 };
@@ -108,6 +108,12 @@ test('connections of every auth type: canaries never leave the vault, in no read
   r = track(await A.patch(`/api/connections/${bearerId}`, { auth: { type: 'api_key_header', name: 'X-K' } }));
   assert.equal(r.status, 400);
   assert.equal(r.json.error.field, 'auth.key');
+
+  // CRY-005: a secret replaced by a new value (and, below, a deleted connection): neither the
+  // old nor the new canary is in any database file scanned at the end, only ciphertext was written.
+  r = track(await A.patch(`/api/connections/${ids[2]}`, { auth: { type: 'api_key_query', name: 'api_key', key: canary.query2 } }));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.auth.secrets_set, ['key']);
 
   // TEN-001/002: workspace b gets 404 for a's ids on every verb, same body as a missing id.
   const missing = track(await B.get('/api/connections/conn_00000000000000000000000000'));
@@ -168,7 +174,8 @@ test('connections of every auth type: canaries never leave the vault, in no read
   assert.equal(track(await A2.get(`/api/connections/${ids[1]}`)).status, 404);
   assert.equal(await srv.stop(), 0);
 
-  // CRY-004 / LEAK: no canary in any response, log line, or database file (db, -wal, -shm).
+  // CRY-004, CRY-005 / LEAK: no canary in any response, log line, or database file (db, -wal,
+  // -shm), the replaced value and the deleted connection's included.
   const hits = [
     ...scanForCanaries(responses.join('\n'), canaries).map((h) => ({ ...h, where: 'API response' })),
     ...scanForCanaries(firstOutput + srv.output() + rk.stdout + rk.stderr, canaries).map((h) => ({ ...h, where: 'logs' })),
@@ -325,19 +332,23 @@ test('keys: refuse to start without, with bad, or with the wrong key; rotation w
   assert.notEqual(badPrev.code, 0);
   assert.match(badPrev.stderr, /INTEGRATION_ENCRYPTION_KEY_PREVIOUS/);
 
-  // Secrets under KEY1.
+  // Secrets under KEY1 (canaries: CRY-023 scans every log of the rotation for them).
+  const canaries = [0, 1, 2, 3, 4].map((i) => makeCanary(`rot${i}`));
+  const logs = [];
   let srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 } });
   const A = api(srv.url, tokens.alice);
   for (let i = 0; i < 5; i++) {
-    const r = await A.post('/api/connections', { name: `C${i}`, base_url: 'https://x.example.com', auth: { type: 'bearer', token: `tok${i}` } });
+    const r = await A.post('/api/connections', { name: `C${i}`, base_url: 'https://x.example.com', auth: { type: 'bearer', token: canaries[i] } });
     assert.equal(r.status, 201);
   }
   await srv.stop();
+  logs.push(srv.output());
 
   // CRY-003: a different key refuses to start and says how many secrets are affected.
   const wrong = runCli(serveArgs, { env: { INTEGRATION_ENCRYPTION_KEY: KEY2 } });
   assert.notEqual(wrong.code, 0);
   assert.match(wrong.stderr, /5 stored secrets are sealed with key id\(s\) [0-9a-f]{8}/);
+  logs.push(wrong.stdout, wrong.stderr);
 
   // CRY-017..019: KEY2 primary + KEY1 previous starts; rekey re-seals all 5; then KEY2 alone works.
   const rot = { INTEGRATION_ENCRYPTION_KEY: KEY2, INTEGRATION_ENCRYPTION_KEY_PREVIOUS: KEY1 };
@@ -347,11 +358,66 @@ test('keys: refuse to start without, with bad, or with the wrong key; rotation w
   assert.match(rk.stdout, /scanned 5, re-sealed 5, already current 0, changed meanwhile 0, failed 0/);
   assert.match(rk.stderr, /rekey: 5 scanned/);
   await srv.stop();
+  logs.push(srv.output(), rk.stdout, rk.stderr);
   const again = runCli(['rekey', '--db', `sqlite:${db}`], { env: { INTEGRATION_ENCRYPTION_KEY: KEY2 } });
   assert.match(again.stdout, /scanned 5, re-sealed 0, already current 5/);
   srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY2 } });
   assert.equal((await api(srv.url, tokens.alice).get('/api/connections')).json.connections.length, 5);
   await srv.stop();
+  logs.push(again.stdout, again.stderr, srv.output());
+
+  // CRY-023: no canary in any output of the rotation (server logs, the refusal, both rekeys).
+  const hits = scanForCanaries(logs.join('\n'), canaries);
+  assert.equal(hits.length, 0, describeHits(hits));
+});
+
+test('CRY-024: a retired key still configured: its values are refused with a clear error and counted', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  let srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 } });
+  const c = await api(srv.url, tokens.alice).post('/api/connections', { name: 'Old', base_url: 'https://old.example.com',
+    auth: { type: 'bearer', token: makeCanary('retired') }, operations: [{ name: 'get', method: 'GET', path: '/x' }] });
+  assert.equal(c.status, 201, c.text);
+  await srv.stop();
+  // the key id as vault.h defines it: the first 4 bytes of HMAC-SHA256(key, "connhub/key-id/v1")
+  const k1 = createHmac('sha256', Buffer.from(KEY1, 'base64')).update('connhub/key-id/v1').digest('hex').slice(0, 8);
+  srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY2, INTEGRATION_ENCRYPTION_KEY_PREVIOUS: KEY1, INTEGRATION_ENCRYPTION_KEY_RETIRED: k1 } });
+  assert.ok(srv.logs.some((l) => l.event === 'vault.key_usage' && l.key_id === k1 && l.retired === true && l.secrets === 1));
+  const r = await api(srv.url, tokens.alice).post('/api/actions/call', { actionIdentifier: `${c.json.slug}.get`, input: {} });
+  assert.equal(r.json.ok, false, r.text);
+  assert.equal(r.json.error.code, 'credential_key_retired');
+  assert.match(r.json.error.message, new RegExp(`key ${k1}, which is retired`));
+  const m = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(m, /^connhub_secret_retired_refusals_total 1$/m);
+  await srv.stop();
+  // the primary cannot be retired: refused at start
+  const bad = runCli(['serve', '--listen', '127.0.0.1:1', '--db', `sqlite:${db}`], { env: { INTEGRATION_ENCRYPTION_KEY: KEY1, INTEGRATION_ENCRYPTION_KEY_RETIRED: k1 } });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /INTEGRATION_ENCRYPTION_KEY_RETIRED/);
+});
+
+test('CRY-027, CRY-028: the running server holds no key in /proc environ or cmdline, keys in argv are refused, core dumps are off', async () => {
+  // ASan builds lower only the soft core limit themselves; keep them from doing even that
+  const asan = [process.env.ASAN_OPTIONS, 'disable_coredump=0'].filter(Boolean).join(':');
+  const srv = await startServer({ env: { INTEGRATION_ENCRYPTION_KEY: KEY1, INTEGRATION_ENCRYPTION_KEY_PREVIOUS: KEY2, ASAN_OPTIONS: asan } });
+  const pid = srv.proc.pid;
+  const environ = fs.readFileSync(`/proc/${pid}/environ`);
+  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`);
+  for (const [what, text] of [['KEY1', KEY1], ['KEY2', KEY2]]) {
+    assert.equal(environ.indexOf(text), -1, `${what} in /proc/PID/environ`);
+    assert.equal(cmdline.indexOf(text), -1, `${what} in /proc/PID/cmdline`);
+  }
+  assert.ok(environ.indexOf('ASAN_OPTIONS=') >= 0, 'the rest of the environment is still there (the check reads the real block)');
+  // CRY-028: RLIMIT_CORE is 0 soft and hard (this process's hard limit is higher: the server set it)
+  const core = fs.readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max core file size'));
+  assert.match(core, /^Max core file size\s+0\s+0\s+bytes/);
+  await srv.stop();
+  // no option takes a key: one given in argv is refused before anything starts
+  for (const args of [['--key', KEY1], [`--encryption-key=${KEY1}`], [KEY1]]) {
+    const r = runCli(['serve', '--listen', '127.0.0.1:1', '--db', `sqlite:${path.join(tempDir(), 'k.db')}`, ...args], { env: { INTEGRATION_ENCRYPTION_KEY: KEY1 } });
+    assert.notEqual(r.code, 0, `serve ${args[0]} must be refused`);
+  }
 });
 
 test('serve --dev creates a 0600 key file, an admin and a token, once', { skip: SQLITE_ONLY }, async () => {

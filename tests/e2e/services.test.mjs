@@ -182,6 +182,43 @@ test('telegram connections: the token goes in the path and nowhere else', async 
   assert.ok(!badTok.text.includes('not-a-token'));
 });
 
+test('TEN-005: a service-typed (telegram) connection and generic header/query/bearer ones get the same permission answers', async () => {
+  const bodies = {
+    telegram: { name: 'Perm Bot', service_type: 'telegram', auth: { type: 'bearer', token: connToken } },
+    header: { name: 'Perm Header', base_url: up.url, auth: { type: 'api_key_header', name: 'X-K', key: 'k1' }, operations: [{ name: 'send_message', method: 'POST', path: '/h' }] },
+    query: { name: 'Perm Query', base_url: up.url, auth: { type: 'api_key_query', name: 'k', key: 'k2' }, operations: [{ name: 'send_message', method: 'POST', path: '/q' }] },
+    bearer: { name: 'Perm Bearer', base_url: up.url, auth: { type: 'bearer', token: 'k3' }, operations: [{ name: 'send_message', method: 'POST', path: '/b' }] },
+  };
+  const missing = await other.get('/api/connections/conn_00000000000000000000000000');
+  const answers = {};
+  for (const [kind, body] of Object.entries(bodies)) {
+    const c = await alice.post('/api/connections', body);
+    assert.equal(c.status, 201, c.text);
+    const id = c.json.id;
+    const cells = [];
+    const cell = async (who, label, r) => cells.push(`${who} ${label} ${r.status} ${r.json?.error?.code ?? r.json?.ok ?? ''}`);
+    // another workspace (the same user's token for v): like a missing id, on every verb and on call
+    for (const [label, go] of [['get', () => other.get(`/api/connections/${id}`)], ['patch', () => other.patch(`/api/connections/${id}`, { name: 'x' })],
+      ['delete', () => other.del(`/api/connections/${id}`)]]) {
+      const r = await go();
+      assert.deepEqual([r.status, r.json], [missing.status, missing.json], `${kind} ${label} from another workspace`);
+      await cell('other', label, r);
+    }
+    await cell('other', 'call', await call(other, `${c.json.slug}.send_message`, { chat_id: 1, text: 'x' }));
+    // a member of the workspace: reads, may not change an admin's connection
+    await cell('member', 'get', await bob.get(`/api/connections/${id}`));
+    await cell('member', 'patch', await bob.patch(`/api/connections/${id}`, { name: 'x' }));
+    await cell('member', 'delete', await bob.del(`/api/connections/${id}`));
+    await cell('admin', 'delete', await alice.del(`/api/connections/${id}`));
+    answers[kind] = cells;
+  }
+  // the policy of TEN-001 (other workspace: not found; member: read only; admin: all)
+  assert.deepEqual(answers.telegram, ['other get 404 connection_not_found', 'other patch 404 connection_not_found',
+    'other delete 404 connection_not_found', 'other call 404 unknown_tool', 'member get 200 ', 'member patch 403 not_owner',
+    'member delete 403 not_owner', 'admin delete 200 ']);
+  for (const kind of ['header', 'query', 'bearer']) assert.deepEqual(answers.telegram, answers[kind], `telegram vs ${kind}`);
+});
+
 test('no key appears in any response or log line', async () => {
   const canaries = [...Object.values(key), botToken, connToken];
   const hits = scanForCanaries(seen.join('\n') + srv.output(), canaries);

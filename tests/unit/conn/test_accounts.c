@@ -273,7 +273,8 @@ test_open_by_fulfillment(void **state)
     }
 }
 
-/* A sealed account value copied onto another user's row does not open. */
+/* CRY-012, TEN-011: a sealed account value copied in the database onto another user's row
+ * does not open. */
 static void
 test_sealed_values_bound_to_holder(void **state)
 {

@@ -605,13 +605,12 @@ test_create_seals_secrets_cry009_cry010(void **state)
     sealed_set_release(&set);
 }
 
-/* CRY-009 end to end: a ciphertext copied into another connection's row does
- * not open through conn_open_secrets. */
-static void
-test_swapped_ciphertext_fails_to_open_cry009(void **state)
+/* Copies connection `from`'s sealed auth.token (workspace wsf) into connection `to`'s row
+ * (workspace wst) at the store level, as a DB-level attacker would, then opens `to`'s secrets
+ * the way a call does. */
+static enum err
+swap_and_open(struct fx *f, int64_t wsf, const char *from, int64_t wst, const char *to)
 {
-    struct fx *f = *state;
-    char a[ID_MAX], b[ID_MAX];
     struct sealed_set sa = {0}, put = {0};
     struct errinfo ei = {0};
     struct conn_row r = {0};
@@ -620,32 +619,53 @@ test_swapped_ciphertext_fails_to_open_cry009(void **state)
     const struct sealed *s;
     unsigned char *copy;
     static const char *const none[] = {NULL};
-    int64_t ws = f->admin.workspace_id;
+    enum err e;
 
-    create_ok(f, &f->admin,
-              "{\"name\":\"A\",\"base_url\":\"https://a.example\",\"auth\":{\"type\":\"bearer\","
-              "\"token\":\"CANARY_a\"}}",
-              a);
-    create_ok(f, &f->admin,
-              "{\"name\":\"B\",\"base_url\":\"https://b.example\",\"auth\":{\"type\":\"bearer\","
-              "\"token\":\"CANARY_b\"}}",
-              b);
-    assert_int_equal(store_secrets_get(f->st, ws, "connection", a, &sa, &ei), ERR_OK);
+    assert_int_equal(store_secrets_get(f->st, wsf, "connection", from, &sa, &ei), ERR_OK);
     s = sealed_set_find(&sa, "auth.token");
     copy = malloc(s->len);
     memcpy(copy, s->data, s->len);
     assert_int_equal(sealed_set_add(&put, "auth.token", copy, s->len), ERR_OK);
-    assert_int_equal(store_conn_get(f->st, ws, b, &r, &ei), ERR_OK);
+    assert_int_equal(store_conn_get(f->st, wst, to, &r, &ei), ERR_OK);
     assert_int_equal(store_conn_update(f->st, &r, NULL, 0, false, NULL, &put, none, 0, &ei),
                      ERR_OK);
     conn_row_release(&r);
     sealed_set_release(&put);
     sealed_set_release(&sa);
 
-    assert_int_equal(conn_load(f->st, ws, b, NULL, &c, &ei), ERR_OK);
-    assert_int_equal(conn_open_secrets(f->st, f->v, &c, &vals, &ei), ERR_CRYPTO);
-    assert_int_equal(vals.n, 0);
+    assert_int_equal(conn_load(f->st, wst, to, NULL, &c, &ei), ERR_OK);
+    e = conn_open_secrets(f->st, f->v, &c, &vals, &ei);
+    if (e != ERR_OK)
+        assert_string_equal(ei.code, "credential_undecryptable");
+    assert_int_equal(vals.n, e == ERR_OK ? 1 : 0);
+    auth_values_release(&vals);
     conn_release(&c);
+    return e;
+}
+
+/* CRY-009 end to end, TEN-011: a ciphertext copied in the database into another connection's
+ * row of the same workspace (CRY-009), or of another workspace (CRY-010), does not open through
+ * conn_open_secrets; the row's own value does. */
+static void
+test_swapped_ciphertext_fails_to_open_cry009(void **state)
+{
+    struct fx *f = *state;
+    char a[ID_MAX], b[ID_MAX], w2[ID_MAX];
+    int64_t ws = f->admin.workspace_id;
+    static const char body[] = "{\"name\":\"%s\",\"base_url\":\"https://a.example\",\"auth\":{"
+                               "\"type\":\"bearer\",\"token\":\"CANARY_%s\"}}";
+    char text[256];
+
+    snprintf(text, sizeof(text), body, "A", "a");
+    create_ok(f, &f->admin, text, a);
+    snprintf(text, sizeof(text), body, "B", "b");
+    create_ok(f, &f->admin, text, b);
+    snprintf(text, sizeof(text), body, "W2", "w2");
+    create_ok(f, &f->other, text, w2);
+
+    assert_int_equal(swap_and_open(f, ws, a, ws, a), ERR_OK); /* the harness itself works */
+    assert_int_equal(swap_and_open(f, ws, a, ws, b), ERR_CRYPTO);
+    assert_int_equal(swap_and_open(f, ws, a, f->other.workspace_id, w2), ERR_CRYPTO);
 }
 
 /* ---- parsed rows shared on the call path ---- */
@@ -700,6 +720,48 @@ test_shared_parse_follows_the_row(void **state)
     conn_json_cache_clear(); /* idempotent */
     assert_int_equal(conn_load_shared(f->st, f->admin.workspace_id, id, NULL, &c1, &ei), ERR_OK);
     conn_release(&c1);
+}
+
+/* TEN-015: the per-thread parse cache of connection rows is keyed by the stored text, never
+ * by a name: two workspaces each with a connection of the same slug get their own config
+ * and operations, whichever was loaded first, and the answers stay apart when asked again. */
+static void
+test_shared_parse_per_workspace_ten015(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    char id1[ID_MAX], id2[ID_MAX];
+    const struct principal *who[2] = {&f->admin, &f->other};
+    static const char *const want_url[2] = {"https://api.github.com", "https://w2.example"};
+    static const char *const want_path[2] = {"/repos/{{id}}", "/w2/{{id}}"};
+
+    create_ok(f, &f->admin, BASE_BODY, id1);
+    create_ok(f, &f->other,
+              "{\"name\":\"GitHub API\",\"base_url\":\"https://w2.example\","
+              "\"auth\":{\"type\":\"bearer\",\"token\":\"CANARY_tok_2\"},"
+              "\"operations\":[{\"name\":\"get\",\"method\":\"GET\",\"path\":\"/w2/{{id}}\"}]}",
+              id2);
+    conn_json_cache_clear();
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            struct conn c;
+            json_t *op = NULL;
+            assert_int_equal(
+                conn_load_shared(f->st, who[i]->workspace_id, NULL, "github_api", &c, &ei), ERR_OK);
+            assert_string_equal(c.row.id, i == 0 ? id1 : id2);
+            assert_string_equal(c.row.base_url, want_url[i]);
+            assert_int_equal(conn_operation(f->st, &c, "get", &op, &ei), ERR_OK);
+            assert_string_equal(json_string_value(json_object_get(op, "path")), want_path[i]);
+            /* the first workspace's other operations are not the second one's */
+            if (i == 1) {
+                json_decref(op);
+                op = NULL;
+                assert_int_equal(conn_operation(f->st, &c, "list", &op, &ei), ERR_NOT_FOUND);
+            }
+            json_decref(op);
+            conn_release(&c);
+        }
+    }
 }
 
 /* ---- views are write-only for secrets ---- */
@@ -1387,6 +1449,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_create_validation_table),
         T(test_shared_parse_follows_the_row),
+        T(test_shared_parse_per_workspace_ten015),
         T(test_create_body_not_object),
         T(test_create_limits_table),
         T(test_create_max_operations),

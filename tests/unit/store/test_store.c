@@ -29,6 +29,7 @@
 
 #include "core/log.h"
 #include "store/store.h"
+#include "support/faultvfs.h"
 #include "support/testdb.h"
 
 /* ---- fixture ---- */
@@ -132,6 +133,19 @@ side_exec(struct side *d, const char *sql)
     if (rc != SQLITE_OK)
         fail_msg("%s: %s", sql, msg ? msg : "?");
     sqlite3_free(msg);
+}
+
+/* Runs sql; true when the database took it, false when it refused it. */
+static bool
+side_try(struct side *d, const char *sql)
+{
+    if (d->pg) {
+        PGresult *r = PQexec(d->pg, sql);
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    }
+    return sqlite3_exec(d->lite, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
 /* The first column of the one row sql answers, as text. */
@@ -1222,6 +1236,185 @@ test_ops_other_workspace_ten018(void **state)
     side_close(db);
 }
 
+/* Closes the store and takes its database back to schema 1 (what migrations 2 on added,
+ * dropped); returns a side handle on it. */
+static struct side *
+rewind_to_schema1(struct fx *f)
+{
+    struct side *db;
+
+    store_close(f->st);
+    f->st = NULL;
+    db = side_open(f);
+    side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
+    side_exec(db, "DROP TABLE participant_invites; DROP TABLE runs; DROP TABLE accounts; "
+                  "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
+                  "DROP TABLE oauth_providers; "
+                  "DROP TABLE connection_specs; DROP TABLE connection_operations; "
+                  "DELETE FROM schema_migrations WHERE version >= 2");
+    if (g_pg) /* migration 7's key on a table of migration 1 */
+        side_exec(db, "ALTER TABLE connections DROP CONSTRAINT connections_ws_id");
+    return db;
+}
+
+static bool
+side_has_table(struct side *db, const char *name)
+{
+    char sql[256];
+
+    if (g_pg)
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                 "current_schema() AND table_name = '%s'",
+                 name);
+    else
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", name);
+    return side_int(db, sql) == 1;
+}
+
+/* DUR-010: a migration that dies part-way (here: the last statement of migration 6 fails on a
+ * planted table, as a kill -9 would stop it anywhere) leaves no half-migrated schema: the
+ * earlier statements of that migration are rolled back with it, schema_migrations records
+ * exactly the migrations whose tables all exist (SQLite: all of 2..6 in one transaction, so
+ * none; PostgreSQL: one transaction each, so 2..5), and the next start completes them. */
+static void
+test_interrupted_migration_rolls_back_dur010(void **state)
+{
+    static const char *const marker[] = {
+        NULL,   "connections", "connection_operations", "oauth_states", "oauth_revocations",
+        "runs", "sessions"};
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct store *st2 = NULL;
+    struct side *db;
+    int64_t max;
+
+    db = rewind_to_schema1(f);
+    side_exec(db, "CREATE TABLE login_failures (planted INTEGER)");
+    side_close(db);
+    assert_int_not_equal(store_open(f->db.url, &st2, &ei), ERR_OK);
+    assert_null(st2);
+
+    db = side_open(f);
+    max = side_int(db, "SELECT max(version) FROM schema_migrations");
+    assert_int_equal(max, g_pg ? 5 : 1);
+    for (int64_t v = 1; v <= 6; v++)
+        if (side_has_table(db, marker[v]) != (v <= max))
+            fail_msg("DUR-010: migration %lld recorded=%d but its table %s exists=%d", (long long)v,
+                     v <= max, marker[v], side_has_table(db, marker[v]));
+    assert_false(side_has_table(db, "user_passwords")); /* migration 6's first statement */
+    side_exec(db, "DROP TABLE login_failures");
+    side_close(db);
+
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
+    db = side_open(f);
+    assert_int_equal(side_int(db, "SELECT max(version) FROM schema_migrations"), 7);
+    for (int64_t v = 1; v <= 6; v++)
+        assert_true(side_has_table(db, marker[v]));
+    assert_int_equal(side_int(db, "SELECT count(*) FROM login_failures WHERE window_start = 0"), 0);
+    side_close(db);
+}
+
+/* DUR-004: the disk fills up (SQLITE_FULL, as ENOSPC) or a write fails (SQLITE_IOERR_WRITE, as
+ * EIO) while a connection and its secrets are written: the write fails as a store error (a
+ * 5xx), nothing of it is left (no row, no secret), and once writing works again so does the
+ * store, on the same connection, with an intact database. SQLite only (the faulty layer is a
+ * SQLite VFS). */
+static void
+test_failed_writes_leave_nothing_dur004(void **state)
+{
+    static const struct {
+        int rc;
+        const char *id;
+    } cases[] = {{SQLITE_FULL, "conn_full"}, {SQLITE_IOERR_WRITE, "conn_eio"}};
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct sealed_set sec = {0};
+    struct conn_row r;
+    struct side *db;
+    char text[32];
+
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(faultvfs_install(), 0);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK); /* on the faulty layer */
+    set_add(&sec, "auth.username", 0x01020304, "u");
+    set_add(&sec, "auth.password", 0x01020304, "p");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned before = faultvfs_refused();
+        enum err e;
+
+        mk_row(&r, cases[i].id, f->ws1, f->u1, cases[i].id, cases[i].id, "http");
+        faultvfs_fail(cases[i].rc);
+        e = store_conn_insert(f->st, &r, NULL, 0, NULL, &sec, &ei);
+        faultvfs_fail(0);
+        assert_int_equal(e, ERR_STORE);
+        assert_int_equal(err_http_status(e), 500);
+        if (cases[i].rc == SQLITE_FULL)
+            assert_string_equal(ei.code, "store_full");
+        assert_true(faultvfs_refused() > before);
+        /* no partial row */
+        assert_int_equal(store_conn_get(f->st, f->ws1, cases[i].id, &r, &ei), ERR_NOT_FOUND);
+        assert_int_equal(nsecrets(f, f->ws1, cases[i].id), 0);
+        /* space is back: the same write succeeds on the same store */
+        mk_row(&r, cases[i].id, f->ws1, f->u1, cases[i].id, cases[i].id, "http");
+        assert_int_equal(store_conn_insert(f->st, &r, NULL, 0, NULL, &sec, &ei), ERR_OK);
+        assert_int_equal(nsecrets(f, f->ws1, cases[i].id), 2);
+    }
+    sealed_set_release(&sec);
+    store_close(f->st);
+    f->st = NULL;
+    faultvfs_uninstall();
+
+    db = side_open(f);
+    side_text(db, "PRAGMA integrity_check", text, sizeof(text));
+    assert_string_equal(text, "ok");
+    assert_int_equal(side_int(db, "SELECT count(*) FROM connections"), 2);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM secrets"), 4);
+    side_close(db);
+    assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
+}
+
+/* TEN-013: the database itself refuses a row of workspace 1 that names a connection of
+ * workspace 2 (accounts, participant invites), on insert and on update; the same row naming
+ * its own workspace's connection is taken (PostgreSQL: composite foreign keys; SQLite:
+ * triggers of migration 7). */
+static void
+test_cross_workspace_reference_refused_ten013(void **state)
+{
+    struct fx *f = *state;
+    struct side *db;
+    char sql[512];
+
+    insert(f, "conn_w1", f->ws1, "One", "one", "http", NULL);
+    insert(f, "conn_w2", f->ws2, "Two", "two", "http", NULL);
+    db = side_open(f);
+    for (int ok = 0; ok < 2; ok++) {
+        const char *conn = ok ? "conn_w1" : "conn_w2";
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO accounts (workspace_id, kind, holder, connection_id, method, "
+                 "created_at, updated_at) VALUES (%lld, 'account', 'u1', '%s', 'bearer', 1, 1)",
+                 (long long)f->ws1, conn);
+        if (side_try(db, sql) != (ok == 1))
+            fail_msg("TEN-013: %s was %s", sql, ok ? "refused" : "taken");
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO participant_invites (token_hash, workspace_id, participant_id, "
+                 "connection_id, created_by, expires_at) VALUES ('h-%s', %lld, 'p', '%s', 1, 1)",
+                 conn, (long long)f->ws1, conn);
+        if (side_try(db, sql) != (ok == 1))
+            fail_msg("TEN-013: %s was %s", sql, ok ? "refused" : "taken");
+    }
+    /* an existing row moved onto the other workspace's connection, or to the other workspace */
+    assert_false(side_try(db, "UPDATE accounts SET connection_id = 'conn_w2'"));
+    assert_false(side_try(db, "UPDATE participant_invites SET connection_id = 'conn_w2'"));
+    snprintf(sql, sizeof(sql), "UPDATE accounts SET workspace_id = %lld", (long long)f->ws2);
+    assert_false(side_try(db, sql));
+    assert_int_equal(side_int(db, "SELECT count(*) FROM accounts WHERE connection_id = 'conn_w1'"),
+                     1);
+    side_close(db);
+}
+
 /* Migration 2 moves operations kept in config (schema 1) into their rows. */
 static void
 test_migration2_moves_operations_dur010(void **state)
@@ -1234,15 +1427,7 @@ test_migration2_moves_operations_dur010(void **state)
     struct side *db;
     char sql[512];
 
-    store_close(f->st);
-    f->st = NULL;
-    db = side_open(f);
-    side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
-    side_exec(db, "DROP TABLE participant_invites; DROP TABLE runs; DROP TABLE accounts; "
-                  "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
-                  "DROP TABLE oauth_providers; "
-                  "DROP TABLE connection_specs; DROP TABLE connection_operations; "
-                  "DELETE FROM schema_migrations WHERE version >= 2");
+    db = rewind_to_schema1(f);
     snprintf(sql, sizeof(sql),
              "INSERT INTO connections (id, workspace_id, owner_id, name, slug, service_type, "
              "auth_type, fulfillment, config, created_at, updated_at) VALUES ('conn_m', %lld, "
@@ -1910,6 +2095,55 @@ test_pg_reconnects(void **state)
     assert_int_equal(n, 3);
 }
 
+/* OAUTH-025, DUR-007 (PostgreSQL): the transaction that commits new OAuth tokens runs with
+ * synchronous_commit = on even when the connection string (or the role, or the database) turns
+ * it off, and still after a reconnect. A trigger records the setting inside that transaction. */
+static void
+test_pg_token_commit_is_synchronous_oauth025(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct oauth_meta in = {0};
+    struct sealed_set tok = {0};
+    struct store *st2 = NULL;
+    struct side *db = side_open(f);
+    char url[600], seen[64];
+    bool ok = false;
+
+    side_exec(db, "CREATE TABLE sc_seen (n SERIAL, v TEXT);"
+                  "CREATE FUNCTION sc_rec() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                  "INSERT INTO sc_seen (v) VALUES (current_setting('synchronous_commit')); "
+                  "RETURN NEW; END $$;"
+                  "CREATE TRIGGER sc_tokens AFTER INSERT OR UPDATE ON oauth_tokens FOR EACH ROW "
+                  "EXECUTE FUNCTION sc_rec()");
+    /* the session asks for asynchronous commits (testdb's URL ends in its options) */
+    snprintf(url, sizeof(url), "%s%%20-csynchronous_commit%%3Doff", f->db.url);
+    assert_int_equal(store_open(url, &st2, &ei), ERR_OK);
+    oauth_conn(f);
+    in.provider_id = (char *)"peer";
+    in.scopes = (char *)"a";
+    in.tiers = (char *)"user";
+    in.obtained_at = 1000;
+    in.expires_at = 5000;
+    tokens_v(&tok, "at-1");
+    assert_int_equal(store_oauth_commit(st2, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    side_text(db, "SELECT v FROM sc_seen ORDER BY n DESC LIMIT 1", seen, sizeof(seen));
+    assert_string_equal(seen, "on");
+    /* after the connection is lost and opened again */
+    assert_true(kill_store_connections(f) >= 1);
+    in.refreshes = 1;
+    if (store_oauth_commit(st2, f->ws1, "conn_o", &in, &tok, 1, &ok, &ei) != ERR_OK)
+        assert_int_equal(store_oauth_commit(st2, f->ws1, "conn_o", &in, &tok, 1, &ok, &ei), ERR_OK);
+    assert_true(ok);
+    assert_int_equal(side_int(db, "SELECT count(*) FROM sc_seen"), 2);
+    side_text(db, "SELECT v FROM sc_seen ORDER BY n DESC LIMIT 1", seen, sizeof(seen));
+    assert_string_equal(seen, "on");
+    sealed_set_release(&tok);
+    store_close(st2);
+    side_close(db);
+}
+
 /* A wrong password: refused, and the password is in no message. */
 static void
 test_pg_wrong_password_not_echoed(void **state)
@@ -2330,6 +2564,7 @@ main(void)
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
         T(test_read_scope_snapshot_and_writes),
+        T(test_failed_writes_leave_nothing_dur004),
     };
     /* Every backend. */
     const struct CMUnitTest both[] = {
@@ -2355,6 +2590,8 @@ main(void)
         T(test_ops_duplicate_name_is_atomic),
         T(test_ops_other_workspace_ten018),
         T(test_migration2_moves_operations_dur010),
+        T(test_interrupted_migration_rolls_back_dur010),
+        T(test_cross_workspace_reference_refused_ten013),
         T(test_secrets_scan),
         T(test_secret_cas),
         T(test_secret_key_counts),
@@ -2372,6 +2609,7 @@ main(void)
     const struct CMUnitTest pg_only[] = {
         T(test_pg_reconnects),
         T(test_pg_token_commit_sync_oauth025),
+        T(test_pg_token_commit_is_synchronous_oauth025),
         cmocka_unit_test(test_pg_wrong_password_not_echoed),
         T(test_pg_copy_from_sqlite),
     };
