@@ -3,7 +3,8 @@
 //   node tools/catalogue-coverage.mjs [CATALOGUE.md] [--missing]
 // CATALOGUE.md: default ../shared/security-catalogue.md beside the project root. Case IDs are
 // the table rows' first cells (`| SSRF-001 | ...`). A test names a case by its ID anywhere under
-// tests/ (titles, comments, table entries); `OAUTH-001/002/003` and `SSRF-134..136` name each.
+// tests/ (titles, comments, table entries) or in a lint gate (tools/lint-leaks);
+// `OAUTH-001/002/003` and `SSRF-134..136` name each.
 // Prints one line per family (named / all) and, with --missing, the IDs no test names.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,22 +24,23 @@ if (!fs.existsSync(catalogue)) {
 
 const cases = [...fs.readFileSync(catalogue, 'utf8').matchAll(/^\|\s*([A-Z]+-\d{3})\s*\|/gm)].map((m) => m[1]);
 const named = new Set();
+const scan = (p) => {
+  for (const m of fs.readFileSync(p, 'utf8').matchAll(/\b([A-Z]{2,6})-(\d{3}(?:\/\d{3})*)(?:\.\.(\d{3}))?/g)) {
+    const nums = m[2].split('/');
+    for (const n of nums) named.add(`${m[1]}-${n}`);
+    if (m[3]) for (let i = Number(nums.at(-1)); i <= Number(m[3]); i++) named.add(`${m[1]}-${String(i).padStart(3, '0')}`);
+  }
+};
 const walk = (dir) => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
     const p = path.join(dir, e.name);
     if (e.isDirectory()) walk(p);
-    else if (/\.(c|h|mjs|js|sh|yml|md)$/.test(e.name) || !e.name.includes('.')) {
-      const text = fs.readFileSync(p, 'utf8');
-      for (const m of text.matchAll(/\b([A-Z]{2,6})-(\d{3}(?:\/\d{3})*)(?:\.\.(\d{3}))?/g)) {
-        const nums = m[2].split('/');
-        for (const n of nums) named.add(`${m[1]}-${n}`);
-        if (m[3]) for (let i = Number(nums.at(-1)); i <= Number(m[3]); i++) named.add(`${m[1]}-${String(i).padStart(3, '0')}`);
-      }
-    }
+    else if (/\.(c|h|mjs|js|sh|yml|md)$/.test(e.name) || !e.name.includes('.')) scan(p);
   }
 };
 walk(path.join(root, 'tests'));
+scan(path.join(root, 'tools', 'lint-leaks'));
 
 const fams = new Map();
 for (const id of cases) {

@@ -124,7 +124,18 @@ test('HTTP-004: at --max-connections new connections wait in the backlog and are
   for (const s of waiting) s.destroy();
   assert.equal(early, 0, 'no connection beyond the cap was served while it was reached');
   assert.equal(late, 10, 'every waiting connection was served once slots freed');
-  assert.equal((await fetch(`${one.url}/healthz`)).status, 200);
+  // and it goes on serving. Just after 50 sockets closed at once it may still count some of
+  // them against the cap, and libmicrohttpd closes a connection it accepts over the cap: a
+  // fresh one is tried again (bounded) until the server has seen them go
+  let health = null;
+  for (const t0 = Date.now(); health === null && Date.now() - t0 < 10000;) {
+    try {
+      health = (await fetch(`${one.url}/healthz`)).status;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  assert.equal(health, 200);
   assert.equal(await one.stop(), 0);
 });
 
@@ -173,7 +184,7 @@ test('HTTP-003: a client that never reads a large answer is closed at the idle (
   }
 });
 
-test('HTTP-010: executions in flight are capped per workspace and in total: 429 with Retry-After, slots come back', async () => {
+test('HTTP-010 (TEN-017, for executions): executions in flight are capped per workspace and in total: 429 with Retry-After, slots come back', async () => {
   const db = path.join(tempDir(), 'c.db');
   const tok = { w1: seedMember(db, 'u1', 'w1'), w2: seedMember(db, 'u2', 'w2') };
   const up = await startUpstream({ host: '127.0.0.2' });

@@ -166,7 +166,7 @@ async function newConn(a, name) {
 }
 const oauthState = async (a, c) => (await a.get(`/api/connections/${c.id}`)).json.oauth;
 
-test('the flow record alone decides the target (OAUTH-007) (OAUTH-008); return_to/next are never followed (OAUTH-014)', async () => {
+test('the flow record alone decides the target (OAUTH-007) (OAUTH-008) (TEN-010); return_to/next are never followed (OAUTH-014)', async () => {
   const c1 = await newConn(A, 'Target one');
   const c2 = await newConn(A, 'Target two');
   const X = api(srv.url, rootXTok);
@@ -192,7 +192,7 @@ test('the flow record alone decides the target (OAUTH-007) (OAUTH-008); return_t
   assert.equal((await X.del(`/api/connections/${c3.id}`)).status, 200);
 });
 
-test('OAUTH-006: login CSRF: a callback for a flow another user started is refused for a signed-in victim; no token anywhere', async () => {
+test('OAUTH-006 (TEN-010): login CSRF: a callback for a flow another user started is refused for a signed-in victim; no token anywhere', async () => {
   // the victim, root, is signed in to the web UI (session cookie) or sends an API token
   const si = await fetch(`${srv.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: srv.url },
     body: JSON.stringify({ username: 'root', password: ROOT_PW, workspace: 'w' }) });
