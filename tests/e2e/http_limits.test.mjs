@@ -188,7 +188,7 @@ test('HTTP-010 (TEN-017, for executions): executions in flight are capped per wo
   const db = path.join(tempDir(), 'c.db');
   const tok = { w1: seedMember(db, 'u1', 'w1'), w2: seedMember(db, 'u2', 'w2') };
   const up = await startUpstream({ host: '127.0.0.2' });
-  up.route('/slow', { mode: 'slow', delay: 1500 });
+  up.route('/slow', { mode: 'slow', delay: 3000 }); // long enough for the refusals below on a busy ASan run
   const one = await startServer({ dbPath: db, allowPrivate: '127.0.0.2/32',
     args: ['--max-calls', '3', '--max-calls-per-workspace', '2'] });
   const post = async (w, p, body) => {
@@ -205,7 +205,7 @@ test('HTTP-010 (TEN-017, for executions): executions in flight are capped per wo
       slug[w] = c.json.slug;
     }
     const call = (w, op = 's') => post(w, '/api/actions/call', { actionIdentifier: `${slug[w]}.${op}`, input: {} });
-    // two of w1 and one of w2 in flight (the upstream holds each for 1.5 s) ...
+    // two of w1 and one of w2 in flight (the upstream holds each for 3 s) ...
     const inflight = [call('w1'), call('w1'), call('w2')];
     for (let i = 0; i < 100 && up.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(up.requests.length, 3, 'three calls reached the upstream');
