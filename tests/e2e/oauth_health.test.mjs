@@ -268,6 +268,10 @@ test('the client secret rotated in the registry while calls run: calls keep work
   const put = await A.put('/api/admin/oauth-providers/peer', { ...definition(), client_id: peer.client_id, client_secret: secret2 });
   assert.equal(put.status, 200, put.text);
   assert.equal(put.json.client_secret_set, true);
+  // a refresh that read the old secret just before the PUT may still be on its way: retire the
+  // old secret only once a refresh has used the new one (one refresh at a time per connection,
+  // so none with the old secret can follow it)
+  for (let i = 0; i < 200 && (await counters(peer.issuer)).client_secrets.rotated < 1; i++) await sleep(50);
   await peerPost(peer.issuer, '/_client_secret', { value: secret2, keep_old: 0 });
   await sleep(4500); // more than one token lifetime: at least one refresh with the new secret
   stop = true;
