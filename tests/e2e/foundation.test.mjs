@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { makeCanary, scanForCanaries, scanFiles, describeHits } from './lib/canary.mjs';
 import { api, cleanup, pgDump, runCli, SQLITE_ONLY, startServer, tempDir } from './lib/server.mjs';
@@ -458,7 +459,7 @@ test('every command answers --help; the CLI refuses bad input clearly', () => {
   assert.match(r.stderr, /--max-body/);
   r = runCli(['frobnicate']);
   assert.equal(r.code, 2);
-  const corpus = process.env.CONNHUB_OPENAPI_CORPUS || path.resolve('../shared/openapi-corpus');
+  const corpus = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../../../shared/openapi-corpus', import.meta.url));
   r = runCli(['openapi-import', path.join(corpus, 'petstore.swagger20.yaml')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).operations, 20);

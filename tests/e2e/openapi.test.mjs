@@ -5,12 +5,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { makeCanary } from './lib/canary.mjs';
 import { api, cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
 import { startCanaryListener, startUpstream } from './lib/upstream.mjs';
 
-const CORPUS = process.env.CONNHUB_OPENAPI_CORPUS || path.resolve('../shared/openapi-corpus');
+const CORPUS = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../../../shared/openapi-corpus', import.meta.url));
 let srv, A, up, canaryLo;
 
 before(async () => {
