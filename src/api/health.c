@@ -44,6 +44,7 @@ h_metrics(struct req *rq, struct resp *rs)
                    "connhub_calls_failed_total %llu\n"
                    "# TYPE connhub_secret_opens_total counter\n"
                    "connhub_secret_opens_total %llu\n"
+                   "# TYPE connhub_secret_retired_refusals_total counter\n"
                    "connhub_secret_retired_refusals_total %llu\n"
                    "# TYPE connhub_uptime_seconds gauge\n"
                    "connhub_uptime_seconds %lld\n",

@@ -58,7 +58,7 @@
  *     network call, so this works the same on SQLite and PostgreSQL.
  *  3. Open refresh_ct, oauth_token_request_refresh(), outbound_send() (on
  *     the worker's loop), oauth_token_parse(res, old_refresh, now).
- *  4. OK: in ONE durable transaction (PG: SET LOCAL synchronous_commit=on;
+ *  4. OK: in ONE durable transaction (PG: the session runs synchronous_commit=on;
  *     SQLite: synchronous=FULL, BEGIN IMMEDIATE):
  *       UPDATE oauth_tokens SET access_ct=$a, refresh_ct=COALESCE($r, refresh_ct),
  *         obtained_at=$now, expires_at=$exp, granted_scope=COALESCE($scope, granted_scope),

@@ -546,10 +546,6 @@ bool store_pg_url(const char *url);
  * must be a bare identifier. ERR_INVALID otherwise; ERR_STORE when it yields
  * no row. SQLite stores only. */
 enum err store_sqlite_pragma_int(struct store *st, const char *pragma, int *out) WARN_UNUSED;
-/* Test hook: what SHOW synchronous_commit answered inside st's last
- * store_oauth_commit transaction ("" before one). PostgreSQL stores only:
- * ERR_INVALID otherwise. */
-enum err store_pg_commit_sync(struct store *st, char *out, size_t outlen) WARN_UNUSED;
 #endif
 
 #endif

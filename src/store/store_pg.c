@@ -417,9 +417,6 @@ struct pg_store {
     PGconn *db;
     bool prepared[S__COUNT];
     bool in_tx;
-#ifdef CONNHUB_TEST
-    char commit_sync[16]; /* SHOW synchronous_commit inside the last token commit */
-#endif
 };
 
 #define PG(s) ((struct pg_store *)(s))
@@ -1525,19 +1522,8 @@ pg_ocommit(struct store *st, int64_t ws, const char *conn, const struct oauth_me
     e = tx_begin(s, ei);
     if (e != ERR_OK)
         return e;
-    /* a rotated refresh token is durable before it is used, whatever the server's or the
-     * database's default (OAUTH-025) */
-    e = exec_sql(s, "SET LOCAL synchronous_commit = on", ei);
-#ifdef CONNHUB_TEST
-    if (e == ERR_OK) {
-        PGresult *r = PQexec(s->db, "SHOW synchronous_commit");
-        snprintf(s->commit_sync, sizeof(s->commit_sync), "%s",
-                 PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "");
-        PQclear(r);
-    }
-#endif
-    if (e != ERR_OK)
-        return tx_end(s, e, ei);
+    /* durable before the new refresh token is used (OAUTH-025): the session's own
+     * synchronous_commit = on (session_init) */
     q_text(&q, conn);
     q_int(&q, ws);
     q_text(&q, m->provider_id);
@@ -1558,17 +1544,6 @@ pg_ocommit(struct store *st, int64_t ws, const char *conn, const struct oauth_me
     *committed = e == ERR_OK;
     return e;
 }
-
-#ifdef CONNHUB_TEST
-enum err
-store_pg_commit_sync(struct store *st, char *out, size_t outlen)
-{
-    if (st == NULL || st->ops != &pg_ops || outlen == 0)
-        return ERR_INVALID;
-    snprintf(out, outlen, "%s", PG(st)->commit_sync);
-    return ERR_OK;
-}
-#endif
 
 static enum err
 pg_olease(struct store *st, int64_t ws, const char *conn, const char *owner, int64_t version,

@@ -311,6 +311,20 @@ ssrf_036_self_connection_denied(void **state)
     assert_int_equal(ssrf_policy_add_self(&pol, "127.0.0.2", 65536, &ei), ERR_INVALID);
     assert_int_equal(ssrf_policy_add_self(&pol, "localhost", 80, &ei), ERR_INVALID);
     assert_string_equal(ei.field, "listen");
+
+    /* SSRF_MAX_SELF endpoints at N, refused at N + 1 */
+    {
+        struct ssrf_policy full = {0};
+        char ip[32];
+        for (int i = 0; i < SSRF_MAX_SELF; i++) {
+            snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 200, i % 200 + 1);
+            assert_int_equal(ssrf_policy_add_self(&full, ip, 443, &ei), ERR_OK);
+        }
+        assert_int_equal(full.nself, SSRF_MAX_SELF);
+        assert_int_equal(ssrf_policy_add_self(&full, "10.1.0.1", 443, &ei), ERR_TOO_LARGE);
+        assert_string_equal(ei.field, "listen");
+        assert_int_equal(full.nself, SSRF_MAX_SELF);
+    }
 }
 
 /* SSRF-036 with a wildcard listener: all of 127/8, 0.0.0.0 and every address

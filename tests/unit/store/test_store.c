@@ -1695,47 +1695,6 @@ tokens_v(struct sealed_set *s, const char *access)
     set_add(s, "oauth.refresh_token", 1, "refresh");
 }
 
-/* OAUTH-025: the token commit is durable whatever the session's default: a
- * store whose connection starts with synchronous_commit=off (libpq options)
- * still commits tokens with it on (SET LOCAL, shown inside the transaction).
- * The SQLite half (synchronous=FULL) is test_pragmas_dur001. */
-static void
-test_pg_token_commit_sync_oauth025(void **state)
-{
-    struct fx *f = *state;
-    struct errinfo ei = {0};
-    struct store *st = NULL;
-    struct oauth_meta in = {0};
-    struct sealed_set tok = {0};
-    char url[sizeof(f->db.url) + 64], got[16];
-    bool ok = false;
-    PGconn *side;
-    PGresult *r;
-
-    snprintf(url, sizeof(url), "%s%%20-csynchronous_commit%%3Doff", f->db.url);
-    side = PQconnectdb(url); /* the default really is off on such a session */
-    assert_int_equal(PQstatus(side), CONNECTION_OK);
-    r = PQexec(side, "SHOW synchronous_commit");
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_string_equal(PQgetvalue(r, 0, 0), "off");
-    PQclear(r);
-    PQfinish(side);
-
-    assert_int_equal(store_open(url, &st, &ei), ERR_OK);
-    oauth_conn(f);
-    in.provider_id = (char *)"peer";
-    in.tiers = (char *)"user";
-    tokens_v(&tok, "at-1");
-    assert_int_equal(store_pg_commit_sync(st, got, sizeof(got)), ERR_OK);
-    assert_string_equal(got, "");
-    assert_int_equal(store_oauth_commit(st, f->ws1, "conn_o", &in, &tok, -1, &ok, &ei), ERR_OK);
-    assert_true(ok);
-    assert_int_equal(store_pg_commit_sync(st, got, sizeof(got)), ERR_OK);
-    assert_string_equal(got, "on");
-    sealed_set_release(&tok);
-    store_close(st);
-}
-
 static void
 test_oauth_commit_and_lease(void **state)
 {
@@ -2118,6 +2077,16 @@ test_pg_token_commit_is_synchronous_oauth025(void **state)
                   "EXECUTE FUNCTION sc_rec()");
     /* the session asks for asynchronous commits (testdb's URL ends in its options) */
     snprintf(url, sizeof(url), "%s%%20-csynchronous_commit%%3Doff", f->db.url);
+    {
+        PGconn *plain = PQconnectdb(url); /* the default really is off on such a session */
+        PGresult *r;
+        assert_int_equal(PQstatus(plain), CONNECTION_OK);
+        r = PQexec(plain, "SHOW synchronous_commit");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(r, 0, 0), "off");
+        PQclear(r);
+        PQfinish(plain);
+    }
     assert_int_equal(store_open(url, &st2, &ei), ERR_OK);
     oauth_conn(f);
     in.provider_id = (char *)"peer";
@@ -2608,7 +2577,6 @@ main(void)
     };
     const struct CMUnitTest pg_only[] = {
         T(test_pg_reconnects),
-        T(test_pg_token_commit_sync_oauth025),
         T(test_pg_token_commit_is_synchronous_oauth025),
         cmocka_unit_test(test_pg_wrong_password_not_echoed),
         T(test_pg_copy_from_sqlite),
