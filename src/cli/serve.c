@@ -127,11 +127,9 @@ num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
 static bool
 pos_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
 {
-    if (!num_opt(name, v, max, out))
-        return false;
-    if (*out == 0) {
-        fprintf(stderr, "connhub serve: %s must be from 1 to %llu (got 0)\n", name,
-                (unsigned long long)max);
+    if (!parse_u64(v, max, out) || *out == 0) {
+        fprintf(stderr, "connhub serve: %s must be a whole number from 1 to %llu (got '%s')\n",
+                name, (unsigned long long)max, v);
         return false;
     }
     return true;
@@ -160,7 +158,7 @@ limit_opt(int c, const char *arg, struct app *app)
         app->limits.max_header_bytes = n;
         break;
     case O_MAX_CONN:
-        if (!num_opt("--max-connections", arg, 1000000, &n) || n == 0)
+        if (!pos_opt("--max-connections", arg, 1000000, &n))
             return 2;
         app->limits.max_connections = (unsigned)n;
         break;
@@ -170,12 +168,12 @@ limit_opt(int c, const char *arg, struct app *app)
         app->limits.max_per_ip = (unsigned)n;
         break;
     case O_MAX_CALLS:
-        if (!num_opt("--max-calls", arg, 1000000, &n) || n == 0)
+        if (!pos_opt("--max-calls", arg, 1000000, &n))
             return 2;
         app->limits.max_calls = (unsigned)n;
         break;
     case O_MAX_CALLS_WS:
-        if (!num_opt("--max-calls-per-workspace", arg, 1000000, &n) || n == 0)
+        if (!pos_opt("--max-calls-per-workspace", arg, 1000000, &n))
             return 2;
         app->limits.max_calls_ws = (unsigned)n;
         break;

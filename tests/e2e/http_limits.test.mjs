@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 
-import { cleanup, seedMember, startServer, tempDir } from './lib/server.mjs';
+import { cleanup, runCli, seedMember, startServer, tempDir } from './lib/server.mjs';
 import { startUpstream } from './lib/upstream.mjs';
 
 let srv;
@@ -181,6 +181,18 @@ test('HTTP-003: a client that never reads a large answer is closed at the idle (
   } finally {
     await one.stop();
     await up.close();
+  }
+});
+
+test('serve refuses the connection and call limits out of range (0 and N+1), naming the flag', () => {
+  const dir = tempDir();
+  for (const flag of ['--max-connections', '--max-calls', '--max-calls-per-workspace']) {
+    for (const v of ['0', '1000001']) {
+      const r = runCli(['serve', '--listen', '127.0.0.1:0', '--db', `sqlite:${dir}/never.db`, flag, v],
+        { env: { INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') } });
+      assert.equal(r.code, 2, `${flag} ${v}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${flag} must be .*from 1 to 1000000`));
+    }
   }
 });
 
