@@ -244,6 +244,26 @@ xcalloc(size_t n, size_t sz)
 }
 
 void *
+xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+
+    if (q == NULL)
+        abort();
+    return q;
+}
+
+void *
 blk_pool_get(struct blk_pool *p, size_t size)
 {
     if (p->n == 0 || p->size != size)

@@ -41,6 +41,8 @@ bool str_has_ctl(const char *s); /* any byte < 0x20 or 0x7f */
 bool str_is_slug(const char *s, size_t max);
 char *xstrdup(const char *s); /* NULL in, NULL out; aborts on OOM */
 void *xcalloc(size_t n, size_t sz);
+void *xmalloc(size_t n);           /* aborts on OOM */
+void *xrealloc(void *p, size_t n); /* aborts on OOM */
 
 /* A single-thread free list of zeroed blocks of one size (the first get
  * fixes it). Blocks of 1 KB and more are the ones glibc serves through its

@@ -6,6 +6,8 @@
 
 #include <openssl/crypto.h>
 
+#include "store/memo.h"
+
 #include "core/banned.h"
 
 const char *
@@ -238,6 +240,13 @@ const char *
 store_backend_name(const struct store *st)
 {
     return st->ops->name;
+}
+
+void
+store_memo_counts(uint64_t *hits, uint64_t *misses)
+{
+    *hits = memo_hit_count();
+    *misses = memo_miss_count();
 }
 
 void

@@ -134,6 +134,9 @@ enum err store_open(const char *url, struct store **out, struct errinfo *ei) WAR
 void store_url_redact(const char *url, char *out, size_t outlen);
 void store_close(struct store *st); /* NULL is fine */
 const char *store_backend_name(const struct store *st);
+/* Reads answered from / missed by the kept rows of hot queries (memo.h;
+ * SQLite only), process-wide, for /metrics. */
+void store_memo_counts(uint64_t *hits, uint64_t *misses);
 /* A read scope: the reads between begin and end may share one snapshot (one
  * read transaction instead of one per statement: a request's token,
  * connection, operation and secrets lookups). A write inside the scope ends

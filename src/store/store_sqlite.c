@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "store/store.h"
+#include "store/memo.h"
 #include "store/store_int.h"
 #include "core/banned.h"
 
@@ -397,6 +398,12 @@ struct sqlite_store {
     sqlite3_stmt *st[S__COUNT];
     sqlite3_stmt *rd_begin, *rd_end; /* the read scope's BEGIN / COMMIT */
     bool in_read;                    /* a read scope's transaction is open */
+    /* memo.h: kept hot reads, valid while data_version (other connections'
+     * commits) and total_changes (this one's writes) stay as they were */
+    struct memo *memo;
+    sqlite3_stmt *rd_dv; /* PRAGMA data_version */
+    int64_t memo_dv, memo_tc;
+    bool memo_ok; /* this read scope may use the memo */
 };
 
 #define SQ(s) ((struct sqlite_store *)(s))
@@ -424,6 +431,7 @@ sq_read_end(struct store *st)
 {
     struct sqlite_store *s = SQ(st);
 
+    s->memo_ok = false;
     if (!s->in_read)
         return;
     s->in_read = false;
@@ -433,6 +441,30 @@ sq_read_end(struct store *st)
         sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &s->rd_end, NULL);
     if (!step_done(s->rd_end))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* reads only: nothing to lose */
+}
+
+/* At the start of a read scope: empties the memo unless nothing was
+ * committed since its rows were read, by another connection (data_version;
+ * reading it also takes the scope's snapshot) or by this one (total_changes
+ * counts every row this connection changed, committed or rolled back). */
+static void
+memo_check(struct sqlite_store *s)
+{
+    int64_t dv = -1, tc = sqlite3_total_changes64(s->db);
+
+    if (s->rd_dv == NULL)
+        sqlite3_prepare_v3(s->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT, &s->rd_dv,
+                           NULL);
+    if (s->rd_dv != NULL && sqlite3_step(s->rd_dv) == SQLITE_ROW)
+        dv = sqlite3_column_int64(s->rd_dv, 0);
+    if (s->rd_dv != NULL)
+        sqlite3_reset(s->rd_dv);
+    if (dv < 0 || dv != s->memo_dv || tc != s->memo_tc) {
+        memo_clear(s->memo);
+        s->memo_dv = dv;
+        s->memo_tc = tc;
+    }
+    s->memo_ok = dv >= 0;
 }
 
 static void
@@ -446,6 +478,8 @@ sq_read_begin(struct store *st)
         sqlite3_prepare_v3(s->db, "BEGIN DEFERRED", -1, SQLITE_PREPARE_PERSISTENT, &s->rd_begin,
                            NULL);
     s->in_read = step_done(s->rd_begin);
+    if (s->in_read && s->memo)
+        memo_check(s);
 }
 
 static enum err
@@ -665,6 +699,7 @@ store_sqlite_open(const char *path, struct store **out, struct errinfo *ei)
     if (e != ERR_OK)
         goto fail;
     chmod(path, 0600); /* the file holds only sealed secrets, but metadata is private too */
+    s->memo = memo_new();
     *out = &s->base;
     return ERR_OK;
 fail:
@@ -705,10 +740,90 @@ sq_close(struct store *st)
     sq_read_end(st);
     sqlite3_finalize(s->rd_begin);
     sqlite3_finalize(s->rd_end);
+    sqlite3_finalize(s->rd_dv);
+    memo_free(s->memo);
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close_v2(s->db);
     free(s);
+}
+
+/* ---- memoized reads (memo.h) ---- */
+
+static void
+bind_arg(sqlite3_stmt *q, int i, const struct memo_arg *a)
+{
+    if (a->is_int)
+        sqlite3_bind_int64(q, i, a->i);
+    else if (a->p == NULL)
+        sqlite3_bind_null(q, i);
+    else if (a->blob)
+        sqlite3_bind_blob(q, i, a->p, (int)a->n, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(q, i, a->p, (int)a->n, SQLITE_STATIC);
+}
+
+/* Text parameter s (NULL: SQL NULL). */
+static struct memo_arg
+arg_text(const char *s)
+{
+    struct memo_arg a = {false, false, 0, s, s ? strlen(s) : 0};
+    return a;
+}
+
+static struct memo_arg
+arg_int(int64_t i)
+{
+    struct memo_arg a = {true, false, i, NULL, 0};
+    return a;
+}
+
+/* The rows of statement id with args: kept ones when this read scope may use
+ * the memo, else read now (and kept when the scope allows). Borrowed until
+ * the next store call; free *tmp (memo_rows_free) when it is set. */
+static enum err
+rows_of(struct sqlite_store *s, enum stmt_id id, const struct memo_arg *args, int nargs,
+        const struct memo_rows **out, struct memo_rows **tmp, struct errinfo *ei)
+{
+    struct memo_key k = {id, args, nargs};
+    bool use = s->memo_ok && s->in_read;
+    struct memo_rows *r;
+    sqlite3_stmt *q;
+    int rc, nc;
+
+    *out = NULL;
+    *tmp = NULL;
+    if (use && (*out = memo_get(s->memo, &k)) != NULL)
+        return ERR_OK;
+    q = stmt(s, id);
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    for (int a = 0; a < nargs; a++)
+        bind_arg(q, a + 1, &args[a]);
+    nc = sqlite3_column_count(q);
+    r = memo_rows_new(nc);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        memo_rows_add(r);
+        for (int c = 0; c < nc; c++) {
+            int t = sqlite3_column_type(q, c);
+            int64_t iv = sqlite3_column_int64(q, c);
+            const void *p = t == SQLITE_BLOB ? sqlite3_column_blob(q, c)
+                                             : (const void *)sqlite3_column_text(q, c);
+            memo_rows_set(r, c, t == SQLITE_NULL, iv, p, (size_t)sqlite3_column_bytes(q, c));
+        }
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        memo_rows_free(r);
+        return db_err(s, rc, ei);
+    }
+    /* stmt() may have ended the scope (it does for writes only: not here) */
+    if (use && s->in_read && memo_put(s->memo, &k, r) != NULL) {
+        *out = r;
+        return ERR_OK;
+    }
+    *out = *tmp = r;
+    return ERR_OK;
 }
 
 /* ---- identities ---- */
@@ -877,24 +992,19 @@ static enum err
 sq_token_lookup(struct store *st, const unsigned char *hash, struct principal *p,
                 struct errinfo *ei)
 {
-    struct sqlite_store *s = SQ(st);
-    sqlite3_stmt *q = stmt(s, S_TOKEN_LOOKUP);
-    int rc;
+    struct memo_arg a = {false, true, 0, hash, 32};
+    const struct memo_rows *r;
+    struct memo_rows *tmp;
+    enum err e = rows_of(SQ(st), S_TOKEN_LOOKUP, &a, 1, &r, &tmp, ei);
 
-    if (q == NULL)
-        return db_err(s, SQLITE_ERROR, ei);
-    sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        struct cols c = ROW(q);
+    if (e == ERR_OK && memo_rows_count(r) == 0) {
+        e = store_err_invalid_token(ei);
+    } else if (e == ERR_OK) {
+        struct cols c = memo_rows_cols(r, 0);
         rows_principal(&c, p);
     }
-    sqlite3_reset(q);
-    if (rc == SQLITE_ROW)
-        return ERR_OK;
-    if (rc == SQLITE_DONE)
-        return store_err_invalid_token(ei);
-    return db_err(s, rc, ei);
+    memo_rows_free(tmp);
+    return e;
 }
 
 /* ---- connections ---- */
@@ -1010,24 +1120,21 @@ static enum err
 sq_conn_get(struct store *st, int64_t ws, const char *id, const char *slug, struct conn_row *out,
             struct errinfo *ei)
 {
-    struct sqlite_store *s = SQ(st);
-    sqlite3_stmt *q = stmt(s, id ? S_CONN_GET_ID : S_CONN_GET_SLUG);
-    int rc;
+    struct memo_arg a[2] = {arg_int(ws), arg_text(id ? id : slug)};
+    const struct memo_rows *r;
+    struct memo_rows *tmp;
+    enum err e;
 
     memset(out, 0, sizeof(*out));
-    if (q == NULL)
-        return db_err(s, SQLITE_ERROR, ei);
-    sqlite3_bind_int64(q, 1, ws);
-    bind_text(q, 2, id ? id : slug);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        read_conn(q, out);
-    sqlite3_reset(q);
-    if (rc == SQLITE_ROW)
-        return ERR_OK;
-    if (rc == SQLITE_DONE)
-        return store_err_conn_not_found(ei, id ? "id" : "slug");
-    return db_err(s, rc, ei);
+    e = rows_of(SQ(st), id ? S_CONN_GET_ID : S_CONN_GET_SLUG, a, 2, &r, &tmp, ei);
+    if (e == ERR_OK && memo_rows_count(r) == 0) {
+        e = store_err_conn_not_found(ei, id ? "id" : "slug");
+    } else if (e == ERR_OK) {
+        struct cols c = memo_rows_cols(r, 0);
+        rows_conn(&c, out);
+    }
+    memo_rows_free(tmp);
+    return e;
 }
 
 static enum err
@@ -1162,26 +1269,20 @@ static enum err
 sq_secrets_get(struct store *st, int64_t ws, const char *kind, const char *owner,
                struct sealed_set *out, struct errinfo *ei)
 {
-    struct sqlite_store *s = SQ(st);
-    sqlite3_stmt *q = stmt(s, S_SECRETS_GET);
-    enum err e = ERR_OK;
-    int rc;
+    struct memo_arg a[3] = {arg_int(ws), arg_text(kind), arg_text(owner)};
+    const struct memo_rows *r;
+    struct memo_rows *tmp;
+    enum err e = rows_of(SQ(st), S_SECRETS_GET, a, 3, &r, &tmp, ei);
 
     out->v = NULL;
     out->n = 0;
-    if (q == NULL)
-        return db_err(s, SQLITE_ERROR, ei);
-    sqlite3_bind_int64(q, 1, ws);
-    bind_text(q, 2, kind);
-    bind_text(q, 3, owner);
-    while (e == ERR_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    for (size_t i = 0; e == ERR_OK && i < memo_rows_count(r); i++) {
+        struct cols c = memo_rows_cols(r, i);
         size_t len;
-        unsigned char *d = col_blob(q, 1, &len);
-        e = sealed_set_add(out, (const char *)sqlite3_column_text(q, 0), d, len);
+        unsigned char *d = c.blob(&c, 1, &len);
+        e = sealed_set_add(out, c.text(&c, 0), d, len);
     }
-    if (e == ERR_OK && rc != SQLITE_DONE)
-        e = db_err(s, rc, ei);
-    sqlite3_reset(q);
+    memo_rows_free(tmp);
     if (e != ERR_OK)
         sealed_set_release(out);
     return e;
@@ -1300,7 +1401,20 @@ static enum err
 sq_op_get(struct store *st, int64_t ws, const char *conn_id, const char *name, char **def,
           struct errinfo *ei)
 {
-    return text_query(SQ(st), S_OP_GET, ws, conn_id, name, def, "operation", ei);
+    struct memo_arg a[3] = {arg_int(ws), arg_text(conn_id), arg_text(name)};
+    const struct memo_rows *r;
+    struct memo_rows *tmp;
+    enum err e = rows_of(SQ(st), S_OP_GET, a, 3, &r, &tmp, ei);
+
+    *def = NULL;
+    if (e == ERR_OK && memo_rows_count(r) == 0) {
+        e = store_err_not_found(ei, "operation");
+    } else if (e == ERR_OK) {
+        struct cols c = memo_rows_cols(r, 0);
+        *def = cols_strdup(&c, 0);
+    }
+    memo_rows_free(tmp);
+    return e;
 }
 
 static enum err

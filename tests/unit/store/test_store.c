@@ -2314,6 +2314,131 @@ test_read_scope_snapshot_and_writes(void **state)
     side_close(side);
 }
 
+/* The memo (store/memo.h): inside read scopes the four hot reads (token,
+ * connection, operation, sealed secrets) are answered from kept rows, and
+ * every change is seen at the next scope: another connection's commit
+ * (data_version), this connection's own write (total_changes), a deletion.
+ * Reads outside a scope neither use nor fill it; the workspace is part of
+ * every key (TEN-002). */
+static uint64_t
+memo_hits(void)
+{
+    uint64_t h, m;
+    store_memo_counts(&h, &m);
+    return h;
+}
+
+static void
+scope_lookup(struct fx *f, const unsigned char *h, enum err want, struct principal *p)
+{
+    struct errinfo ei = {0};
+    store_read_begin(f->st);
+    assert_int_equal(store_token_lookup(f->st, h, p, &ei), want);
+    store_read_end(f->st);
+}
+
+static void
+test_memo_hot_reads_see_every_change(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct sealed_set sec = {0}, got = {0};
+    struct op_row ops[1] = {{(char *)"get", (char *)"{\"v\":1}"}};
+    struct conn_row r;
+    struct principal p;
+    struct side *side = side_open(f);
+    unsigned char h[32];
+    char buf[64], *def = NULL;
+    uint64_t h0;
+
+    fill_hash(h, 41);
+    assert_int_equal(store_token_add(f->st, h, f->u1, f->ws1, "m", NULL, &ei), ERR_OK);
+    set_add(&sec, "auth.token", 7, "one");
+    mk_row(&r, "c_memo", f->ws1, f->u1, "Memo", "memo", "http");
+    assert_int_equal(store_conn_insert(f->st, &r, ops, 1, NULL, &sec, &ei), ERR_OK);
+    sealed_set_release(&sec);
+
+    /* first scope reads, second is answered from the memo */
+    scope_lookup(f, h, ERR_OK, &p);
+    h0 = memo_hits();
+    scope_lookup(f, h, ERR_OK, &p);
+    assert_int_equal(memo_hits(), h0 + 1);
+    assert_int_equal(p.role, ROLE_ADMIN);
+
+    /* outside a scope: no memo */
+    h0 = memo_hits();
+    assert_int_equal(store_token_lookup(f->st, h, &p, &ei), ERR_OK);
+    assert_int_equal(memo_hits(), h0);
+
+    /* another connection's commit: seen at once */
+    side_exec(side, "UPDATE memberships SET role = 'member' WHERE user_id = (SELECT id FROM "
+                    "users WHERE name = 'alice') AND workspace_id = (SELECT id FROM workspaces "
+                    "WHERE slug = 'w1')");
+    scope_lookup(f, h, ERR_OK, &p);
+    assert_int_equal(p.role, ROLE_MEMBER);
+    /* this connection's own write, between scopes */
+    scope_lookup(f, h, ERR_OK, &p);
+    assert_int_equal(store_member_set(f->st, f->ws1, f->u1, ROLE_ADMIN, &ei), ERR_OK);
+    scope_lookup(f, h, ERR_OK, &p);
+    assert_int_equal(p.role, ROLE_ADMIN);
+    /* a revoked token stops at the next request */
+    side_exec(side, "DELETE FROM api_tokens WHERE label = 'm'");
+    scope_lookup(f, h, ERR_UNAUTHORIZED, &p);
+
+    /* connection, operation and secrets: kept, then changed elsewhere */
+    for (int round = 0; round < 2; round++) {
+        store_read_begin(f->st);
+        h0 = memo_hits();
+        assert_int_equal(store_conn_get(f->st, f->ws1, "c_memo", &r, &ei), ERR_OK);
+        assert_string_equal(r.name, round == 0 ? "Memo" : "Renamed");
+        conn_row_release(&r);
+        assert_int_equal(store_conn_get_by_slug(f->st, f->ws1, "memo", &r, &ei), ERR_OK);
+        conn_row_release(&r);
+        assert_int_equal(store_op_get(f->st, f->ws1, "c_memo", "get", &def, &ei), ERR_OK);
+        assert_string_equal(def, round == 0 ? "{\"v\":1}" : "{\"v\":2}");
+        free(def);
+        assert_int_equal(store_secrets_get(f->st, f->ws1, "connection", "c_memo", &got, &ei),
+                         ERR_OK);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(payload_of(&got, "auth.token", buf, sizeof(buf)),
+                            round == 0 ? "one" : "two");
+        sealed_set_release(&got);
+        /* TEN-002: the same id in another workspace is not found, memo or not */
+        assert_int_equal(store_conn_get(f->st, f->ws2, "c_memo", &r, &ei), ERR_NOT_FOUND);
+        assert_int_equal(store_op_get(f->st, f->ws2, "c_memo", "get", &def, &ei), ERR_NOT_FOUND);
+        store_read_end(f->st);
+        if (round == 0) {
+            /* the same reads again come from the memo */
+            store_read_begin(f->st);
+            h0 = memo_hits();
+            assert_int_equal(store_conn_get(f->st, f->ws1, "c_memo", &r, &ei), ERR_OK);
+            conn_row_release(&r);
+            assert_int_equal(store_op_get(f->st, f->ws1, "c_memo", "get", &def, &ei), ERR_OK);
+            free(def);
+            assert_int_equal(store_secrets_get(f->st, f->ws1, "connection", "c_memo", &got, &ei),
+                             ERR_OK);
+            sealed_set_release(&got);
+            assert_int_equal(memo_hits(), h0 + 3);
+            store_read_end(f->st);
+            side_exec(side, "UPDATE connections SET name = 'Renamed' WHERE id = 'c_memo'");
+            side_exec(side, "UPDATE connection_operations SET def = '{\"v\":2}' WHERE "
+                            "connection_id = 'c_memo'");
+            side_exec(side, "UPDATE secrets SET sealed = X'010000000774776F' WHERE owner_id = "
+                            "'c_memo'");
+        }
+    }
+    /* a deleted connection is gone at the next scope */
+    side_exec(side, "DELETE FROM secrets WHERE owner_id = 'c_memo'");
+    side_exec(side, "DELETE FROM connection_operations WHERE connection_id = 'c_memo'");
+    side_exec(side, "DELETE FROM connections WHERE id = 'c_memo'");
+    store_read_begin(f->st);
+    assert_int_equal(store_conn_get(f->st, f->ws1, "c_memo", &r, &ei), ERR_NOT_FOUND);
+    assert_int_equal(store_secrets_get(f->st, f->ws1, "connection", "c_memo", &got, &ei), ERR_OK);
+    assert_int_equal(got.n, 0);
+    store_read_end(f->st);
+    side_close(side);
+}
+
 /* OAuth health columns (migration 4): written by store_oauth_health_set,
  * read back by store_oauth_meta_get, reset by a commit; the lease is released
  * only when asked; other workspaces see nothing (TEN-002). */
@@ -2533,6 +2658,7 @@ main(void)
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
         T(test_read_scope_snapshot_and_writes),
+        T(test_memo_hot_reads_see_every_change),
         T(test_failed_writes_leave_nothing_dur004),
     };
     /* Every backend. */
