@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { makeCanary, scanForCanaries, scanFiles, describeHits } from './lib/canary.mjs';
-import { api, cleanup, pgDump, runCli, SQLITE_ONLY, startServer, tempDir } from './lib/server.mjs';
+import { api, cleanup, ON_PG, pgDump, runCli, SQLITE_ONLY, startServer, tempDir } from './lib/server.mjs';
 
 after(cleanup);
 
@@ -465,4 +465,28 @@ test('every command answers --help; the CLI refuses bad input clearly', () => {
   assert.equal(JSON.parse(r.stdout).operations, 20);
   r = runCli(['openapi-import', '/nonexistent.json']);
   assert.equal(r.code, 1);
+});
+
+test('a change made by another process is seen by the very next request (the SQLite memo of hot reads never answers stale)', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  const srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 }, args: ['--threads', '2'] });
+  const A = api(srv.url, tokens.alice);
+  const role = async () => (await A.get('/api/me')).json.workspace.role;
+  for (let i = 0; i < 6; i++) assert.equal(await role(), 'admin'); // every worker has read it
+  assert.equal((await A.get('/api/workspace/service-credentials')).status, 200); // admin only
+
+  cli(db, ['member', 'add', 'a', 'alice', '--role', 'member']); // another process, another connection
+  for (let i = 0; i < 6; i++) assert.equal(await role(), 'member', `request ${i} after the CLI demoted alice`);
+  const refused = await A.get('/api/workspace/service-credentials');
+  assert.equal(refused.status, 403, refused.text);
+  cli(db, ['member', 'add', 'a', 'alice', '--role', 'admin']);
+  for (let i = 0; i < 6; i++) assert.equal(await role(), 'admin', `request ${i} after the CLI promoted alice again`);
+
+  const metrics = (await fetch(`${srv.url}/metrics`).then((r) => r.text()));
+  const hits = Number(/connhub_store_memo_hits_total (\d+)/.exec(metrics)?.[1]);
+  if (ON_PG) assert.equal(hits, 0, 'PostgreSQL reads every time');
+  else assert.ok(hits > 0, `the memo answered some reads (hits ${hits})`);
+  await srv.stop();
 });
