@@ -93,6 +93,7 @@ form_body(struct out_request *rq, const struct form_item *it, size_t n)
         if (it[i].v != NULL)
             fw_param(&w, it[i].k, it[i].v, it[i].vlen);
     e = w.overflow ? ERR_INTERNAL : buf_append(&rq->body, w.s.p, w.len);
+    rq->cred_body = true; /* a code, refresh token or client secret (SSRF-124) */
     secret_release(&w.s);
     return e;
 }

@@ -77,9 +77,25 @@ on_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/* Does this hop send a credential: a flagged header or query key (the query
+ * keys are gone after a change of origin), an Authorization or Cookie
+ * header, or a credential body (never replayed to another origin)? */
+static bool
+carries_credential(const struct out_handle *x)
+{
+    for (size_t i = 0; i < x->rq.nheaders; i++)
+        if (x->rq.headers[i].credential || out_is_auth_header(x->rq.headers[i].name))
+            return true;
+    if (!x->crossed && x->rq.ncred_query > 0)
+        return true;
+    return x->rq.cred_body && x->rq.body.len > 0;
+}
+
 /* CURLOPT_PREREQFUNCTION: second check, on the connected peer, before the
  * request is sent (also for a reused connection). It cannot prevent the TCP
- * handshake (on_open does); it guards against a socket opened elsewhere. */
+ * handshake (on_open does); it guards against a socket opened elsewhere.
+ * SSRF-124: it also refuses to send a credential over plain http, unless
+ * the peer is an address the operator allow-listed (--allow-private). */
 static int
 on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
@@ -98,8 +114,18 @@ on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port, int
         ss.ss_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)primary_port);
     }
-    if (ssrf_check_addr(&x->ob->pol, (struct sockaddr *)&ss, why, sizeof(why)))
-        return CURL_PREREQFUNC_OK;
+    if (ssrf_check_addr(&x->ob->pol, (struct sockaddr *)&ss, why, sizeof(why))) {
+        if (strcmp(x->cur.scheme, "https") == 0 || !carries_credential(x) ||
+            ssrf_in_allow_list(&x->ob->pol, (struct sockaddr *)&ss))
+            return CURL_PREREQFUNC_OK;
+        x->blocked = true;
+        snprintf(x->why, sizeof(x->why),
+                 "a credential is sent over https only, and this %s URL is plain http",
+                 x->crossed ? "redirect's" : "request's");
+        log_kv(LOG_WARN, "outbound.plain_http_credential", "s:addr", primary_ip, "i:port",
+               primary_port, (const char *)NULL);
+        return CURL_PREREQFUNC_ABORT;
+    }
     x->blocked = true;
     snprintf(x->why, sizeof(x->why), "connected peer is %s", why);
     log_kv(LOG_WARN, "outbound.ssrf_blocked", "s:addr", primary_ip, "s:reason", why, "s:check",

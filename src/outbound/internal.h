@@ -25,6 +25,10 @@
 
 struct outbound;
 
+/* redirect.c: Authorization, Proxy-Authorization and Cookie carry a
+ * credential whatever the caller flagged. */
+bool out_is_auth_header(const char *name);
+
 /* One libcurl multi handle (its own connection pool) and its timer. */
 struct ob_shard {
     struct outbound *ob;

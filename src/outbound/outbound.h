@@ -69,6 +69,7 @@ struct out_request {
     char **cred_query; /* query keys that carry a credential */
     size_t ncred_query;
     struct buf body; /* may be empty */
+    bool cred_body;  /* the body carries a credential (a token request's form) */
     struct out_limits limits;
     /* Streaming (optional): when on_chunk is set, the body of the final
      * response (not of a redirect that is followed) goes to on_chunk(chunk_arg,

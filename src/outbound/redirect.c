@@ -153,8 +153,8 @@ resolve_location(const struct out_handle *x, const char *loc, const char **why)
     return out;
 }
 
-static bool
-is_auth_header(const char *name)
+bool
+out_is_auth_header(const char *name)
 {
     return strcasecmp(name, "authorization") == 0 || strcasecmp(name, "proxy-authorization") == 0 ||
            strcasecmp(name, "cookie") == 0;
@@ -169,7 +169,7 @@ drop_credentials(struct out_request *rq)
 
     for (size_t i = 0; i < rq->nheaders; i++) {
         struct out_header *h = &rq->headers[i];
-        if (h->credential || is_auth_header(h->name)) {
+        if (h->credential || out_is_auth_header(h->name)) {
             h->credential = true; /* wipe the value whatever it was */
             out_header_release(h);
             dropped++;

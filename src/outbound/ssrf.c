@@ -124,32 +124,52 @@ set_why(char *why, size_t whylen, const char *s)
         snprintf(why, whylen, "%s", s);
 }
 
+/* sa's address bytes (an IPv4-mapped IPv6 address unwrapped), family and
+ * port; false for another family. */
+static bool
+sa_bytes(const struct sockaddr *sa, unsigned char a[16], int *family, int *port)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    if (sa == NULL)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        *port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+        *family = AF_INET;
+    } else if (sa->sa_family == AF_INET6) {
+        memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+        *port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+        *family = AF_INET6;
+        if (memcmp(a, mapped, sizeof(mapped)) == 0) { /* unwrap ::ffff:a.b.c.d */
+            memmove(a, a + 12, 4);
+            *family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool
+ssrf_in_allow_list(const struct ssrf_policy *pol, const struct sockaddr *sa)
+{
+    unsigned char a[16];
+    int family, port;
+
+    return sa_bytes(sa, a, &family, &port) && allow_listed(pol, family, a);
+}
+
 enum ssrf_verdict
 ssrf_classify(const struct ssrf_policy *pol, const struct sockaddr *sa, char *why, size_t whylen)
 {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     unsigned char a[16];
     int family, port;
     const char *deny;
 
     set_why(why, whylen, "");
-    if (sa == NULL)
+    if (!sa_bytes(sa, a, &family, &port))
         goto unsupported;
-    if (sa->sa_family == AF_INET) {
-        memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-        port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
-        family = AF_INET;
-    } else if (sa->sa_family == AF_INET6) {
-        memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-        port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
-        family = AF_INET6;
-        if (memcmp(a, mapped, sizeof(mapped)) == 0) { /* unwrap ::ffff:a.b.c.d */
-            memmove(a, a + 12, 4);
-            family = AF_INET;
-        }
-    } else {
-        goto unsupported;
-    }
     if (is_self(pol, family, a, port)) {
         set_why(why, whylen, "this server's own listen address");
         return SSRF_DENY;

@@ -83,6 +83,9 @@ enum ssrf_verdict {
 };
 enum ssrf_verdict ssrf_classify(const struct ssrf_policy *pol, const struct sockaddr *sa, char *why,
                                 size_t whylen);
+/* Added (SSRF-124): is sa's address in pol's allow list (--allow-private)?
+ * The operator's override for sending a credential over plain http. */
+bool ssrf_in_allow_list(const struct ssrf_policy *pol, const struct sockaddr *sa);
 
 /* Added: longest URL url_validate() accepts (path and query included). */
 #define URL_MAX_LEN 8192

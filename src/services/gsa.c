@@ -261,6 +261,7 @@ gsa_token_request(const struct gsa_key *k, const char *subject, const char *scop
     if (e == ERR_OK)
         e = out_request_add_header(rq, "Accept", "application/json", false, ei);
     rq->limits.max_redirects = 0;
+    rq->cred_body = true; /* the signed assertion (SSRF-124) */
     secret_release(&jwt);
     if (e != ERR_OK)
         out_request_release(rq);

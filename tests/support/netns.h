@@ -12,4 +12,10 @@
 /* 0, or -1 with the reason on stderr. */
 int netns_isolate(void);
 
+/* Added: gives the namespace's loopback one more IPv4 address (/32), say a
+ * globally routable one that tests can listen on: nothing outside the
+ * namespace is reached. Only after netns_isolate(). 0, or -1 with the reason
+ * on stderr. */
+int netns_add_addr(const char *ipv4);
+
 #endif

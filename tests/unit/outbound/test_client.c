@@ -444,6 +444,67 @@ add_credentials(struct out_request *rq)
     assert_int_equal(out_request_add_header(rq, "X-Plain", "visible", false, &ei), ERR_OK);
 }
 
+/* SSRF-124: a credential goes over https only. An upstream at a globally
+ * routable address (45.0.0.7, on this namespace's own loopback: nothing
+ * leaves it) is reached without a credential; with one (a flagged header,
+ * an unflagged Authorization or Cookie, a credential query key, a token
+ * request's form body) the transfer stops after connecting, before the
+ * request is sent, with a clear reason. An address the operator allow-listed
+ * (--allow-private) is the override: the same requests go through. */
+static void
+ssrf_124_credentials_only_over_https(void **state)
+{
+    enum { NONE, FLAGGED, AUTHZ, COOKIE, QUERY, BODY, NKINDS };
+    struct upstream *pub = upstream_start("45.0.0.7");
+    struct ssrf_policy none = {0}, listed = {0};
+    struct errinfo ei;
+    char url[128];
+
+    (void)state;
+    assert_non_null(pub);
+    assert_int_equal(ssrf_policy_parse(&listed, "45.0.0.7/32", &ei), ERR_OK);
+    fmt(url, sizeof(url), "http://45.0.0.7:%d/echo", upstream_port(pub));
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = NONE; k < NKINDS; k++) {
+            struct out_request rq;
+            struct out_response res;
+            unsigned before = upstream_hits(pub);
+            bool refused = pass == 0 && k != NONE;
+
+            init_rq(&rq, k == BODY ? "POST" : "GET", url, NULL);
+            if (k == FLAGGED)
+                assert_int_equal(out_request_add_header(&rq, "X-API-Key", "CANARYH", true, &ei),
+                                 ERR_OK);
+            if (k == AUTHZ)
+                assert_int_equal(
+                    out_request_add_header(&rq, "Authorization", "Bearer CANARYA", false, &ei),
+                    ERR_OK);
+            if (k == COOKIE)
+                assert_int_equal(out_request_add_header(&rq, "Cookie", "sid=CANARYC", false, &ei),
+                                 ERR_OK);
+            if (k == QUERY)
+                assert_int_equal(out_request_add_query(&rq, "api_key", "CANARYQ", true, &ei),
+                                 ERR_OK);
+            if (k == BODY) {
+                assert_int_equal(buf_puts(&rq.body, "code=CANARYB"), ERR_OK);
+                rq.cred_body = true;
+            }
+            fetch(pass == 0 ? &none : &listed, &rq, &res);
+            if (refused) {
+                if (res.fail != OUT_FAIL_BLOCKED || strstr(res.error, "https only") == NULL)
+                    fail_msg("kind %d: fail %d (%s), expected blocked", k, res.fail, res.error);
+                assert_int_equal(upstream_hits(pub), before); /* no request was sent */
+            } else {
+                if (res.fail != OUT_OK || res.status != 200)
+                    fail_msg("pass %d kind %d: fail %d (%s)", pass, k, res.fail, res.error);
+                assert_int_equal(upstream_hits(pub), before + 1);
+            }
+            out_response_release(&res);
+        }
+    }
+    upstream_stop(pub);
+}
+
 /* SSRF-144: 127.0.0.2:P1 -> 127.0.0.3:P2 (both allowed): B sees no credential
  * header, cookie, Authorization or credential query key. */
 static void
@@ -899,6 +960,7 @@ main(void)
         cmocka_unit_test(ssrf_allowed_upstream_answers),
         cmocka_unit_test(ssrf_connect_error_is_not_blocked),
         cmocka_unit_test(ssrf_a9_redirect_targets_refused),
+        cmocka_unit_test(ssrf_124_credentials_only_over_https),
         cmocka_unit_test(ssrf_144_cross_origin_drops_credentials),
         cmocka_unit_test(ssrf_145_same_origin_keeps_credentials),
         cmocka_unit_test(ssrf_146_redirect_limit),
@@ -912,7 +974,7 @@ main(void)
     /* Several cases aim at addresses off this machine (SSRF-040's metadata
      * address, 10.0.0.1...): in a namespace of its own, a guard that let one
      * through reaches nothing. */
-    if (netns_isolate() != 0)
+    if (netns_isolate() != 0 || netns_add_addr("45.0.0.7") != 0)
         return 1;
     return cmocka_run_group_tests(tests, setup, teardown);
 }
