@@ -19,20 +19,17 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "crypto/aead.h"
 #include "core/banned.h"
 
-#define NONCE_LEN 12
+#define NONCE_LEN AEAD_NONCE_LEN
 #define AAD_LABEL "connhub/secret/v1"
 
 struct vkey {
     uint32_t id;
     bool retired;          /* configured, but values under it are refused (CRY-024) */
     unsigned char enc[32]; /* HKDF-derived AES-256 key */
-    /* AES-256-GCM contexts with this key's schedule set and no IV, made once
-     * (vault_new) and copied for each seal/open: a copy costs a fraction of
-     * a fetch plus key expansion. Read-only after vault_new, so threads can
-     * copy them at once. Core dumps are off (secret.c). */
-    EVP_CIPHER_CTX *seal_tmpl, *open_tmpl;
+    struct aead_key aead;  /* the cipher with enc set (aead.h) */
 };
 
 struct vault {
@@ -151,36 +148,6 @@ out:
     return e;
 }
 
-/* k's two templates (see struct vkey). */
-static bool
-templates(struct vkey *k)
-{
-    k->seal_tmpl = EVP_CIPHER_CTX_new();
-    k->open_tmpl = EVP_CIPHER_CTX_new();
-    return k->seal_tmpl != NULL && k->open_tmpl != NULL &&
-           EVP_EncryptInit_ex(k->seal_tmpl, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-           EVP_CIPHER_CTX_ctrl(k->seal_tmpl, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
-           EVP_EncryptInit_ex(k->seal_tmpl, NULL, NULL, k->enc, NULL) == 1 &&
-           EVP_DecryptInit_ex(k->open_tmpl, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-           EVP_CIPHER_CTX_ctrl(k->open_tmpl, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
-           EVP_DecryptInit_ex(k->open_tmpl, NULL, NULL, k->enc, NULL) == 1;
-}
-
-/* A context from tmpl, ready for the nonce iv (NULL on failure). */
-static EVP_CIPHER_CTX *
-ctx_from(const EVP_CIPHER_CTX *tmpl, const unsigned char *iv, bool enc)
-{
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-
-    if (ctx == NULL || EVP_CIPHER_CTX_copy(ctx, tmpl) != 1 ||
-        (enc ? EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv)
-             : EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv)) != 1) {
-        EVP_CIPHER_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
 enum err
 vault_new(const unsigned char primary[32], const unsigned char (*prev)[32], size_t nprev,
           struct vault **out, struct errinfo *ei)
@@ -216,7 +183,7 @@ vault_new(const unsigned char primary[32], const unsigned char (*prev)[32], size
         OPENSSL_cleanse(&k, sizeof(k));
     }
     for (size_t i = 0; i < v->nkeys && e == ERR_OK; i++)
-        if (!templates(&v->keys[i]))
+        if (!aead_key_init(&v->keys[i].aead, v->keys[i].enc))
             e = err_set(ei, ERR_CRYPTO, "cipher_failed", NULL, "AES-256-GCM is not available");
     if (e != ERR_OK) {
         vault_free(v);
@@ -231,10 +198,8 @@ vault_free(struct vault *v)
 {
     if (v == NULL)
         return;
-    for (size_t i = 0; i < v->nkeys; i++) {
-        EVP_CIPHER_CTX_free(v->keys[i].seal_tmpl);
-        EVP_CIPHER_CTX_free(v->keys[i].open_tmpl);
-    }
+    for (size_t i = 0; i < v->nkeys; i++)
+        aead_key_release(&v->keys[i].aead);
     OPENSSL_secure_clear_free(v, sizeof(*v));
 }
 
@@ -330,10 +295,8 @@ enum err
 vault_seal(const struct vault *v, const struct vault_aad *aad, const void *pt, size_t n,
            unsigned char **out, size_t *outlen, struct errinfo *ei)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
     unsigned char *ct = NULL;
     struct buf a = {0};
-    int len = 0, fin = 0;
     enum err e = ERR_CRYPTO;
 
     *out = NULL;
@@ -353,13 +316,8 @@ vault_seal(const struct vault *v, const struct vault_aad *aad, const void *pt, s
         e = ERR_NOMEM;
         goto out;
     }
-    ctx = ctx_from(v->keys[0].seal_tmpl, ct + 5, true);
-    if (ctx == NULL ||
-        EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)a.data, (int)a.len) != 1 ||
-        EVP_EncryptUpdate(ctx, ct + VAULT_HEADER_LEN, &len, pt, (int)n) != 1 ||
-        EVP_EncryptFinal_ex(ctx, ct + VAULT_HEADER_LEN + len, &fin) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAULT_TAG_LEN, ct + VAULT_HEADER_LEN + n) !=
-            1) {
+    if (aead_seal(&v->keys[0].aead, ct + 5, a.data, a.len, pt, n, ct + VAULT_HEADER_LEN,
+                  ct + VAULT_HEADER_LEN + n) != ERR_OK) {
         e = err_set(ei, ERR_CRYPTO, "seal_failed", NULL, "encryption failed");
         goto out;
     }
@@ -368,7 +326,6 @@ vault_seal(const struct vault *v, const struct vault_aad *aad, const void *pt, s
     ct = NULL;
     e = ERR_OK;
 out:
-    EVP_CIPHER_CTX_free(ctx);
     buf_release(&a);
     free(ct);
     return e;
@@ -387,12 +344,10 @@ enum err
 vault_open(const struct vault *v, const struct vault_aad *aad, const unsigned char *ct, size_t n,
            struct secret *out, struct errinfo *ei)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
     const struct vkey *k = NULL;
     struct buf a = {0};
     uint32_t id;
     size_t ptlen;
-    int len = 0, fin = 0;
     enum err e;
 
     out->p = NULL;
@@ -421,14 +376,8 @@ vault_open(const struct vault *v, const struct vault_aad *aad, const unsigned ch
         e = ERR_NOMEM;
         goto out;
     }
-    ctx = ctx_from(k->open_tmpl, ct + 5, false);
-    if (ctx == NULL ||
-        EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)a.data, (int)a.len) != 1 ||
-        EVP_DecryptUpdate(ctx, (unsigned char *)out->p, &len, ct + VAULT_HEADER_LEN, (int)ptlen) !=
-            1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, VAULT_TAG_LEN,
-                            (void *)(ct + VAULT_HEADER_LEN + ptlen)) != 1 ||
-        EVP_DecryptFinal_ex(ctx, (unsigned char *)out->p + len, &fin) != 1) {
+    if (aead_open(&k->aead, ct + 5, a.data, a.len, ct + VAULT_HEADER_LEN, ptlen,
+                  ct + VAULT_HEADER_LEN + ptlen, out->p) != ERR_OK) {
         e = err_set(ei, ERR_CRYPTO, "credential_undecryptable", aad->field,
                     "stored credential failed authentication (tampered, or moved from another "
                     "row)");
@@ -439,7 +388,6 @@ vault_open(const struct vault *v, const struct vault_aad *aad, const unsigned ch
 out:
     if (e != ERR_OK)
         secret_release(out);
-    EVP_CIPHER_CTX_free(ctx);
     buf_release(&a);
     return e;
 }
