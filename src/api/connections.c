@@ -57,23 +57,56 @@ h_mcp_discover(struct req *rq, struct resp *rs)
     return e;
 }
 
+/* The connection an earlier try with this Idempotency-Key made, as its create
+ * answered (201), marked as a replay. */
+static enum err
+replay(struct req *rq, struct resp *rs, const char *id)
+{
+    json_t *out = NULL;
+    enum err e = conn_get_view(rq->st, &rq->who, id, &out, &rs->ei);
+
+    if (e == ERR_OK) {
+        resp_header(rs, "Idempotent-Replayed", "true");
+        resp_json(rs, 201, out);
+    }
+    return e;
+}
+
 enum err
 h_conn_create(struct req *rq, struct resp *rs)
 {
+    const char *key = req_header(rq, "Idempotency-Key");
+    struct conn_idem idem = {0};
     json_t *out = NULL;
     enum err e = req_json_object(rq, &rs->ei);
     const char *type =
         e == ERR_OK ? json_string_value(json_object_get(rq->json, "service_type")) : NULL;
 
-    if (type && strcmp(type, "mcp") == 0) {
-        e = conn_mcp_create(rq->st, rq->app->vault, rq->ob, &rq->who, rq->json, on_created, rq,
-                            &rs->ei);
+    if (e == ERR_OK && key != NULL) {
+        e = conn_idem_begin(rq->st, &rq->who, key, rq->json, &idem, &rs->ei);
+        if (e == ERR_OK && idem.replay)
+            return replay(rq, rs, idem.id);
+    }
+    if (e == ERR_OK && type && strcmp(type, "mcp") == 0) {
+        e = conn_mcp_create(rq->st, rq->app->vault, rq->ob, &rq->who, rq->json, key ? &idem : NULL,
+                            on_created, rq, &rs->ei);
         if (e == ERR_OK)
             req_suspend(rq);
         return e;
     }
     if (e == ERR_OK)
-        e = conn_create(rq->st, rq->app->vault, &rq->who, rq->json, &out, &rs->ei);
+        e = conn_create(rq->st, rq->app->vault, &rq->who, rq->json, key ? &idem : NULL, &out,
+                        &rs->ei);
+    if (e == ERR_CONFLICT && key != NULL) { /* a concurrent try with the key made it first */
+        struct conn_row r = {0};
+        struct errinfo gei = {0};
+        bool made = store_conn_get(rq->st, rq->who.workspace_id, idem.id, &r, &gei) == ERR_OK;
+        conn_row_release(&r);
+        if (made) {
+            memset(&rs->ei, 0, sizeof(rs->ei));
+            return replay(rq, rs, idem.id);
+        }
+    }
     if (e == ERR_OK)
         resp_json(rs, 201, out);
     return e;

@@ -764,12 +764,15 @@ conn_draft_save(struct store *st, const struct vault *v, const struct principal 
     struct conn_row r = {0};
     struct sealed_set set = {0};
     json_t *cfg = NULL;
-    enum err e;
+    enum err e = ERR_OK;
 
     *out = NULL;
     if (d->operations == NULL)
         d->operations = json_array();
-    e = id_new("conn", r.id);
+    if (d->idem.id[0] != '\0')
+        snprintf(r.id, sizeof(r.id), "%s", d->idem.id);
+    else
+        e = id_new("conn", r.id);
     if (e != ERR_OK)
         return e;
     r.workspace_id = p->workspace_id;
@@ -803,6 +806,11 @@ conn_draft_save(struct store *st, const struct vault *v, const struct principal 
         if (d->imp.warnings && json_array_size(d->imp.warnings) > 0)
             json_object_set(*out, "import_warnings", d->imp.warnings);
         free(fields);
+        if (d->idem.id[0] != '\0') {
+            struct errinfo dei = {0}; /* the connection exists: a retry finds it either way */
+            if (store_idem_done(st, p->workspace_id, p->user_id, d->idem.key, &dei) != ERR_OK)
+                log_kv(LOG_WARN, "connection.idempotency_not_marked", "s:id", r.id, LOG_END);
+        }
         log_kv(LOG_INFO, "connection.created", "s:id", r.id, "s:workspace", p->workspace_slug,
                "s:user", p->user_name, "s:slug", r.slug, "s:auth_type", r.auth_type, LOG_END);
     }
@@ -814,10 +822,13 @@ conn_draft_save(struct store *st, const struct vault *v, const struct principal 
 
 enum err
 conn_create(struct store *st, const struct vault *v, const struct principal *p, const json_t *body,
-            json_t **out, struct errinfo *ei)
+            const struct conn_idem *idem, json_t **out, struct errinfo *ei)
 {
     struct conn_draft d = {0};
     enum err e = conn_draft_create(body, &d, ei);
+
+    if (idem != NULL)
+        d.idem = *idem;
 
     *out = NULL;
     if (e == ERR_OK && strcmp(d.service_type, "mcp") == 0)

@@ -29,8 +29,27 @@ struct conn {
 };
 void conn_release(struct conn *c);
 
+/* An idempotent create (DUR-008): what conn_idem_begin learnt of a request's
+ * Idempotency-Key. */
+struct conn_idem {
+    unsigned char key[32]; /* SHA-256 of the key */
+    char id[ID_MAX];       /* the connection this request makes */
+    bool replay;           /* it was made already: answer with it */
+};
+/* Claims key (1..MAX_IDEMPOTENCY_KEY_LEN visible ASCII characters) for body
+ * in p's workspace, for IDEMPOTENCY_KEY_TTL_MS: the first time, out->id is a
+ * new connection id to create with; again with the same body, the same id
+ * (out->replay when that connection was made; else it is made now). Refused:
+ * a malformed key (400 invalid_value), the key used with another body (422
+ * idempotency_key_reused), its connection since deleted (409
+ * idempotency_key_used). */
+enum err conn_idem_begin(struct store *st, const struct principal *p, const char *key,
+                         const json_t *body, struct conn_idem *out, struct errinfo *ei) WARN_UNUSED;
+
+/* idem: NULL, or an idempotent create's claim (conn_idem_begin, not a replay). */
 enum err conn_create(struct store *st, const struct vault *v, const struct principal *p,
-                     const json_t *body, json_t **out, struct errinfo *ei) WARN_UNUSED;
+                     const json_t *body, const struct conn_idem *idem, json_t **out,
+                     struct errinfo *ei) WARN_UNUSED;
 enum err conn_get_view(struct store *st, const struct principal *p, const char *id, json_t **out,
                        struct errinfo *ei) WARN_UNUSED;
 enum err conn_list_view(struct store *st, const struct principal *p, const struct conn_filter *f,

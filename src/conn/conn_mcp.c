@@ -248,8 +248,8 @@ start(struct mcp_job *j, struct outbound *ob, const char *url, const char *trans
 
 enum err
 conn_mcp_create(struct store *st, const struct vault *v, struct outbound *ob,
-                const struct principal *p, const json_t *body, conn_async_cb done, void *arg,
-                struct errinfo *ei)
+                const struct principal *p, const json_t *body, const struct conn_idem *idem,
+                conn_async_cb done, void *arg, struct errinfo *ei)
 {
     struct mcp_job *j = xcalloc(1, sizeof(*j));
     enum err e;
@@ -261,6 +261,8 @@ conn_mcp_create(struct store *st, const struct vault *v, struct outbound *ob,
     j->vault = v;
     j->who = *p;
     e = conn_draft_create(body, &j->d, ei);
+    if (e == ERR_OK && idem != NULL)
+        j->d.idem = *idem;
     if (e == ERR_OK)
         e = start(j, ob, j->d.base_url, j->d.transport, j->d.timeout_ms, j->d.auth_pub, &j->d.vals,
                   ei);

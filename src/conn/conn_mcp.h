@@ -17,8 +17,9 @@
 typedef void (*conn_async_cb)(enum err e, json_t *out, const struct errinfo *ei, void *arg);
 
 enum err conn_mcp_create(struct store *st, const struct vault *v, struct outbound *ob,
-                         const struct principal *p, const json_t *body, conn_async_cb done,
-                         void *arg, struct errinfo *ei) WARN_UNUSED;
+                         const struct principal *p, const json_t *body,
+                         const struct conn_idem *idem, conn_async_cb done, void *arg,
+                         struct errinfo *ei) WARN_UNUSED;
 enum err conn_mcp_refresh(struct store *st, const struct vault *v, struct outbound *ob,
                           const struct principal *p, const char *id, conn_async_cb done, void *arg,
                           struct errinfo *ei) WARN_UNUSED;

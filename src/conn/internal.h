@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "auth/auth.h"
+#include "conn/conn.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "crypto/vault.h"
@@ -40,6 +41,7 @@ struct conn_draft {
     json_int_t timeout_ms; /* mcp; 0 = default */
     struct auth_values vals;
     json_t *oauth_provider; /* openapi: a provider from the spec's oauth2 scheme, to adopt */
+    struct conn_idem idem;  /* an idempotent create: its id, marked done once saved */
 };
 void conn_draft_release(struct conn_draft *d);
 

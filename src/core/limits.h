@@ -34,6 +34,9 @@
 #define MAX_INJECT_RULES 32
 #define MAX_HEADER_NAME_LEN 256
 #define MAX_LIST_PAGE 500 /* connections per list page */
+/* Idempotency-Key of a create (DUR-008): its length, and how long it names its request. */
+#define MAX_IDEMPOTENCY_KEY_LEN 255
+#define IDEMPOTENCY_KEY_TTL_MS ((int64_t)24 * 3600 * 1000)
 
 /* ---- identities ---- */
 #define MAX_USER_NAME_LEN 64

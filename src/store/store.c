@@ -728,6 +728,23 @@ invite_row_release(struct invite_row *r)
 }
 
 enum err
+store_idem_claim(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+                 const unsigned char *request, const char *conn_id, int64_t now, int64_t not_before,
+                 bool *claimed, struct idem_row *out, struct errinfo *ei)
+{
+    *claimed = false;
+    memset(out, 0, sizeof(*out));
+    DISPATCH(idem_claim, ws, user, key, request, conn_id, now, not_before, claimed, out, ei);
+}
+
+enum err
+store_idem_done(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+                struct errinfo *ei)
+{
+    DISPATCH(idem_done, ws, user, key, ei);
+}
+
+enum err
 store_invite_put(struct store *st, const struct invite_row *r, struct errinfo *ei)
 {
     DISPATCH(invite_put, r, ei);

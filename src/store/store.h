@@ -386,6 +386,25 @@ enum err store_invite_put(struct store *st, const struct invite_row *r,
 enum err store_invite_get(struct store *st, const char *token_hash, bool take,
                           struct invite_row *out, struct errinfo *ei) WARN_UNUSED;
 
+/* ---- idempotent creates (DUR-008) ----
+ * A client's Idempotency-Key, stored as its SHA-256, belongs to (workspace, user) and names one
+ * request (the SHA-256 of its canonical body) and the id of the connection that request makes. */
+struct idem_row {
+    unsigned char request_hash[32];
+    char connection_id[ID_MAX];
+    bool done; /* the connection was created */
+};
+/* Claims key for request (connection conn_id) at now: *claimed when the key was free, or its
+ * claim was made before not_before (then replaced); else *out is the earlier claim. Claims
+ * made before not_before are deleted on the way, whoever made them. */
+enum err store_idem_claim(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+                          const unsigned char *request, const char *conn_id, int64_t now,
+                          int64_t not_before, bool *claimed, struct idem_row *out,
+                          struct errinfo *ei) WARN_UNUSED;
+/* Marks the claim of key done (its connection exists). */
+enum err store_idem_done(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+                         struct errinfo *ei) WARN_UNUSED;
+
 /* ---- web sign-in (session module) ---- */
 /* Sets user's password hash (encoded text: algorithm, cost, salt, hash) and ends every session
  * of the user, in one transaction. */
@@ -501,6 +520,11 @@ struct store_ops {
     enum err (*invite_put)(struct store *, const struct invite_row *, struct errinfo *);
     enum err (*invite_get)(struct store *, const char *, bool, struct invite_row *,
                            struct errinfo *);
+    enum err (*idem_claim)(struct store *, int64_t, int64_t, const unsigned char *,
+                           const unsigned char *, const char *, int64_t, int64_t, bool *,
+                           struct idem_row *, struct errinfo *);
+    enum err (*idem_done)(struct store *, int64_t, int64_t, const unsigned char *,
+                          struct errinfo *);
     void (*read_begin)(struct store *); /* optional */
     void (*read_end)(struct store *);   /* optional */
     enum err (*password_set)(struct store *, int64_t, const char *, struct errinfo *);

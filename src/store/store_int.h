@@ -83,6 +83,10 @@ enum stmt_id {
     S_LOGIN_FAIL_ADD,
     S_LOGIN_FAIL_PRUNE,
     S_LOGIN_FAIL_CLEAR,
+    S_IDEM_PRUNE,
+    S_IDEM_CLAIM,
+    S_IDEM_GET,
+    S_IDEM_DONE,
     S__COUNT
 };
 

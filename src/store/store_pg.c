@@ -232,6 +232,17 @@ static const char *const migrations[] = {
     "  connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE;"
     "ALTER TABLE participant_invites ADD CONSTRAINT invites_conn_ws FOREIGN KEY (workspace_id,"
     "  connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE;",
+    /* 8: idempotent creates (DUR-008) */
+    "CREATE TABLE idempotency_keys ("
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,"
+    "  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  key_hash BYTEA NOT NULL,"
+    "  request_hash BYTEA NOT NULL,"
+    "  connection_id TEXT NOT NULL,"
+    "  done BIGINT NOT NULL DEFAULT 0,"
+    "  created_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (workspace_id, user_id, key_hash));"
+    "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);",
 };
 
 #define ACCOUNT_COLS                                                                               \
@@ -410,6 +421,15 @@ static const char *const sql[S__COUNT] = {
                          "ELSE f.window_start END RETURNING failures",
     [S_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE window_start < $1",
     [S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE name = $1",
+    /* platform-wide on purpose (TEN-012 exception): expired keys of every workspace go */
+    [S_IDEM_PRUNE] = "DELETE FROM idempotency_keys WHERE created_at < $1",
+    [S_IDEM_CLAIM] = "INSERT INTO idempotency_keys (workspace_id, user_id, key_hash, "
+                     "request_hash, connection_id, done, created_at) VALUES ($1, $2, $3, $4, $5, "
+                     "0, $6) ON CONFLICT DO NOTHING",
+    [S_IDEM_GET] = "SELECT request_hash, connection_id, done FROM idempotency_keys WHERE "
+                   "workspace_id = $1 AND user_id = $2 AND key_hash = $3",
+    [S_IDEM_DONE] = "UPDATE idempotency_keys SET done = 1 WHERE workspace_id = $1 AND "
+                    "user_id = $2 AND key_hash = $3",
 };
 
 struct pg_store {
@@ -2020,6 +2040,71 @@ pg_login_failures_clear(struct store *st, const char *name, struct errinfo *ei)
     return exec_q(PG(st), S_LOGIN_FAIL_CLEAR, &q, ei);
 }
 
+/* ---- idempotent creates ---- */
+
+static void
+idem_key(struct q *q, int64_t ws, int64_t user, const unsigned char *key)
+{
+    q_int(q, ws);
+    q_int(q, user);
+    q_blob(q, key, 32);
+}
+
+static enum err
+pg_idem_claim(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+              const unsigned char *request, const char *conn_id, int64_t now, int64_t not_before,
+              bool *claimed, struct idem_row *out, struct errinfo *ei)
+{
+    struct pg_store *s = PG(st);
+    struct q q = {0};
+    enum err e = tx_begin(s, ei);
+
+    if (e == ERR_OK) {
+        q_int(&q, not_before);
+        e = exec_q(s, S_IDEM_PRUNE, &q, ei);
+    }
+    if (e == ERR_OK) {
+        idem_key(&q, ws, user, key);
+        q_blob(&q, request, 32);
+        q_text(&q, conn_id);
+        q_int(&q, now);
+        e = run(s, S_IDEM_CLAIM, &q, ei);
+        *claimed = e == ERR_OK && q_changed(&q) == 1;
+        q_done(&q);
+        q.n = 0;
+    }
+    if (e == ERR_OK && !*claimed) {
+        idem_key(&q, ws, user, key);
+        e = run_one(s, S_IDEM_GET, &q, ei);
+        if (e == ERR_OK) {
+            struct cols c = row_of(&q, 0);
+            size_t n = 0;
+            unsigned char *h = c.blob(&c, 0, &n);
+            if (n == 32)
+                memcpy(out->request_hash, h, 32);
+            else
+                e = err_set(ei, ERR_STORE, "store_error", NULL, "database error");
+            free(h);
+            snprintf(out->connection_id, sizeof(out->connection_id), "%s", c.text(&c, 1));
+            out->done = c.i64(&c, 2) != 0;
+        } else if (e == ERR_NOT_FOUND) {
+            e = err_set(ei, ERR_STORE, "store_error", NULL, "database error");
+        }
+        q_done(&q);
+    }
+    return tx_end(s, e, ei);
+}
+
+static enum err
+pg_idem_done(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+             struct errinfo *ei)
+{
+    struct q q = {0};
+
+    idem_key(&q, ws, user, key);
+    return exec_q(PG(st), S_IDEM_DONE, &q, ei);
+}
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -2070,6 +2155,8 @@ static const struct store_ops pg_ops = {
     .run_get = pg_run_get,
     .invite_put = pg_invite_put,
     .invite_get = pg_invite_get,
+    .idem_claim = pg_idem_claim,
+    .idem_done = pg_idem_done,
     .password_set = pg_password_set,
     .password_get = pg_password_get,
     .member_first = pg_member_first,

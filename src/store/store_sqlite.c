@@ -214,6 +214,17 @@ static const char *const migrations[] = {
     "  participant_invites WHEN NOT EXISTS (SELECT 1 FROM connections WHERE"
     "  id = new.connection_id AND workspace_id = new.workspace_id)"
     "  BEGIN SELECT RAISE(ABORT, 'connection of another workspace'); END;",
+    /* 8: idempotent creates (DUR-008) */
+    "CREATE TABLE idempotency_keys ("
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  key_hash BLOB NOT NULL,"
+    "  request_hash BLOB NOT NULL,"
+    "  connection_id TEXT NOT NULL,"
+    "  done INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (workspace_id, user_id, key_hash));"
+    "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);",
 };
 
 static const char *const sql[S__COUNT] = {
@@ -390,6 +401,15 @@ static const char *const sql[S__COUNT] = {
                          "ELSE window_start END RETURNING failures",
     [S_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE window_start < ?1",
     [S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE name = ?1",
+    /* platform-wide on purpose (TEN-012 exception): expired keys of every workspace go */
+    [S_IDEM_PRUNE] = "DELETE FROM idempotency_keys WHERE created_at < ?1",
+    [S_IDEM_CLAIM] = "INSERT INTO idempotency_keys (workspace_id, user_id, key_hash, "
+                     "request_hash, connection_id, done, created_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+                     "0, ?6) ON CONFLICT DO NOTHING",
+    [S_IDEM_GET] = "SELECT request_hash, connection_id, done FROM idempotency_keys WHERE "
+                   "workspace_id = ?1 AND user_id = ?2 AND key_hash = ?3",
+    [S_IDEM_DONE] = "UPDATE idempotency_keys SET done = 1 WHERE workspace_id = ?1 AND "
+                    "user_id = ?2 AND key_hash = ?3",
 };
 
 struct sqlite_store {
@@ -2263,6 +2283,71 @@ sq_login_failures_clear(struct store *st, const char *name, struct errinfo *ei)
     return exec_stmt(s, q, ei);
 }
 
+/* ---- idempotent creates ---- */
+
+static enum err
+sq_idem_claim(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+              const unsigned char *request, const char *conn_id, int64_t now, int64_t not_before,
+              bool *claimed, struct idem_row *out, struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    enum err e = tx_begin(s, ei);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    if (e == ERR_OK && (q = stmt(s, S_IDEM_PRUNE)) == NULL)
+        e = db_err(s, SQLITE_ERROR, ei);
+    if (e == ERR_OK) {
+        sqlite3_bind_int64(q, 1, not_before);
+        e = exec_stmt(s, q, ei);
+    }
+    if (e == ERR_OK && (q = stmt(s, S_IDEM_CLAIM)) == NULL)
+        e = db_err(s, SQLITE_ERROR, ei);
+    if (e == ERR_OK) {
+        sqlite3_bind_int64(q, 1, ws);
+        sqlite3_bind_int64(q, 2, user);
+        sqlite3_bind_blob(q, 3, key, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 4, request, 32, SQLITE_STATIC);
+        bind_text(q, 5, conn_id);
+        sqlite3_bind_int64(q, 6, now);
+        e = exec_stmt(s, q, ei);
+        *claimed = e == ERR_OK && sqlite3_changes(s->db) == 1;
+    }
+    if (e == ERR_OK && !*claimed && (q = stmt(s, S_IDEM_GET)) == NULL)
+        e = db_err(s, SQLITE_ERROR, ei);
+    if (e == ERR_OK && !*claimed) {
+        sqlite3_bind_int64(q, 1, ws);
+        sqlite3_bind_int64(q, 2, user);
+        sqlite3_bind_blob(q, 3, key, 32, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) {
+            memcpy(out->request_hash, sqlite3_column_blob(q, 0), 32);
+            snprintf(out->connection_id, sizeof(out->connection_id), "%s",
+                     (const char *)sqlite3_column_text(q, 1));
+            out->done = sqlite3_column_int64(q, 2) != 0;
+        } else {
+            e = db_err(s, rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, ei);
+        }
+        sqlite3_reset(q);
+    }
+    return tx_end(s, e, ei);
+}
+
+static enum err
+sq_idem_done(struct store *st, int64_t ws, int64_t user, const unsigned char *key,
+             struct errinfo *ei)
+{
+    struct sqlite_store *s = SQ(st);
+    sqlite3_stmt *q = stmt(s, S_IDEM_DONE);
+
+    if (q == NULL)
+        return db_err(s, SQLITE_ERROR, ei);
+    sqlite3_bind_int64(q, 1, ws);
+    sqlite3_bind_int64(q, 2, user);
+    sqlite3_bind_blob(q, 3, key, 32, SQLITE_STATIC);
+    return exec_stmt(s, q, ei);
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -2300,6 +2385,8 @@ static const struct store_ops sqlite_ops = {
     .oauth_commit = sq_ocommit,
     .oauth_lease = sq_olease,
     .oauth_health = sq_ohealth,
+    .idem_claim = sq_idem_claim,
+    .idem_done = sq_idem_done,
     .read_begin = sq_read_begin,
     .read_end = sq_read_end,
     .oauth_health_set = sq_ohealth_set,

@@ -490,3 +490,65 @@ test('a change made by another process is seen by the very next request (the SQL
   else assert.ok(hits > 0, `the memo answered some reads (hits ${hits})`);
   await srv.stop();
 });
+
+test('DUR-008: a create retried with the same Idempotency-Key makes exactly one connection', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  const tokens = seed(db);
+  const srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 }, args: ['--threads', '2'] });
+  const A = api(srv.url, tokens.alice);
+  const Bob = api(srv.url, tokens.bob);
+  const body = { name: 'Once', base_url: 'https://once.example.com', auth: { type: 'bearer', token: 'tok-once' } };
+  const withKey = (k) => ({ headers: { 'idempotency-key': k } });
+  const count = async (name) => (await A.get('/api/connections')).json.connections.filter((c) => c.name === name).length;
+
+  const first = await A.post('/api/connections', body, withKey('key-1'));
+  assert.equal(first.status, 201, first.text);
+  assert.equal(first.headers['idempotent-replayed'], undefined);
+  // the retry (keys reordered: the same request) gets the same connection, marked as a replay
+  const again = await A.post('/api/connections', { auth: body.auth, base_url: body.base_url, name: body.name }, withKey('key-1'));
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.json.id, first.json.id);
+  assert.equal(again.headers['idempotent-replayed'], 'true');
+  assert.equal(again.text.includes('tok-once'), false, 'no credential in a replay either');
+  assert.equal(await count('Once'), 1);
+  // without a key the same body is a new request: the slug is taken
+  assert.equal((await A.post('/api/connections', body)).status, 409);
+
+  // the key with another body: refused, naming the header; nothing made
+  const other = await A.post('/api/connections', { ...body, name: 'Twice' }, withKey('key-1'));
+  assert.equal(other.status, 422, other.text);
+  assert.equal(other.json.error.code, 'idempotency_key_reused');
+  assert.equal(other.json.error.field, 'Idempotency-Key');
+  assert.equal(await count('Twice'), 0);
+
+  // MAX_IDEMPOTENCY_KEY_LEN (255) characters, visible ASCII: 255 taken, 256 and a space refused
+  const k255 = 'k'.repeat(255);
+  const ok255 = await A.post('/api/connections', { ...body, name: 'Long Key' }, withKey(k255));
+  assert.equal(ok255.status, 201, ok255.text);
+  for (const bad of ['k'.repeat(256), 'has space']) {
+    const r = await A.post('/api/connections', { ...body, name: 'Bad Key' }, withKey(bad));
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.field, 'Idempotency-Key');
+  }
+  assert.equal(await count('Bad Key'), 0);
+
+  // eight tries at once with one new key: one connection, every answer names it
+  const tries = await Promise.all(Array.from({ length: 8 }, () => A.post('/api/connections', { ...body, name: 'Racy' }, withKey('key-race'))));
+  for (const t of tries) assert.equal(t.status, 201, t.text);
+  assert.equal(new Set(tries.map((t) => t.json.id)).size, 1);
+  assert.equal(await count('Racy'), 1);
+
+  // another user's key of the same name is another key
+  const bobs = await Bob.post('/api/connections', { ...body, name: 'Bobs' }, withKey('key-1'));
+  assert.equal(bobs.status, 201, bobs.text);
+  assert.notEqual(bobs.json.id, first.json.id);
+
+  // the connection deleted, a late retry does not bring it back
+  assert.equal((await A.del(`/api/connections/${first.json.id}`)).status, 200);
+  const late = await A.post('/api/connections', body, withKey('key-1'));
+  assert.equal(late.status, 409, late.text);
+  assert.equal(late.json.error.code, 'idempotency_key_used');
+  assert.equal(await count('Once'), 0);
+  await srv.stop();
+});

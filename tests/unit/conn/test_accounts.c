@@ -72,7 +72,7 @@ mk(struct fx *f, const struct principal *p, const char *body, char id[ID_MAX])
     json_t *b = J(body), *out = NULL;
     struct errinfo ei = {0};
 
-    if (conn_create(f->st, f->v, p, b, &out, &ei) != ERR_OK)
+    if (conn_create(f->st, f->v, p, b, NULL, &out, &ei) != ERR_OK)
         fail_msg("create: %s %s %s", ei.code, ei.field, ei.msg);
     if (id)
         snprintf(id, ID_MAX, "%s", json_string_value(json_object_get(out, "id")));

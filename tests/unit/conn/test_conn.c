@@ -121,7 +121,7 @@ create_ok(struct fx *f, const struct principal *p, const char *body, char id[ID_
 {
     json_t *b = J(body), *out = NULL;
     struct errinfo ei = {0};
-    enum err e = conn_create(f->st, f->v, p, b, &out, &ei);
+    enum err e = conn_create(f->st, f->v, p, b, NULL, &out, &ei);
     if (e != ERR_OK)
         fail_msg("create: %d %s field=%s (%s)", e, ei.code, ei.field, ei.msg);
     snprintf(id, ID_MAX, "%s", json_string_value(json_object_get(out, "id")));
@@ -395,7 +395,7 @@ test_create_validation_table(void **state)
         json_t *b = body_with(BASE_BODY, c->key, c->value), *out = (json_t *)0x1;
         enum err e;
         memset(&ei, 0, sizeof(ei));
-        e = conn_create(f->st, f->v, &f->admin, b, &out, &ei);
+        e = conn_create(f->st, f->v, &f->admin, b, NULL, &out, &ei);
         check_refused("create case", i, e, &ei, c->e, c->code, c->field);
         assert_null(out);
         assert_null(strstr(ei.msg, "CANARY"));
@@ -415,7 +415,7 @@ test_create_body_not_object(void **state)
     for (size_t i = 0; i < 4; i++) {
         json_t *b = J(bodies[i]), *out = NULL;
         struct errinfo ei = {0};
-        assert_int_equal(conn_create(f->st, f->v, &f->admin, b, &out, &ei), ERR_INVALID);
+        assert_int_equal(conn_create(f->st, f->v, &f->admin, b, NULL, &out, &ei), ERR_INVALID);
         assert_string_equal(ei.code, "invalid_body");
         json_decref(b);
     }
@@ -463,7 +463,7 @@ test_create_limits_table(void **state)
             }
             if (strcmp(cases[i].key, "slug") != 0)
                 json_object_set_new(b, "slug", json_sprintf("s%zu_%d", i, k));
-            e = conn_create(f->st, f->v, &f->admin, b, &out, &ei);
+            e = conn_create(f->st, f->v, &f->admin, b, NULL, &out, &ei);
             if (k == 0 && e != ERR_OK)
                 fail_msg("limit %s at N: %d %s %s (%s)", cases[i].key, e, ei.code, ei.field,
                          ei.msg);
@@ -494,7 +494,7 @@ test_create_max_operations(void **state)
                 ops, json_pack("{s:s, s:s, s:s}", "name", name, "method", "GET", "path", "/x"));
         }
         json_object_set_new(b, "operations", ops);
-        e = conn_create(f->st, f->v, &f->admin, b, &out, &ei);
+        e = conn_create(f->st, f->v, &f->admin, b, NULL, &out, &ei);
         if (k == 0) {
             assert_int_equal(e, ERR_OK);
             assert_int_equal(json_array_size(json_object_get(out, "operations")), MAX_OPERATIONS);
@@ -515,7 +515,7 @@ test_create_view_and_defaults(void **state)
     json_t *b = J(BASE_BODY), *out = NULL, *ops;
     struct errinfo ei = {0};
 
-    assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), ERR_OK);
+    assert_int_equal(conn_create(f->st, f->v, &f->member, b, NULL, &out, &ei), ERR_OK);
     assert_no_canary(out);
     assert_int_equal(strncmp(json_string_value(json_object_get(out, "id")), "conn_", 5), 0);
     assert_string_equal(json_string_value(json_object_get(out, "slug")), "github_api");
@@ -537,10 +537,10 @@ test_create_view_and_defaults(void **state)
     json_decref(out);
 
     /* Same name again: the derived slug is taken. */
-    assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), ERR_CONFLICT);
+    assert_int_equal(conn_create(f->st, f->v, &f->member, b, NULL, &out, &ei), ERR_CONFLICT);
     assert_string_equal(ei.field, "slug");
     /* ...but another workspace may use it. */
-    assert_int_equal(conn_create(f->st, f->v, &f->other, b, &out, &ei), ERR_OK);
+    assert_int_equal(conn_create(f->st, f->v, &f->other, b, NULL, &out, &ei), ERR_OK);
     json_decref(out);
     json_decref(b);
 }
@@ -1218,7 +1218,7 @@ test_create_method_of_8_chars(void **state)
                               "[{\"name\":\"a\",\"method\":\"ABCDEFGH\",\"path\":\"/a\"}]");
         json_t *out = NULL;
         struct errinfo ei = {0};
-        enum err e = conn_create(f->st, f->v, &f->admin, b, &out, &ei);
+        enum err e = conn_create(f->st, f->v, &f->admin, b, NULL, &out, &ei);
         bool ok = e == ERR_INVALID && strcmp(ei.code, "invalid_method") == 0 &&
                   strcmp(ei.field, "operations[0].method") == 0;
         _exit(ok ? 0 : 3);
@@ -1268,7 +1268,7 @@ test_fulfillment_modes(void **state)
             json_object_set_new(b, "participant_role", json_string(cases[i].role));
         memset(&ei, 0, sizeof(ei));
         out = NULL;
-        assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), cases[i].e);
+        assert_int_equal(conn_create(f->st, f->v, &f->member, b, NULL, &out, &ei), cases[i].e);
         if (cases[i].e == ERR_OK) {
             assert_string_equal(json_string_value(json_object_get(out, "fulfillment")),
                                 cases[i].fulfillment);
@@ -1289,14 +1289,14 @@ test_fulfillment_modes(void **state)
     json_object_set_new(b, "name", json_string("roleN"));
     json_object_set_new(b, "fulfillment", json_string("participant"));
     json_object_set_new(b, "participant_role", json_string(role));
-    assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), ERR_OK);
+    assert_int_equal(conn_create(f->st, f->v, &f->member, b, NULL, &out, &ei), ERR_OK);
     snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(out, "id")));
     json_decref(out);
     role[MAX_PARTICIPANT_ROLE_LEN] = 'r';
     role[MAX_PARTICIPANT_ROLE_LEN + 1] = '\0';
     json_object_set_new(b, "name", json_string("roleN1"));
     json_object_set_new(b, "participant_role", json_string(role));
-    assert_int_equal(conn_create(f->st, f->v, &f->member, b, &out, &ei), ERR_INVALID);
+    assert_int_equal(conn_create(f->st, f->v, &f->member, b, NULL, &out, &ei), ERR_INVALID);
     assert_string_equal(ei.code, "too_long");
     assert_string_equal(ei.field, "participant_role");
     json_decref(b);
@@ -1331,7 +1331,7 @@ test_create_operation_tier_at_max(void **state)
     struct errinfo ei = {0};
 
     assert_int_equal(strlen("t2345678901234567890123456789012"), OAUTH_MAX_TIER_NAME_LEN);
-    assert_int_equal(conn_create(f->st, f->v, &f->admin, b, &out, &ei), ERR_OK);
+    assert_int_equal(conn_create(f->st, f->v, &f->admin, b, NULL, &out, &ei), ERR_OK);
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(out, "operations"), 0), "tier")),
                         "t2345678901234567890123456789012");

@@ -178,7 +178,8 @@ cry_016_nist_gcm_encrypt_vectors(void **state)
     (void)state;
     g_used = 0;
     all = each_vector("gcmEncryptExtIV256.rsp", check_encrypt);
-    printf("    gcmEncryptExtIV256.rsp: %zu of %zu cases are 96-bit IV, 128-bit tag\n", g_used, all);
+    printf("    gcmEncryptExtIV256.rsp: %zu of %zu cases are 96-bit IV, 128-bit tag\n", g_used,
+           all);
     assert_true(g_used >= 300); /* 375 of the file's 7,875 cases are ours */
 }
 

@@ -1246,7 +1246,8 @@ rewind_to_schema1(struct fx *f)
     store_close(f->st);
     f->st = NULL;
     db = side_open(f);
-    side_exec(db, "DROP TABLE login_failures; DROP TABLE sessions; DROP TABLE user_passwords; ");
+    side_exec(db, "DROP TABLE idempotency_keys; DROP TABLE login_failures; DROP TABLE sessions; "
+                  "DROP TABLE user_passwords; ");
     side_exec(db, "DROP TABLE participant_invites; DROP TABLE runs; DROP TABLE accounts; "
                   "DROP TABLE oauth_revocations; DROP TABLE oauth_tokens; DROP TABLE oauth_states; "
                   "DROP TABLE oauth_providers; "
@@ -1309,7 +1310,7 @@ test_interrupted_migration_rolls_back_dur010(void **state)
 
     assert_int_equal(store_open(f->db.url, &f->st, &ei), ERR_OK);
     db = side_open(f);
-    assert_int_equal(side_int(db, "SELECT max(version) FROM schema_migrations"), 7);
+    assert_int_equal(side_int(db, "SELECT max(version) FROM schema_migrations"), 8);
     for (int64_t v = 1; v <= 6; v++)
         assert_true(side_has_table(db, marker[v]));
     assert_int_equal(side_int(db, "SELECT count(*) FROM login_failures WHERE window_start = 0"), 0);
@@ -2439,6 +2440,74 @@ test_memo_hot_reads_see_every_change(void **state)
     side_close(side);
 }
 
+/* DUR-008 at the store: a key is claimed once per (workspace, user); a second
+ * claim gets the first one's request hash and connection id, and sees it done
+ * once marked; another user or workspace has keys of its own (TEN-002); a
+ * claim made before not_before is replaced (and pruned, whoever made it). */
+static void
+test_idempotency_keys_dur008(void **state)
+{
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    unsigned char k1[32], k2[32], r1[32], r2[32];
+    struct idem_row prior;
+    bool claimed = false;
+
+    fill_hash(k1, 11);
+    fill_hash(k2, 12);
+    fill_hash(r1, 21);
+    fill_hash(r2, 22);
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws1, f->u1, k1, r1, "conn_a", 1000, 0, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_true(claimed);
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws1, f->u1, k1, r2, "conn_b", 2000, 0, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_false(claimed);
+    assert_memory_equal(prior.request_hash, r1, 32);
+    assert_string_equal(prior.connection_id, "conn_a");
+    assert_false(prior.done);
+    assert_int_equal(store_idem_done(f->st, f->ws1, f->u1, k1, &ei), ERR_OK);
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws1, f->u1, k1, r1, "conn_c", 3000, 0, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_false(claimed);
+    assert_true(prior.done);
+    assert_string_equal(prior.connection_id, "conn_a");
+
+    /* the same key of another user, or in another workspace, is another key */
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws1, f->u2, k1, r1, "conn_d", 3000, 0, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_true(claimed);
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws2, f->u1, k1, r1, "conn_e", 3000, 0, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_true(claimed);
+
+    /* expired: a claim older than not_before is replaced, and others that old are pruned */
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws1, f->u1, k2, r2, "conn_f", 5000, 0, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_true(claimed);
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws1, f->u1, k1, r2, "conn_g", 9000, 1001, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_true(claimed); /* made at 1000 < 1001 */
+    assert_int_equal(
+        store_idem_claim(f->st, f->ws1, f->u1, k2, r1, "conn_h", 9000, 5000, &claimed, &prior, &ei),
+        ERR_OK);
+    assert_false(claimed); /* made at 5000, not before 5000: still held */
+    assert_string_equal(prior.connection_id, "conn_f");
+    {
+        /* that last claim pruned the other user's and workspace's claims made at 3000 too */
+        struct side *db = side_open(f);
+        assert_int_equal(side_int(db, "SELECT count(*) FROM idempotency_keys"), 2);
+        side_close(db);
+    }
+}
+
 /* OAuth health columns (migration 4): written by store_oauth_health_set,
  * read back by store_oauth_meta_get, reset by a commit; the lease is released
  * only when asked; other workspaces see nothing (TEN-002). */
@@ -2671,6 +2740,7 @@ main(void)
         T(test_workspaces_and_members),
         T(test_tokens),
         T(test_token_of_removed_member_ten016),
+        T(test_idempotency_keys_dur008),
         T(test_conn_insert_get),
         T(test_conn_null_base_url),
         T(test_conn_slug_conflict_is_atomic_dur005),
