@@ -1,7 +1,8 @@
 // Crash safety (catalogue parts B and G): `connhub rekey` killed with SIGKILL at random points,
 // cycle after cycle, while a server keeps updating secrets (CRY-021, DUR-011); the server itself
 // killed with SIGKILL mid-load, cycle after cycle, against the harness's log of acknowledged
-// operations (DUR-002); an online backup taken during writes (DUR-009). Runs on SQLite and, with
+// operations (DUR-002); an online backup taken during writes (DUR-009); PostgreSQL stopped
+// with -m immediate under load and started again (DUR-006, PostgreSQL only). Runs on SQLite and, with
 // CONNHUB_E2E_DB=postgres, on PostgreSQL.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -300,4 +301,74 @@ test('DUR-009: an online backup taken during writes restores consistent and open
   const rk = runCli(['rekey', '--db', srv.dbUrl], { env });
   assert.equal(rk.code, 0, rk.stdout + rk.stderr);
   assert.match(rk.stdout, new RegExp(`scanned ${names.length}, .* failed 0`));
+});
+
+test('DUR-006: PostgreSQL stopped with -m immediate under load: acknowledged creates survive, requests in the outage fail cleanly (503), the server reconnects on its own', { skip: (!ON_PG || !process.env.CONNHUB_TEST_PG_RESTART) && 'PostgreSQL only (tools/with-pg restarts its cluster)' }, async () => {
+  const restart = (what) => {
+    const r = spawnSync(process.env.CONNHUB_TEST_PG_RESTART, [what], { encoding: 'utf8', timeout: 90000 });
+    assert.equal(r.status, 0, `pg ${what}: ${r.stderr}`);
+  };
+  const dir = tempDir();
+  const db = path.join(dir, 'pg6.db');
+  const tok = seed(db);
+  const srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 }, args: ['--threads', '2'] });
+  const A = api(srv.url, tok);
+  const acked = [];
+  const failures = [];
+  let seq = 0;
+  let phase = 'before';
+  const byPhase = { before: 0, down: 0, after: 0 };
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      const name = `Pg ${seq++}`;
+      const t0 = Date.now();
+      let r;
+      try {
+        r = await A.post('/api/connections', { name, base_url: 'https://pg.example.com', auth: { type: 'bearer', token: `tok-${name}` } });
+      } catch (e) {
+        failures.push({ phase, status: 0, text: String(e) });
+        continue;
+      }
+      assert.ok(Date.now() - t0 < 30000, `a create took ${Date.now() - t0} ms`);
+      if (r.status === 201) {
+        acked.push(r.json.id);
+        byPhase[phase]++;
+      } else {
+        // in the outage: a clear 503 (or the 500 of a write that may have been applied), never a hang
+        assert.ok([503, 500].includes(r.status), `${phase}: ${r.status} ${r.text}`);
+        assert.ok(r.json?.error?.code, `an error body names its code: ${r.text}`);
+        failures.push({ phase, status: r.status, code: r.json.error.code });
+      }
+      if (phase === 'down') await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+  try {
+    const workers = Array.from({ length: 4 }, worker);
+    await new Promise((res) => setTimeout(res, 800));
+    phase = 'down';
+    restart('stop-immediate');
+    await new Promise((res) => setTimeout(res, 1000));
+    restart('start');
+    phase = 'after';
+    // the server reconnects by itself: creates succeed again within seconds
+    const deadline = Date.now() + 20000;
+    while (byPhase.after < 20 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    stop = true;
+    await Promise.all(workers);
+  } finally {
+    stop = true;
+    if (spawnSync('sh', ['-c', `"${process.env.CONNHUB_TEST_PG_BIN}/pg_isready" -d "${process.env.CONNHUB_TEST_PG}"`]).status !== 0) restart('start');
+  }
+  assert.ok(byPhase.before > 0, 'creates before the outage');
+  assert.ok(failures.some((f) => f.phase === 'down'), `the outage was seen: ${JSON.stringify(byPhase)}`);
+  assert.ok(byPhase.after >= 20, `creates after the restart: ${JSON.stringify(byPhase)}; failures ${JSON.stringify(failures.slice(-3))}`);
+  // every acknowledged create is there, with its secret
+  for (const id of acked) {
+    const r = await A.get(`/api/connections/${id}`);
+    assert.equal(r.status, 200, `acknowledged ${id} lost: ${r.text}`);
+    assert.deepEqual(r.json.auth.secrets_set, ['token']);
+  }
+  assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+  await srv.stop();
 });
