@@ -31,6 +31,18 @@ h_oauth_providers(struct req *rq, struct resp *rs)
     return e;
 }
 
+static void
+on_provider_put(enum err e, json_t *out, const struct errinfo *ei, void *arg)
+{
+    struct req *rq = arg;
+
+    if (e == ERR_OK)
+        resp_json(rq->rs, 200, json_incref(out));
+    else
+        rq->rs->ei = *ei;
+    req_finish(rq, e);
+}
+
 enum err
 h_oauth_provider_put(struct req *rq, struct resp *rs)
 {
@@ -39,6 +51,13 @@ h_oauth_provider_put(struct req *rq, struct resp *rs)
 
     if (e == ERR_OK)
         e = req_json_object(rq, &rs->ei);
+    if (e == ERR_OK && json_is_true(json_object_get(rq->json, "discover"))) {
+        e = conn_oauth_provider_discover(rq->st, rq->app->vault, rq->ob, req_param(rq, "provider"),
+                                         rq->json, on_provider_put, rq, &rs->ei);
+        if (e == ERR_OK)
+            req_suspend(rq);
+        return e;
+    }
     if (e == ERR_OK)
         e = conn_oauth_provider_put(rq->st, rq->app->vault, req_param(rq, "provider"), rq->json,
                                     &out, &rs->ei);

@@ -25,6 +25,7 @@
 #include "conn/internal.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "oauth/discovery.h"
 #include "oauth/flow.h"
 #include "oauth/refresh.h"
 #include "oauth/token.h"
@@ -121,6 +122,7 @@ conn_oauth_provider_put(struct store *st, const struct vault *v, const char *id,
 
     json_object_del(def, "client_id");
     json_object_del(def, "client_secret");
+    json_object_del(def, "discover"); /* conn_oauth_provider_discover's: done with */
     json_object_set_new(def, "id", json_string(id));
     e = oauth_provider_from_json(def, &p, ei);
     if (e == ERR_OK && secret && !json_is_string(secret))
@@ -147,6 +149,70 @@ conn_oauth_provider_put(struct store *st, const struct vault *v, const char *id,
     free(text);
     json_decref(def);
     oauth_provider_release(&p);
+    return e;
+}
+
+/* A provider PUT waiting for its issuer's metadata. */
+struct pdisc {
+    struct store *st;
+    const struct vault *v;
+    char id[OAUTH_MAX_ID_LEN + 1];
+    json_t *body;
+    conn_async_cb done;
+    void *arg;
+};
+
+static void
+on_endpoints(enum err e, json_t *endpoints, const struct errinfo *dei, void *arg)
+{
+    struct pdisc *j = arg;
+    struct errinfo ei = {0};
+    json_t *out = NULL, *v;
+    const char *k;
+
+    if (e == ERR_OK) {
+        json_object_foreach (endpoints, k, v)
+            if (json_object_get(j->body, k) == NULL) /* what the admin wrote wins */
+                json_object_set(j->body, k, v);
+        e = conn_oauth_provider_put(j->st, j->v, j->id, j->body, &out, &ei);
+    } else {
+        ei = *dei;
+    }
+    if (e != ERR_OK)
+        log_kv(LOG_WARN, "oauth.discovery_failed", "s:provider", j->id, "s:code", ei.code,
+               "s:detail", ei.msg, LOG_END);
+    j->done(e, out, &ei, j->arg);
+    json_decref(out);
+    json_decref(endpoints);
+    json_decref(j->body);
+    free(j);
+}
+
+enum err
+conn_oauth_provider_discover(struct store *st, const struct vault *v, struct outbound *ob,
+                             const char *id, const json_t *body, conn_async_cb done, void *arg,
+                             struct errinfo *ei)
+{
+    struct pdisc *j;
+    enum err e;
+
+    if (id == NULL || !str_is_slug(id, OAUTH_MAX_ID_LEN))
+        return err_set(ei, ERR_INVALID, "invalid_field", "id",
+                       "id must be 1..%d characters of a-z, 0-9 and _", OAUTH_MAX_ID_LEN);
+    j = xcalloc(1, sizeof(*j));
+    j->st = st;
+    j->v = v;
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    j->body = json_deep_copy(body);
+    j->done = done;
+    j->arg = arg;
+    e = j->body ? oauth_discover(ob, json_string_value(json_object_get(body, "issuer")),
+                                 on_endpoints, j, ei)
+                : ERR_NOMEM;
+    if (e != ERR_OK) {
+        json_decref(j->body);
+        free(j);
+    }
     return e;
 }
 

@@ -23,6 +23,12 @@ enum err conn_oauth_provider(struct store *st, const char *id, struct oauth_prov
  * plus client_id and client_secret (sealed; blank keeps the stored one). */
 enum err conn_oauth_provider_put(struct store *st, const struct vault *v, const char *id,
                                  const json_t *body, json_t **out, struct errinfo *ei) WARN_UNUSED;
+/* The same with "discover": true (OAUTH-032): the endpoints the body leaves
+ * out (authorize_url, token_url, revocation_url, userinfo_url) come from the
+ * metadata its issuer publishes (oauth/discovery.h); then as above. */
+enum err conn_oauth_provider_discover(struct store *st, const struct vault *v, struct outbound *ob,
+                                      const char *id, const json_t *body, conn_async_cb done,
+                                      void *arg, struct errinfo *ei) WARN_UNUSED;
 enum err conn_oauth_provider_list(struct store *st, json_t **out, struct errinfo *ei) WARN_UNUSED;
 
 /* The authorize URL to redirect to (*location malloc'd), for connection

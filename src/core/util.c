@@ -243,6 +243,33 @@ xcalloc(size_t n, size_t sz)
     return p;
 }
 
+int
+json_text_depth(const char *p, size_t n, int limit)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                max = depth;
+            if (max > limit)
+                return limit + 1;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return max;
+}
+
 void *
 xmalloc(size_t n)
 {

@@ -113,35 +113,6 @@ req_draining(const struct req *rq)
     return atomic_load(&rq->w->draining);
 }
 
-/* Nesting depth of a JSON text, counted outside strings, so that a body of
- * 100,000 '[' is refused before the parser recurses into it. */
-static int
-json_depth(const char *p, size_t n)
-{
-    int depth = 0, max = 0;
-    bool in_str = false;
-
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max)
-                max = depth;
-            if (max > MAX_JSON_DEPTH)
-                return max;
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return max;
-}
-
 enum err
 req_json_object(struct req *rq, struct errinfo *ei)
 {
@@ -155,7 +126,7 @@ req_json_object(struct req *rq, struct errinfo *ei)
                        "send the body as application/json");
     if (rq->body.len == 0)
         return err_set(ei, ERR_INVALID, "empty_body", NULL, "the request needs a JSON body");
-    if (json_depth(rq->body.data, rq->body.len) > MAX_JSON_DEPTH)
+    if (json_text_depth(rq->body.data, rq->body.len, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
         return err_set(ei, ERR_INVALID, "too_deep", NULL,
                        "the JSON body is nested deeper than %d levels", MAX_JSON_DEPTH);
     rq->json = json_loadb(rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &je);

@@ -331,3 +331,64 @@ test('LEAK-009: no code, state, verifier, token or client secret in any log line
   const argv = pids.map((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')).join('\n');
   assert.equal(scanForCanaries(argv, [...secrets, clientSecret, srv.key]).length, 0, argv);
 });
+
+test('OAUTH-032: a provider registered by issuer alone takes its endpoints from the issuer\'s discovery document; a hostile document (wrong issuer, huge, deep) is refused and nothing is stored', async () => {
+  // the real peer (oidc-provider) publishes /.well-known/openid-configuration
+  const reg = await A.put('/api/admin/oauth-providers/disco', {
+    name: 'Discovered', issuer: peer.issuer, discover: true, require_iss: true, client_auth: 'basic',
+    tiers: { user: { scopes: ['read:user'] } }, client_id: peer.client_id, client_secret: 'disco-secret' });
+  assert.equal(reg.status, 200, reg.text);
+  const listed = (await A.get('/api/admin/oauth-providers')).json.providers.find((p) => p.id === 'disco');
+  assert.ok(listed, 'the provider is registered');
+  const meta = await (await fetch(`${peer.issuer}/.well-known/openid-configuration`)).json();
+  assert.equal(listed.authorize_url, meta.authorization_endpoint);
+  assert.equal(listed.token_url, meta.token_endpoint);
+  assert.equal(listed.revocation_url, meta.revocation_endpoint);
+  assert.equal((await A.del('/api/admin/oauth-providers/disco')).status, 200);
+
+  let served = '';
+  let at = '/.well-known/openid-configuration';
+  const asked = [];
+  const hostile = http.createServer((req, res) => {
+    asked.push(req.url);
+    res.writeHead(req.url === at ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(req.url === at ? served : '{}');
+  });
+  await new Promise((r) => hostile.listen(0, '127.0.0.1', r));
+  const iss = `http://127.0.0.1:${hostile.address().port}`;
+  const good = { issuer: iss, authorization_endpoint: `${iss}/auth`, token_endpoint: `${iss}/token` };
+  const put = () => A.put('/api/admin/oauth-providers/hostile', {
+    name: 'Hostile', issuer: iss, discover: true, tiers: { user: { scopes: ['a'] } }, client_id: 'c', client_secret: 's' });
+  try {
+    const cases = [
+      [JSON.stringify({ ...good, issuer: `${iss}/` }), 502, 'issuer_mismatch'],
+      [JSON.stringify({ ...good, issuer: 'https://accounts.example.com' }), 502, 'issuer_mismatch'],
+      [JSON.stringify({ ...good, token_endpoint: undefined }), 502, 'bad_discovery'],
+      [JSON.stringify({ ...good, pad: 'x'.repeat(256 * 1024) }), 413, 'limit_exceeded'],
+      [`${'['.repeat(65)}${']'.repeat(65)}`, 502, 'bad_discovery'],
+      ['{"issuer": "a", "issuer": "b"}', 502, 'bad_discovery'],
+      ['not json', 502, 'bad_discovery'],
+    ];
+    for (const [doc, status, code] of cases) {
+      served = doc;
+      const r = await put();
+      assert.equal(r.status, status, `${doc.slice(0, 60)}: ${r.text}`);
+      assert.equal(r.json.error.code, code, r.text);
+      assert.equal(r.json.error.field, 'issuer');
+    }
+    const none = (await A.get('/api/admin/oauth-providers')).json.providers.find((p) => p.id === 'hostile');
+    assert.equal(none, undefined, 'nothing stored from a refused document');
+    // a document that checks out is used; RFC 8414's place is tried after a 404 at OIDC's
+    served = JSON.stringify(good);
+    at = '/.well-known/oauth-authorization-server';
+    asked.length = 0;
+    const ok = await put();
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(asked, ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
+    const stored = (await A.get('/api/admin/oauth-providers')).json.providers.find((p) => p.id === 'hostile');
+    assert.equal(stored.token_url, `${iss}/token`);
+  } finally {
+    await new Promise((r) => hostile.close(r));
+    await A.del('/api/admin/oauth-providers/hostile');
+  }
+});
