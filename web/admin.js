@@ -52,7 +52,7 @@ function providerForm(reload) {
   const secret = secretInput('client_secret');
   const msg = h('div', { 'aria-live': 'polite' });
   const form = h('form', {}, field('Provider id', id, 'A registered id replaces a built-in one of the same id.'),
-    field('Definition (JSON)', def, 'authorize_url, token_url, tiers (scopes per tier), revocation_url, issuer…'),
+    field('Definition (JSON)', def, 'authorize_url, token_url, tiers (scopes per tier), revocation_url, issuer…; or an issuer with "discover": true to take the endpoints from its published metadata'),
     field('Client id', cid), field('Client secret', secret, 'Write-only: stored sealed; leave blank to keep the current one.'),
     msg, h('button', { type: 'submit', class: 'primary' }, 'Save provider'));
   form.addEventListener('submit', async (ev) => {
