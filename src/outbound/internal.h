@@ -11,7 +11,11 @@
 #include "outbound/outbound.h"
 #include "core/util.h"
 
-#define OB_EASY_POOL 64 /* idle easy handles kept for reuse */
+/* Idle easy handles kept for reuse (about 20 KB each with their buffers). Past it a
+ * finished transfer's handle is freed and the next one made anew: curl_easy_cleanup and
+ * curl_easy_init cost two sigaction calls and a dozen allocations per call, which is what 256
+ * calls in flight paid with 64. */
+#define OB_EASY_POOL 512
 #define OB_MAXCONNECTS                                                                             \
     20000 /* CURLMOPT_MAXCONNECTS: keep-alive pool (above the calls a worker holds at once, else   \
              libcurl closes and scans on every completion) */
