@@ -4,7 +4,8 @@
  * parsed for the whole import ("pinned"); the rest (components, path items
  * reached by a $ref) are kept until oa_doc_trim() finds more than
  * OA_SPAN_CACHE_BYTES of their text parsed. Path items are parsed one at a
- * time and freed by the caller. So the peak is the text, the index, one path
+ * time, without the values the mapping never reads (index.c's holes), and
+ * freed by the caller. So the peak is the text, the index, one path
  * item, the components it uses and the proposal, not the whole tree. */
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,12 @@ compact(const char *s, size_t n, char *out)
     return o;
 }
 
+/* Parses span p; with holes, each hole's value reads 0 (keys stay, so the
+ * text stays valid JSON without duplicates). */
 static json_t *
-parse(struct oa_index *x, const struct oa_span *p)
+parse(struct oa_index *x, const struct oa_span *p, bool holes)
 {
-    size_t n = p->end - p->start;
+    size_t n = p->end - p->start, at = p->start, o = 0;
     json_error_t je;
 
     if (n > x->scap) {
@@ -51,7 +54,12 @@ parse(struct oa_index *x, const struct oa_span *p)
         x->scratch = s;
         x->scap = n > 2 * x->scap ? n : 2 * x->scap;
     }
-    n = compact(x->text + p->start, n, x->scratch);
+    for (size_t h = p->hole0; holes && h < p->hole0 + p->nholes; h++) {
+        o += compact(x->text + at, x->holes[h].start - at, x->scratch + o);
+        x->scratch[o++] = '0'; /* a value is never shorter than one byte */
+        at = x->holes[h].end;
+    }
+    n = o + compact(x->text + at, p->end - at, x->scratch + o);
     /* index.c checked the text as a whole, so a span parses (or memory ran out) */
     return json_loadb(x->scratch, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 }
@@ -65,7 +73,7 @@ oa_span_value(struct oa *oa, int s)
         return NULL;
     p = &oa->idx->sp[s];
     if (p->val == NULL) {
-        p->val = parse(oa->idx, p);
+        p->val = parse(oa->idx, p, false);
         if (p->val != NULL && !p->pinned)
             oa->idx->cached += p->end - p->start;
     }
@@ -169,7 +177,7 @@ oa_paths_item(struct oa *oa, const struct oa_cursor *c)
     if (oa->idx == NULL)
         return json_incref(json_object_iter_value(c->it));
     p = &oa->idx->sp[c->span];
-    return p->val ? json_incref(p->val) : parse(oa->idx, p);
+    return p->val ? json_incref(p->val) : parse(oa->idx, p, true);
 }
 
 size_t

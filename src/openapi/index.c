@@ -5,8 +5,11 @@
  * Recorded: the root, each top-level member, each member of a top-level
  * object (path items, definitions/Pet, info/title...) and each member of a
  * components section (components/schemas/Pet). A path item also notes how
- * many of its methods hold objects (operations are counted without parsing)
- * and whether one of them has "security".
+ * many of its methods hold objects (operations are counted without parsing),
+ * whether one of them has "security", and the values the mapping never reads
+ * (struct oa_hole: an operation's tags, externalDocs, x-*..., a response's
+ * description and headers, a media type's examples), which doc.c leaves out
+ * when it parses the item for the operations.
  *
  * The pass accepts only what json_loadb(JSON_REJECT_DUPLICATES) accepts:
  * the strict grammar, no duplicate key in any object (escapes decoded), no
@@ -39,12 +42,17 @@ struct kref { /* a key of an open object, for the duplicate check */
     bool esc;        /* has a backslash */
 };
 
+/* Where an object lies in a path item, for the holes. */
+enum role { R_NONE, R_ITEM, R_OP, R_RESPONSES, R_RESP, R_BODY, R_CONTENT, R_MEDIA };
+
 struct frame {
     bool obj;
-    size_t kbase; /* its keys: ks[kbase, kn) */
-    int owner;    /* span whose value this container is, or -1 */
-    int cur;      /* span of the member being read, or -1 */
-    bool method;  /* depth 3 under paths: the current key is a method */
+    size_t kbase;   /* its keys: ks[kbase, kn) */
+    int owner;      /* span whose value this container is, or -1 */
+    int cur;        /* span of the member being read, or -1 */
+    long hole;      /* hole of the member being read, or -1 */
+    enum role role; /* of this object */
+    enum role next; /* of the current member's value, if an object */
 };
 
 struct scan {
@@ -338,18 +346,90 @@ add_span(struct scan *sc, int parent, const struct kref *key, int depth)
 }
 
 static bool
-is_method(const char *s, size_t n)
+key_is(const char *key, size_t klen, const char *want)
 {
-    for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++)
-        if (strlen(methods[k]) == n && memcmp(methods[k], s, n) == 0)
+    return strlen(want) == klen && memcmp(key, want, klen) == 0;
+}
+
+static bool
+one_of(const char *s, size_t n, const char *const *set, size_t m)
+{
+    for (size_t k = 0; k < m; k++)
+        if (strlen(set[k]) == n && memcmp(set[k], s, n) == 0)
             return true;
     return false;
 }
 
+#define ONE_OF(s, n, set) one_of((s), (n), (set), sizeof(set) / sizeof((set)[0]))
+
+/* The value of this member is a hole: it starts at i. */
 static bool
-key_is(const char *key, size_t klen, const char *want)
+add_hole(struct scan *sc, struct frame *f, int item)
 {
-    return strlen(want) == klen && memcmp(key, want, klen) == 0;
+    struct oa_index *x = sc->idx;
+
+    if (x->nh == x->hcap) {
+        size_t cap = x->hcap ? x->hcap * 2 : 256;
+        struct oa_hole *nh = realloc(x->holes, cap * sizeof(*nh));
+        if (nh == NULL)
+            return false;
+        x->holes = nh;
+        x->hcap = cap;
+    }
+    if (x->sp[item].nholes++ == 0)
+        x->sp[item].hole0 = x->nh;
+    x->holes[x->nh].start = x->holes[x->nh].end = sc->i;
+    f->hole = (long)x->nh++;
+    return true;
+}
+
+/* A member of an object inside a path item: its value's role, and whether
+ * the mapping never reads it (op.c, params.c, body.c, security.c). */
+static bool
+item_member(struct scan *sc, struct frame *f, const char *key, size_t klen)
+{
+    static const char *const op_read[] = {"operationId", "summary",     "description",
+                                          "parameters",  "requestBody", "responses",
+                                          "security",    "consumes"};
+    static const char *const resp_unread[] = {"description", "headers", "links", "examples"};
+    static const char *const media_unread[] = {"example", "examples", "encoding"};
+    int item = sc->fr[2].owner;
+    bool hole = false;
+
+    switch (f->role) {
+    case R_ITEM:
+        if (ONE_OF(key, klen, methods)) {
+            f->next = R_OP;
+            if (sc->s[sc->i] == '{')
+                sc->idx->sp[item].nops++;
+        }
+        break;
+    case R_OP:
+        f->next = key_is(key, klen, "responses")     ? R_RESPONSES
+                  : key_is(key, klen, "requestBody") ? R_BODY
+                                                     : R_NONE;
+        if (key_is(key, klen, "security"))
+            sc->idx->sp[item].security = true;
+        hole = !ONE_OF(key, klen, op_read);
+        break;
+    case R_RESPONSES:
+        f->next = R_RESP;
+        break;
+    case R_RESP:
+    case R_BODY:
+        f->next = key_is(key, klen, "content") ? R_CONTENT : R_NONE;
+        hole = f->role == R_RESP && ONE_OF(key, klen, resp_unread);
+        break;
+    case R_CONTENT:
+        f->next = R_MEDIA;
+        break;
+    case R_MEDIA:
+        hole = ONE_OF(key, klen, media_unread);
+        break;
+    case R_NONE:
+        break;
+    }
+    return !hole || add_hole(sc, f, item);
 }
 
 /* Key k of the innermost object was read; the value starts at i. */
@@ -361,13 +441,14 @@ member(struct scan *sc, const struct kref *k)
     size_t klen = k->len;
     int d = sc->depth;
 
-    if (k->esc && d <= 4) { /* "pa\u0074hs" is "paths" */
+    if (k->esc && (d <= 2 || f->role != R_NONE)) { /* "pa\u0074hs" is "paths" */
         if (!decode(key, klen, &sc->t2))
             return false;
         key = sc->t2.data ? sc->t2.data : "";
         klen = sc->t2.len;
     }
     f->cur = -1;
+    f->next = R_NONE;
     if (d == 1)
         sc->top = key_is(key, klen, "paths")        ? TOP_PATHS
                   : key_is(key, klen, "components") ? TOP_COMPONENTS
@@ -376,13 +457,8 @@ member(struct scan *sc, const struct kref *k)
         f->cur = add_span(sc, f->owner, k, d);
         if (f->cur == -2)
             return false;
-    } else if (d == 3 && sc->top == TOP_PATHS && f->owner >= 0) {
-        f->method = is_method(key, klen);
-        if (f->method && sc->s[sc->i] == '{')
-            sc->idx->sp[f->owner].nops++;
-    } else if (d == 4 && sc->top == TOP_PATHS && sc->fr[2].method && sc->fr[2].owner >= 0 &&
-               key_is(key, klen, "security")) {
-        sc->idx->sp[sc->fr[2].owner].security = true;
+    } else if (f->role != R_NONE) {
+        return item_member(sc, f, key, klen);
     }
     return true;
 }
@@ -400,7 +476,12 @@ push(struct scan *sc, bool obj)
     f->kbase = sc->kn;
     f->owner = sc->depth <= 3 ? owner : -1;
     f->cur = -1;
-    f->method = false;
+    f->hole = -1;
+    f->role = f->next = R_NONE;
+    if (obj && sc->depth == 3 && sc->top == TOP_PATHS && owner >= 0)
+        f->role = R_ITEM;
+    else if (obj && sc->depth > 3)
+        f->role = sc->fr[sc->depth - 2].next;
     if (obj && owner >= 0 && sc->depth <= 3 &&
         (sc->depth <= 2 || sc->idx->sp[owner].depth == 2))
         sc->idx->sp[owner].kids = sc->depth <= 2 || sc->top == TOP_COMPONENTS;
@@ -443,6 +524,22 @@ read_key(struct scan *sc)
     return sc->i < sc->n && member(sc, &k);
 }
 
+/* The value of the innermost object's current member ended at i. */
+static void
+value_done(struct scan *sc)
+{
+    struct frame *f = sc->depth > 0 ? &sc->fr[sc->depth - 1] : NULL;
+
+    if (f == NULL)
+        return;
+    if (f->cur >= 0)
+        sc->idx->sp[f->cur].end = sc->i;
+    if (f->hole >= 0) {
+        sc->idx->holes[f->hole].end = sc->i;
+        f->hole = -1;
+    }
+}
+
 /* A value ended at i: closes what it closes. 1: a value is expected next,
  * 0: the text ended well, -1: refused. */
 static int
@@ -468,8 +565,7 @@ after_value(struct scan *sc)
             return -1;
         sc->kn = f->kbase;
         sc->depth--;
-        if (sc->depth > 0 && sc->fr[sc->depth - 1].cur >= 0)
-            sc->idx->sp[sc->fr[sc->depth - 1].cur].end = sc->i;
+        value_done(sc);
     }
 }
 
@@ -514,8 +610,7 @@ run(struct scan *sc)
             return false;
         if (r == 1)
             continue;
-        if (sc->depth > 0 && sc->fr[sc->depth - 1].cur >= 0)
-            sc->idx->sp[sc->fr[sc->depth - 1].cur].end = sc->i;
+        value_done(sc);
         r = after_value(sc);
         if (r <= 0)
             return r == 0;
@@ -613,6 +708,7 @@ oa_index_free(struct oa_index *x)
         json_decref(x->sp[k].val);
     free(x->sp);
     free(x->tab);
+    free(x->holes);
     buf_release(&x->keys);
     free(x->scratch);
     free(x);

@@ -30,7 +30,13 @@ struct oa_span {
     bool security;         /* path item: an operation may have "security" */
     bool pinned;           /* val lives until the end of the import */
     unsigned nops;         /* path item: methods whose value is an object */
+    size_t hole0, nholes;  /* path item: its holes, holes[hole0, hole0 + nholes) */
     json_t *val;           /* parsed (owned), or NULL */
+};
+
+/* A value inside a path item that the mapping never reads: text[start, end). */
+struct oa_hole {
+    size_t start, end;
 };
 
 struct oa_index {
@@ -39,6 +45,8 @@ struct oa_index {
     struct oa_span *sp;
     size_t n, cap;
     struct buf keys;
+    struct oa_hole *holes; /* in text order */
+    size_t nh, hcap;
     int *tab; /* (parent, key) -> span + 1; open addressing */
     size_t tabn;
     size_t cached;      /* text bytes of parsed spans not pinned */

@@ -377,6 +377,51 @@ test_index_depth(void **state)
     (void)state;
 }
 
+/* Values the mapping never reads are holes, left out when a path item is
+ * parsed for its operations; a $ref into one still finds it (a span is
+ * parsed whole for oa_pointer). */
+static void
+test_index_holes(void **state)
+{
+    static const char spec[] =
+        "{" OAS ", \"servers\": [{\"url\": \"https://a.example\"}], \"paths\": {\"/a\": {"
+        "\"summary\": \"item summary stays\", \"x-item\": {\"get\": {}},"
+        "\"get\": {\"tags\": [\"t\"], \"externalDocs\": {}, \"x-p\": [{\"name\": \"h\","
+        " \"in\": \"query\"}], \"deprecated\": true, \"operationId\": \"g\","
+        " \"summary\": \"S\", \"description\": \"D\", \"parameters\": [{\"$ref\":"
+        " \"#/paths/~1a/get/x-p/0\"}, {\"name\": \"q\", \"in\": \"query\", \"examples\":"
+        " {\"e\": {}}, \"schema\": {\"type\": \"string\", \"example\": \"kept\"}}],"
+        " \"responses\": {\"200\": {\"description\": \"d\", \"headers\": {}, \"links\": {},"
+        " \"content\": {\"application/json\": {\"examples\": {}, \"example\": 1,"
+        " \"encoding\": {}, \"schema\": {\"type\": \"object\", \"example\": {\"k\": 2}}}}}},"
+        " \"requestBody\": {\"description\": \"b\", \"content\": {\"application/json\": {"
+        "\"examples\": {}, \"schema\": {\"examples\": [3]}}}}, \"security\": [],"
+        " \"x-\\u0074ail\": 1},"
+        "\"post\": {\"responses\": {\"201\": {\"$ref\": \"#/paths/~1a/get/responses/200\"}}}"
+        "}}}";
+    struct oa_index *x = build(spec);
+    struct outcome r;
+    int a;
+
+    (void)state;
+    assert_non_null(x);
+    a = SPAN(x, "paths", "/a");
+    /* tags externalDocs x-p deprecated x-tail; description headers links; examples
+     * example encoding; the body's examples (its description is read) */
+    assert_int_equal(x->sp[a].nholes, 12);
+    assert_int_equal(x->nh, 12);
+    assert_true(x->sp[a].security);
+    assert_int_equal(x->sp[a].nops, 2);
+    oa_index_free(x);
+    r = both(spec);
+    assert_int_equal(r.e, ERR_OK);
+    assert_non_null(strstr(r.dump, "\"h\":{\"type\":\"string\"}"));
+    assert_non_null(strstr(r.dump, "\"example\":\"kept\""));
+    assert_non_null(strstr(r.dump, "\"example\":{\"k\":2}"));
+    assert_non_null(strstr(r.dump, "\"examples\":[3]"));
+    free(r.dump);
+}
+
 /* The span cache is trimmed between path items: many operations sharing
  * components past OA_SPAN_CACHE_BYTES import the same. */
 static void
@@ -423,6 +468,7 @@ main(void)
         cmocka_unit_test(test_index_huge_member),
         cmocka_unit_test(test_index_depth),
         cmocka_unit_test(test_index_cache_trim),
+        cmocka_unit_test(test_index_holes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
