@@ -106,9 +106,12 @@ operations(struct oa *oa, json_t *p, struct errinfo *ei)
     if (ops == NULL || json_object_set_new(p, "operations", ops) != 0)
         return ERR_NOMEM;
     while (oa_paths_next(oa, &c, &path)) {
-        char *loc = oa_loc("paths", path, NULL);
+        char *loc;
         json_t *it;
         item = oa_paths_item(oa, &c);
+        if (item == NULL)
+            return ERR_NOMEM; /* the index vouched for the text: only memory can fail */
+        loc = oa_loc("paths", path, NULL);
         it = oa_resolve(oa, item, loc);
         free(loc);
         for (size_t i = 0; it != NULL && i < 8 && e == ERR_OK; i++) {

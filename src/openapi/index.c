@@ -16,9 +16,11 @@
  * \u0000, no lone surrogate. What it does not vouch for cheaply makes it
  * refuse as well: an integer of more than 18 digits, a real number with an
  * exponent of more than two digits or more than 200 before the point (either
- * might overflow), nesting past the depth limit. A refusal is not an error: the caller then parses the whole
- * text as before, which gives the same tree or the same message (with line
- * and column). The pass is a loop, never recursive. */
+ * might overflow), nesting past the depth limit. A refusal is not an error:
+ * the caller then parses the whole text as before, which gives the same tree
+ * or the same message (with line and column). The pass is a loop, never
+ * recursive. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@
 
 #include "core/banned.h"
 
-#define SMALL_OBJECT 16 /* keys compared pairwise up to this many, sorted past it */
+#define SMALL_OBJECT 16     /* keys compared pairwise up to this many, sorted past it */
 #define MAX_SCAN_DEPTH 2048 /* jansson's own nesting limit */
 
 enum top { TOP_OTHER, TOP_PATHS, TOP_COMPONENTS };
@@ -313,6 +315,8 @@ add_span(struct scan *sc, int parent, const struct kref *key, int depth)
     struct oa_span *p;
     size_t off = x->keys.len;
 
+    if (x->n >= INT_MAX - 1)
+        return -2;
     if (x->n == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 256;
         struct oa_span *ns = realloc(x->sp, cap * sizeof(*ns));
@@ -388,9 +392,8 @@ add_hole(struct scan *sc, struct frame *f, int item)
 static bool
 item_member(struct scan *sc, struct frame *f, const char *key, size_t klen)
 {
-    static const char *const op_read[] = {"operationId", "summary",     "description",
-                                          "parameters",  "requestBody", "responses",
-                                          "security",    "consumes"};
+    static const char *const op_read[] = {"operationId", "summary",   "description", "parameters",
+                                          "requestBody", "responses", "security",    "consumes"};
     static const char *const resp_unread[] = {"description", "headers", "links", "examples"};
     static const char *const media_unread[] = {"example", "examples", "encoding"};
     int item = sc->fr[2].owner;
@@ -482,8 +485,7 @@ push(struct scan *sc, bool obj)
         f->role = R_ITEM;
     else if (obj && sc->depth > 3)
         f->role = sc->fr[sc->depth - 2].next;
-    if (obj && owner >= 0 && sc->depth <= 3 &&
-        (sc->depth <= 2 || sc->idx->sp[owner].depth == 2))
+    if (obj && owner >= 0 && sc->depth <= 3 && (sc->depth <= 2 || sc->idx->sp[owner].depth == 2))
         sc->idx->sp[owner].kids = sc->depth <= 2 || sc->top == TOP_COMPONENTS;
     sc->i++;
     return true;
@@ -649,8 +651,7 @@ oa_index_child(const struct oa_index *x, int parent, const char *key, size_t kle
 
     for (; x->tab[h] != 0; h = (h + 1) & (x->tabn - 1)) {
         const struct oa_span *p = &x->sp[x->tab[h] - 1];
-        if (p->parent == parent && p->klen == klen &&
-            memcmp(x->keys.data + p->key, key, klen) == 0)
+        if (p->parent == parent && p->klen == klen && memcmp(x->keys.data + p->key, key, klen) == 0)
             return x->tab[h] - 1;
     }
     return -1;
@@ -704,7 +705,7 @@ oa_index_free(struct oa_index *x)
 {
     if (x == NULL)
         return;
-    for (size_t k = 0; k < x->n; k++)
+    for (size_t k = 0; x->sp != NULL && k < x->n; k++)
         json_decref(x->sp[k].val);
     free(x->sp);
     free(x->tab);

@@ -49,8 +49,8 @@ struct oa_index {
     size_t nh, hcap;
     int *tab; /* (parent, key) -> span + 1; open addressing */
     size_t tabn;
-    size_t cached;      /* text bytes of parsed spans not pinned */
-    char *scratch;      /* doc.c: a span without its white space */
+    size_t cached; /* text bytes of parsed spans not pinned */
+    char *scratch; /* doc.c: a span without its white space */
     size_t scap;
 };
 
@@ -108,8 +108,8 @@ json_t *oa_span_value(struct oa *oa, int s);
  * value from oa_pointer / oa_resolve is held. */
 void oa_doc_trim(struct oa *oa);
 struct oa_cursor {
-    void *it;    /* whole: the iterator over paths */
-    int span;    /* indexed: the path item's span */
+    void *it; /* whole: the iterator over paths */
+    int span; /* indexed: the path item's span */
     bool started;
 };
 /* Steps to the next path item (document order); false past the last. */

@@ -219,8 +219,8 @@ pick_auth(struct oa *oa, json_t *proposal)
 enum err
 oa_security(struct oa *oa, json_t *proposal)
 {
-    json_t *defs = oa->v2 ? oa_top(oa, "securityDefinitions")
-                          : oa_pointer(oa, "#/components/securitySchemes");
+    json_t *defs =
+        oa->v2 ? oa_top(oa, "securityDefinitions") : oa_pointer(oa, "#/components/securitySchemes");
     json_t *opts = json_array(), *s;
     const char *name;
 

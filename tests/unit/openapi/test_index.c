@@ -138,7 +138,8 @@ test_index_escaped_keys(void **state)
     static const char spec[] =
         "{\"openapi\": \"3.0.3\", \"info\": {}, \"pa\\u0074hs\": {\"/~1x/{\\\"q\\\"}\": "
         "{\"g\\u0065t\": {\"s\\u0065curity\": []}}}, \"c\\u006fmponents\": {\"schemas\": "
-        "{\"P\\u00e9t\": {}, \"a\\/b\": {}, \"\\ud83d\\ude00\": {}, \"\\\"\\\\\\b\\f\\n\\r\\t\": {}}}}";
+        "{\"P\\u00e9t\": {}, \"a\\/b\": {}, \"\\ud83d\\ude00\": {}, \"\\\"\\\\\\b\\f\\n\\r\\t\": "
+        "{}}}}";
     struct oa_index *x = build(spec);
     int item;
 
@@ -186,43 +187,43 @@ static void
 test_index_refused(void **state)
 {
     static const char *const refused[] = {
-        "{" OAS ", \"paths\": {}, \"paths\": {}}",             /* duplicate top-level key */
-        "{" OAS ", \"x\": 1, \"\\u0078\": 2, \"paths\": {}}",  /* the same, escaped */
-        "{" OAS ", \"paths\": {\"/a\": {}, \"/a\": {}}}",      /* duplicate path */
-        "{" OAS ", \"x\": {\"y\": [{\"k\": 1, \"k\": 2}]}}",    /* deep in an unread member */
+        "{" OAS ", \"paths\": {}, \"paths\": {}}",            /* duplicate top-level key */
+        "{" OAS ", \"x\": 1, \"\\u0078\": 2, \"paths\": {}}", /* the same, escaped */
+        "{" OAS ", \"paths\": {\"/a\": {}, \"/a\": {}}}",     /* duplicate path */
+        "{" OAS ", \"x\": {\"y\": [{\"k\": 1, \"k\": 2}]}}",  /* deep in an unread member */
         "{" OAS ", \"x\": {\"a\": 1, \"b\": 1, \"c\": 1, \"d\": 1, \"e\": 1, \"f\": 1,"
         " \"g\": 1, \"h\": 1, \"i\": 1, \"j\": 1, \"k\": 1, \"l\": 1, \"m\": 1, \"n\": 1,"
         " \"o\": 1, \"p\": 1, \"q\": 1, \"r\": 1, \"\\u0069\": 2}}", /* past SMALL_OBJECT */
-        "{" OAS ", \"x\": \"a\\u0000b\"}",                     /* NUL in a string */
-        "{" OAS ", \"x\": \"\\ud800\"}",                       /* lone high surrogate */
-        "{" OAS ", \"x\": \"\\udc00\"}",                       /* lone low surrogate */
-        "{" OAS ", \"x\": \"\\ud800\\u0041\"}",                /* high then not low */
-        "{" OAS ", \"x\": 1234567890123456789}",               /* 19 digits: may overflow */
-        "{" OAS ", \"x\": 99999999999999999999}",              /* does overflow */
-        "{" OAS ", \"x\": 1e400}",                             /* real overflow */
-        "{" OAS ", \"x\": 1e100}",                             /* 3-digit exponent */
-        "{" OAS ", \"x\": [1,]}",                              /* trailing comma */
-        "{" OAS ", \"x\": {\"a\" 1}}",                         /* no colon */
-        "{" OAS ", \"x\": tru}",                               /* bad literal */
-        "{" OAS ", \"x\": truex}",                             /* bad literal */
-        "{" OAS ", \"x\": 01}",                                /* leading zero */
-        "{" OAS ", \"x\": 1.}",                                /* no fraction digits */
-        "{" OAS ", \"x\": -}",                                 /* no digits */
-        "{" OAS ", \"x\": 1e}",                                /* no exponent digits */
-        "{" OAS ", \"x\": \"\\x\"}",                           /* bad escape */
-        "{" OAS ", \"x\": \"\\u12G4\"}",                       /* bad \\u */
-        "{" OAS ", \"x\": \"a\tb\"}",                          /* raw control byte */
-        "{" OAS ", \"x\": 'a'}",                               /* not JSON */
-        "{" OAS ", \"x\": 1} x",                               /* trailing bytes */
-        "{" OAS ", \"x\": 1",                                  /* unclosed */
-        "{" OAS ", \"x\": [1}",                                /* mismatched */
-        "{" OAS ", \"x\": \"abc",                              /* unterminated string */
-        "{" OAS ", \"x\": \"abc\\",                            /* ... in an escape */
-        "{" OAS ", \"x\": \"\\u12\"}",                         /* short \\u */
-        "{" OAS ", , \"x\": 1}",                               /* stray comma */
-        "{" OAS ", \"x\": 1,}",                                /* trailing comma */
-        "{" OAS ", 1: 2}",                                     /* key not a string */
-        "{\"a\":{}}}",                                         /* one close too many */
+        "{" OAS ", \"x\": \"a\\u0000b\"}",                           /* NUL in a string */
+        "{" OAS ", \"x\": \"\\ud800\"}",                             /* lone high surrogate */
+        "{" OAS ", \"x\": \"\\udc00\"}",                             /* lone low surrogate */
+        "{" OAS ", \"x\": \"\\ud800\\u0041\"}",                      /* high then not low */
+        "{" OAS ", \"x\": 1234567890123456789}",                     /* 19 digits: may overflow */
+        "{" OAS ", \"x\": 99999999999999999999}",                    /* does overflow */
+        "{" OAS ", \"x\": 1e400}",                                   /* real overflow */
+        "{" OAS ", \"x\": 1e100}",                                   /* 3-digit exponent */
+        "{" OAS ", \"x\": [1,]}",                                    /* trailing comma */
+        "{" OAS ", \"x\": {\"a\" 1}}",                               /* no colon */
+        "{" OAS ", \"x\": tru}",                                     /* bad literal */
+        "{" OAS ", \"x\": truex}",                                   /* bad literal */
+        "{" OAS ", \"x\": 01}",                                      /* leading zero */
+        "{" OAS ", \"x\": 1.}",                                      /* no fraction digits */
+        "{" OAS ", \"x\": -}",                                       /* no digits */
+        "{" OAS ", \"x\": 1e}",                                      /* no exponent digits */
+        "{" OAS ", \"x\": \"\\x\"}",                                 /* bad escape */
+        "{" OAS ", \"x\": \"\\u12G4\"}",                             /* bad \\u */
+        "{" OAS ", \"x\": \"a\tb\"}",                                /* raw control byte */
+        "{" OAS ", \"x\": 'a'}",                                     /* not JSON */
+        "{" OAS ", \"x\": 1} x",                                     /* trailing bytes */
+        "{" OAS ", \"x\": 1",                                        /* unclosed */
+        "{" OAS ", \"x\": [1}",                                      /* mismatched */
+        "{" OAS ", \"x\": \"abc",                                    /* unterminated string */
+        "{" OAS ", \"x\": \"abc\\",                                  /* ... in an escape */
+        "{" OAS ", \"x\": \"\\u12\"}",                               /* short \\u */
+        "{" OAS ", , \"x\": 1}",                                     /* stray comma */
+        "{" OAS ", \"x\": 1,}",                                      /* trailing comma */
+        "{" OAS ", 1: 2}",                                           /* key not a string */
+        "{\"a\":{}}}",                                               /* one close too many */
         "{}[]",
     };
     static const char *const accepted[] = {
