@@ -289,9 +289,12 @@ by_hash(const void *a, const void *b)
 static bool
 no_dups(struct scan *sc, size_t base)
 {
-    struct kref *k = sc->ks + base;
     size_t n = sc->kn - base;
+    struct kref *k;
 
+    if (n < 2)
+        return true; /* sc->ks may still be NULL */
+    k = sc->ks + base;
     if (n <= SMALL_OBJECT) {
         for (size_t a = 1; a < n; a++)
             for (size_t b = 0; b < a; b++)
