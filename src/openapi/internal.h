@@ -1,7 +1,11 @@
 /*
  * openapi internals: the state of one import, shared by the files of
- * src/openapi/ (parse, ref, names, server, security, params, body, op,
- * import). Not for use outside this folder.
+ * src/openapi/ (parse, index, doc, ref, names, server, security, params,
+ * body, op, import). Not for use outside this folder.
+ *
+ * The document is read through doc.c (oa_top, oa_paths_*, oa_pointer), never
+ * as one tree: a JSON spec is an index of spans parsed on demand, so values
+ * from it are borrowed only until the next path item (oa_doc_trim).
  */
 #ifndef CONNHUB_OPENAPI_INTERNAL_H
 #define CONNHUB_OPENAPI_INTERNAL_H
