@@ -423,6 +423,28 @@ test_index_holes(void **state)
     free(r.dump);
 }
 
+/* Past jansson's own nesting limit (2048) the index refuses whatever
+ * max_depth allows, and leaves the text to the whole parse. */
+static void
+test_index_scan_depth(void **state)
+{
+    for (int d = 2048; d <= 2049; d++) {
+        size_t len = 0;
+        char *s = malloc((size_t)d * 2 + 1);
+        struct oa_index *x;
+
+        for (int i = 0; i < d; i++)
+            s[len++] = '[';
+        for (int i = 0; i < d; i++)
+            s[len++] = ']';
+        x = oa_index_build(s, len, 5000);
+        assert_true((x != NULL) == (d == 2048));
+        oa_index_free(x);
+        free(s);
+    }
+    (void)state;
+}
+
 /* The span cache is trimmed between path items: many operations sharing
  * components past OA_SPAN_CACHE_BYTES import the same. */
 static void
@@ -468,6 +490,7 @@ main(void)
         cmocka_unit_test(test_index_refs),
         cmocka_unit_test(test_index_huge_member),
         cmocka_unit_test(test_index_depth),
+        cmocka_unit_test(test_index_scan_depth),
         cmocka_unit_test(test_index_cache_trim),
         cmocka_unit_test(test_index_holes),
     };
