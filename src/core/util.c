@@ -1,6 +1,7 @@
 #include "core/util.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +164,13 @@ str_is_utf8(const char *s, size_t n)
         unsigned char c = p[i];
         size_t k;
         unsigned cp;
+        uint64_t w;
         if (c < 0x80) {
-            i++;
+            /* ASCII runs 8 bytes at a time (specs are mostly ASCII) */
+            while (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0))
+                i += 8;
+            if (i < n && p[i] < 0x80)
+                i++;
             continue;
         }
         if (c >= 0xc2 && c <= 0xdf) {

@@ -84,7 +84,7 @@ consumes(struct oa *oa, json_t *op, bool json)
     json_t *v;
 
     if (c == NULL)
-        c = json_object_get(oa->doc, "consumes");
+        c = oa_top(oa, "consumes");
     json_array_foreach (c, i, v) {
         const char *m = json_string_value(v);
         if (m && json && !strcmp(m, "*/*"))
@@ -106,7 +106,7 @@ oa_body_v2(struct oa *oa, struct xstate *x, json_t *op, json_t *body_param, json
         ctype = consumes(oa, op, true);
         if (ctype == NULL) {
             ctype = "application/json";
-            if (json_object_get(op, "consumes") || json_object_get(oa->doc, "consumes"))
+            if (json_object_get(op, "consumes") || oa_top(oa, "consumes"))
                 oa_warn(oa, "unsupported_body", x->loc,
                         "the operation consumes no JSON type; body mapped as JSON");
         }

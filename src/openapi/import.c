@@ -38,9 +38,11 @@ not_spec(struct errinfo *ei, const char *why)
 static enum err
 version(struct oa *oa, json_t *p, struct errinfo *ei)
 {
-    const char *sw = oa_str(oa->doc, "swagger"), *v3 = oa_str(oa->doc, "openapi");
+    const char *sw = json_string_value(oa_top(oa, "swagger"));
+    const char *v3 = json_string_value(oa_top(oa, "openapi"));
+    int paths = oa_top_type(oa, "paths");
 
-    if (!json_is_object(oa->doc))
+    if (oa->idx == NULL && !json_is_object(oa->doc))
         return not_spec(ei, "the document is not an object");
     if (sw != NULL && !strcmp(sw, "2.0")) {
         oa->v2 = true;
@@ -49,8 +51,7 @@ version(struct oa *oa, json_t *p, struct errinfo *ei)
         return not_spec(ei, "not Swagger 2.0 or OpenAPI 3.0/3.1 (need \"swagger\": \"2.0\" "
                             "or \"openapi\": \"3.x.y\" as a string)");
     }
-    if (!json_is_object(json_object_get(oa->doc, "paths")) &&
-        json_object_get(oa->doc, "paths") != NULL)
+    if (paths != -1 && paths != JSON_OBJECT)
         return not_spec(ei, "\"paths\" is not an object");
     return oa_set_str(p, "spec_version", oa->v2 ? "2.0" : v3) == 0 ? ERR_OK : ERR_NOMEM;
 }
@@ -66,7 +67,7 @@ text_of(const json_t *v)
 static enum err
 info(struct oa *oa, json_t *p)
 {
-    json_t *in = json_object_get(oa->doc, "info");
+    json_t *in = oa_top(oa, "info");
     json_t *ver = json_object_get(in, "version");
     char *num = json_is_number(ver) ? json_dumps(ver, JSON_ENCODE_ANY) : NULL;
 
@@ -79,13 +80,12 @@ info(struct oa *oa, json_t *p)
 static enum err
 count_ops(struct oa *oa, struct errinfo *ei)
 {
+    struct oa_cursor c = {0};
     const char *path;
-    json_t *item;
     size_t n = 0;
 
-    json_object_foreach (json_object_get(oa->doc, "paths"), path, item) {
-        for (size_t i = 0; i < 8; i++)
-            n += json_is_object(json_object_get(item, methods[i])) ? 1 : 0;
+    while (oa_paths_next(oa, &c, &path)) {
+        n += oa_paths_nops(oa, &c);
         if (n > oa->o.max_operations)
             return err_set(ei, ERR_TOO_LARGE, "limit_exceeded", "max_operations",
                            "the spec has more than %zu operations", oa->o.max_operations);
@@ -99,14 +99,20 @@ static enum err
 operations(struct oa *oa, json_t *p, struct errinfo *ei)
 {
     json_t *ops = json_array(), *item, *op;
+    struct oa_cursor c = {0};
     const char *path;
     enum err e = ERR_OK;
 
     if (ops == NULL || json_object_set_new(p, "operations", ops) != 0)
         return ERR_NOMEM;
-    json_object_foreach (json_object_get(oa->doc, "paths"), path, item) {
-        char *loc = oa_loc("paths", path, NULL);
-        json_t *it = oa_resolve(oa, item, loc);
+    while (oa_paths_next(oa, &c, &path)) {
+        char *loc;
+        json_t *it;
+        item = oa_paths_item(oa, &c);
+        if (item == NULL)
+            return ERR_NOMEM; /* the index vouched for the text: only memory can fail */
+        loc = oa_loc("paths", path, NULL);
+        it = oa_resolve(oa, item, loc);
         free(loc);
         for (size_t i = 0; it != NULL && i < 8 && e == ERR_OK; i++) {
             json_t *o = NULL;
@@ -117,6 +123,8 @@ operations(struct oa *oa, json_t *p, struct errinfo *ei)
             if (o != NULL)
                 json_array_append_new(ops, o);
         }
+        json_decref(item);
+        oa_doc_trim(oa); /* nothing borrowed is held between path items */
         if (e != ERR_OK)
             return e;
     }
@@ -162,7 +170,7 @@ openapi_import(const char *text, size_t len, const struct openapi_opts *opts, js
                        "the spec is larger than %zu bytes", oa.o.max_spec_bytes);
     if (text == NULL)
         return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec is empty");
-    e = oa_parse(text, len, &oa.o, &oa.doc, ei);
+    e = oa_open(&oa, text, len, ei);
     if (e != ERR_OK)
         return e;
     oa.warnings = json_array();
@@ -184,6 +192,7 @@ openapi_import(const char *text, size_t len, const struct openapi_opts *opts, js
     }
     json_decref(p);
     json_decref(oa.doc);
+    oa_index_free(oa.idx);
     json_decref(oa.warnings);
     json_decref(oa.warned);
     json_decref(oa.names);

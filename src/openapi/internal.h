@@ -1,7 +1,11 @@
 /*
  * openapi internals: the state of one import, shared by the files of
- * src/openapi/ (parse, ref, names, server, security, params, body, op,
- * import). Not for use outside this folder.
+ * src/openapi/ (parse, index, doc, ref, names, server, security, params,
+ * body, op, import). Not for use outside this folder.
+ *
+ * The document is read through doc.c (oa_top, oa_paths_*, oa_pointer), never
+ * as one tree: a JSON spec is an index of spans parsed on demand, so values
+ * from it are borrowed only until the next path item (oa_doc_trim).
  */
 #ifndef CONNHUB_OPENAPI_INTERNAL_H
 #define CONNHUB_OPENAPI_INTERNAL_H
@@ -11,14 +15,60 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "openapi/openapi.h"
 
 #define OA_MAX_NAME 64 /* operation names and input keys */
+/* Bytes of spec text whose parsed spans doc.c keeps between path items. */
+#define OA_SPAN_CACHE_BYTES ((size_t)1 << 18)
+
+/* index.c: where the members of a JSON spec lie. */
+struct oa_span {
+    size_t start, end;     /* the value: text[start, end) */
+    size_t key, klen;      /* its key, decoded: keys.data + key (NUL-terminated) */
+    int parent;            /* -1 for the root (span 0) */
+    int first, last, next; /* children in order, and the next sibling; -1 for none */
+    int depth;             /* 0 root, 1 top-level member, ... */
+    bool kids;             /* an object whose members are all spans */
+    bool security;         /* path item: an operation may have "security" */
+    bool pinned;           /* val lives until the end of the import */
+    unsigned nops;         /* path item: methods whose value is an object */
+    size_t hole0, nholes;  /* path item: its holes, holes[hole0, hole0 + nholes) */
+    json_t *val;           /* parsed (owned), or NULL */
+};
+
+/* A value inside a path item that the mapping never reads: text[start, end). */
+struct oa_hole {
+    size_t start, end;
+};
+
+struct oa_index {
+    const char *text;
+    size_t len;
+    struct oa_span *sp;
+    size_t n, cap;
+    struct buf keys;
+    struct oa_hole *holes; /* in text order */
+    size_t nh, hcap;
+    int *tab; /* (parent, key) -> span + 1; open addressing */
+    size_t tabn;
+    size_t cached; /* text bytes of parsed spans not pinned */
+    char *scratch; /* doc.c: a span without its white space */
+    size_t scap;
+};
+
+/* The index of a JSON text whose root is an object, or NULL when the text is
+ * not one jansson surely accepts as is (see index.c): parse it whole then. */
+struct oa_index *oa_index_build(const char *text, size_t len, int max_depth);
+void oa_index_free(struct oa_index *x); /* NULL is fine */
+/* The span of member key of span parent (whose kids are spans), or -1. */
+int oa_index_child(const struct oa_index *x, int parent, const char *key, size_t klen);
 
 struct oa {
     struct openapi_opts o; /* defaults filled in */
-    json_t *doc;           /* the parsed spec (owned) */
+    json_t *doc;           /* the parsed spec (owned), or NULL with idx */
+    struct oa_index *idx;  /* JSON: the spans, parsed on demand (owned), or NULL */
     bool v2;               /* Swagger 2.0 */
     json_t *warnings;      /* array (owned) */
     json_t *warned;        /* "code\n$ref" already reported (owned set) */
@@ -43,6 +93,37 @@ struct xstate {
 /* parse.c: JSON (depth pre-checked) or YAML to a jansson value. */
 enum err oa_parse(const char *text, size_t len, const struct openapi_opts *o, json_t **out,
                   struct errinfo *ei) WARN_UNUSED;
+/* The same checks and errors, but a JSON object is indexed (oa->idx) when
+ * index.c vouches for it, else parsed whole (oa->doc). */
+enum err oa_open(struct oa *oa, const char *text, size_t len, struct errinfo *ei) WARN_UNUSED;
+
+#ifdef CONNHUB_TEST
+extern bool oa_whole_json; /* parse.c: no index, JSON is parsed whole */
+#endif
+
+/* doc.c: the document, whether whole (oa->doc) or indexed (oa->idx). */
+/* A top-level member (borrowed, lives until the end of the import), or NULL. */
+json_t *oa_top(struct oa *oa, const char *key);
+/* The type of a top-level member without parsing it; -1 when absent. */
+int oa_top_type(struct oa *oa, const char *key);
+/* The value of span s, parsed on demand (borrowed, lives until oa_doc_trim). */
+json_t *oa_span_value(struct oa *oa, int s);
+/* Frees parsed spans past OA_SPAN_CACHE_BYTES; call only where no borrowed
+ * value from oa_pointer / oa_resolve is held. */
+void oa_doc_trim(struct oa *oa);
+struct oa_cursor {
+    void *it; /* whole: the iterator over paths */
+    int span; /* indexed: the path item's span */
+    bool started;
+};
+/* Steps to the next path item (document order); false past the last. */
+bool oa_paths_next(struct oa *oa, struct oa_cursor *c, const char **path);
+/* The current path item (new reference, parsed on demand). */
+json_t *oa_paths_item(struct oa *oa, const struct oa_cursor *c);
+/* How many of its methods hold objects (counted without parsing). */
+size_t oa_paths_nops(struct oa *oa, const struct oa_cursor *c);
+/* false when none of its operations has "security". */
+bool oa_paths_secured(struct oa *oa, const struct oa_cursor *c);
 
 /* warn.c */
 void oa_warn(struct oa *oa, const char *code, const char *loc, const char *fmt, ...)
@@ -57,8 +138,8 @@ const char *oa_str(const json_t *obj, const char *key);
 int oa_set_str(json_t *obj, const char *key, const char *val);
 
 /* ref.c */
-/* The value at a local reference "#/a/b" (borrowed), or NULL. */
-json_t *oa_pointer(const struct oa *oa, const char *ref);
+/* The value at a local reference "#/a/b" (borrowed, until oa_doc_trim), or NULL. */
+json_t *oa_pointer(struct oa *oa, const char *ref);
 /* Follows a $ref chain of a non-schema object (parameter, requestBody, response,
  * security scheme, path item); NULL (with a warning) when it cannot. Borrowed. */
 json_t *oa_resolve(struct oa *oa, json_t *node, const char *loc);

@@ -6,6 +6,11 @@
  * text may be JSON or YAML (detected by its first byte: '{' or '[' is JSON),
  * Swagger 2.0, OpenAPI 3.0.x or 3.1.x.
  *
+ * A JSON spec is checked in one flat pass and then parsed piece by piece as
+ * the mapping reads it (index.c, doc.c), so an import needs about the text
+ * and the proposal in memory, not a tree of the whole document; YAML is
+ * parsed whole. Either way the result, and every error, is the same.
+ *
  * Every bound below is checked before work grows with it, so a hostile spec
  * (billion laughs, 100,000-deep nesting, circular $refs, huge schemas) fails
  * fast or imports a truncated schema with a warning; it never recurses

@@ -1,5 +1,7 @@
 /* parse: spec text to a jansson value. UTF-8 is checked first; JSON nesting
- * is measured by a flat scan before jansson (which recurses) sees it. */
+ * is measured by a flat scan before jansson (which recurses) sees it. A JSON
+ * object is indexed instead (index.c) when it can be, and read span by span
+ * (doc.c). */
 #include <stdbool.h>
 #include <string.h>
 
@@ -72,27 +74,63 @@ parse_json(const char *s, size_t n, const struct openapi_opts *o, json_t **out, 
     return ERR_OK;
 }
 
+/* Skips a UTF-8 BOM, checks the bytes; *first is the first byte that is not
+ * white space. */
+static enum err
+check_text(const char **text, size_t *len, size_t *first, struct errinfo *ei)
+{
+    size_t i = 0;
+
+    if (*len >= 3 && memcmp(*text, "\xef\xbb\xbf", 3) == 0) {
+        *text += 3;
+        *len -= 3;
+    }
+    if (!str_is_utf8(*text, *len))
+        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec is not valid UTF-8");
+    if (memchr(*text, '\0', *len) != NULL)
+        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec contains a NUL byte");
+    while (i < *len &&
+           ((*text)[i] == ' ' || (*text)[i] == '\t' || (*text)[i] == '\r' || (*text)[i] == '\n'))
+        i++;
+    if (i == *len)
+        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec is empty");
+    *first = i;
+    return ERR_OK;
+}
+
 enum err
 oa_parse(const char *text, size_t len, const struct openapi_opts *o, json_t **out,
          struct errinfo *ei)
 {
     struct yaml_limits yl = {o->max_depth, o->max_aliases, OPENAPI_MAX_ALIAS_NODES};
     size_t i = 0;
+    enum err e;
 
     *out = NULL;
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-        text += 3;
-        len -= 3;
-    }
-    if (!str_is_utf8(text, len))
-        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec is not valid UTF-8");
-    if (memchr(text, '\0', len) != NULL)
-        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec contains a NUL byte");
-    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
-        i++;
-    if (i == len)
-        return err_set(ei, ERR_INVALID, "invalid_spec", "spec", "the spec is empty");
+    e = check_text(&text, &len, &i, ei);
+    if (e != ERR_OK)
+        return e;
     if (text[i] == '{' || text[i] == '[')
         return parse_json(text, len, o, out, ei);
     return yaml_to_json(text, len, &yl, out, ei);
+}
+
+/* Tests set it to parse every JSON text whole, as before the index, and
+ * compare the two imports. */
+TESTABLE bool oa_whole_json;
+
+enum err
+oa_open(struct oa *oa, const char *text, size_t len, struct errinfo *ei)
+{
+    size_t i = 0;
+    enum err e = check_text(&text, &len, &i, ei);
+
+    if (e != ERR_OK)
+        return e;
+    if (text[i] == '{' && !oa_whole_json) {
+        oa->idx = oa_index_build(text, len, oa->o.max_depth);
+        if (oa->idx != NULL)
+            return ERR_OK;
+    }
+    return oa_parse(text, len, &oa->o, &oa->doc, ei);
 }

@@ -69,10 +69,14 @@ step(json_t *cur, const struct buf *t)
     return NULL;
 }
 
+/* With an index, the walk goes down the spans while their members are
+ * spans, parses the one it stops at (doc.c) and goes on in that tree. */
 json_t *
-oa_pointer(const struct oa *oa, const char *ref)
+oa_pointer(struct oa *oa, const char *ref)
 {
-    json_t *cur = oa->doc;
+    json_t *cur = oa->doc; /* indexed: NULL until a span is parsed */
+    int span = 0;          /* indexed: where the walk is, the root first */
+    bool ok = true;
     struct buf t;
     const char *p;
 
@@ -82,15 +86,26 @@ oa_pointer(const struct oa *oa, const char *ref)
     if (*p != '\0' && *p != '/')
         return NULL; /* "#anchor": plain-name fragments are not supported */
     buf_init(&t, 4096);
-    while (cur != NULL && *p == '/') {
+    while (ok && *p == '/') {
         const char *e = strchr(p + 1, '/');
         if (e == NULL)
             e = p + strlen(p);
-        cur = token(p + 1, e, &t) ? step(cur, &t) : NULL;
+        ok = token(p + 1, e, &t);
+        if (ok && cur == NULL && oa->idx != NULL && oa->idx->sp[span].kids) {
+            span = oa_index_child(oa->idx, span, t.data ? t.data : "", t.len);
+            ok = span >= 0;
+        } else if (ok) {
+            if (cur == NULL)
+                cur = oa_span_value(oa, span);
+            cur = step(cur, &t);
+            ok = cur != NULL;
+        }
         p = e;
     }
     buf_release(&t);
-    return cur;
+    if (ok && cur == NULL)
+        cur = oa_span_value(oa, span);
+    return ok ? cur : NULL;
 }
 
 static bool

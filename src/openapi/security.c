@@ -163,37 +163,46 @@ first_req(const json_t *sec)
     return "";
 }
 
-static const char *
+/* The first scheme of the first secured operation (new string, free()), or
+ * NULL. Path items that cannot have one are not parsed. */
+static char *
 auth_from_ops(struct oa *oa)
 {
     static const char *const methods[] = {"get",     "put",  "post",  "delete",
                                           "options", "head", "patch", "trace"};
+    struct oa_cursor c = {0};
     const char *path, *name;
-    json_t *item;
+    char *found = NULL;
 
-    json_object_foreach (json_object_get(oa->doc, "paths"), path, item) {
-        for (size_t i = 0; i < 8; i++) {
+    while (found == NULL && oa_paths_next(oa, &c, &path)) {
+        json_t *item = oa_paths_secured(oa, &c) ? oa_paths_item(oa, &c) : NULL;
+        for (size_t i = 0; item != NULL && found == NULL && i < 8; i++) {
             name = first_req(json_object_get(json_object_get(item, methods[i]), "security"));
             if (name != NULL && name[0] != '\0') {
                 oa_warn(oa, "auth_from_operation", "#/security",
                         "no global security; auth taken from the first secured operation");
-                return name;
+                found = strdup(name);
             }
         }
+        json_decref(item);
     }
-    return "";
+    return found;
 }
 
 static enum err
 pick_auth(struct oa *oa, json_t *proposal)
 {
-    json_t *g = json_object_get(oa->doc, "security"), *ent;
-    const char *name = g ? first_req(g) : auth_from_ops(oa);
+    json_t *g = oa_top(oa, "security"), *ent;
+    char *own = g ? NULL : auth_from_ops(oa);
+    const char *name = g ? first_req(g) : own;
+    int rc;
 
-    if (name == NULL || name[0] == '\0')
+    if (name == NULL || name[0] == '\0') {
+        free(own);
         return json_object_set_new(proposal, "auth", json_pack("{s:s}", "type", "none")) == 0
                    ? ERR_OK
                    : ERR_NOMEM;
+    }
     ent = json_object_get(oa->schemes, name);
     if (ent == NULL) {
         oa_warn(oa, "unknown_security_scheme", "#/security",
@@ -202,15 +211,16 @@ pick_auth(struct oa *oa, json_t *proposal)
     } else {
         ent = json_deep_copy(ent);
     }
-    return json_object_set_new(proposal, "auth", ent) == 0 ? ERR_OK : ERR_NOMEM;
+    free(own);
+    rc = json_object_set_new(proposal, "auth", ent);
+    return rc == 0 ? ERR_OK : ERR_NOMEM;
 }
 
 enum err
 oa_security(struct oa *oa, json_t *proposal)
 {
-    json_t *defs = oa->v2
-                       ? json_object_get(oa->doc, "securityDefinitions")
-                       : json_object_get(json_object_get(oa->doc, "components"), "securitySchemes");
+    json_t *defs =
+        oa->v2 ? oa_top(oa, "securityDefinitions") : oa_pointer(oa, "#/components/securitySchemes");
     json_t *opts = json_array(), *s;
     const char *name;
 
@@ -239,7 +249,7 @@ oa_op_security(struct oa *oa, const json_t *op)
     size_t i;
 
     if (sec == NULL)
-        sec = json_object_get(oa->doc, "security");
+        sec = oa_top(oa, "security");
     json_array_foreach (sec, i, r) {
         json_object_foreach (r, k, v) {
             if (json_object_get(seen, k) == NULL) {

@@ -86,7 +86,7 @@ fill_vars(const char *url, const json_t *vars, struct buf *out, struct errinfo *
 static enum err
 v3_url(struct oa *oa, struct buf *b, struct errinfo *ei)
 {
-    json_t *srv = json_array_get(json_object_get(oa->doc, "servers"), 0);
+    json_t *srv = json_array_get(oa_top(oa, "servers"), 0);
     const char *url = oa_str(srv, "url");
 
     if (url == NULL)
@@ -97,9 +97,9 @@ v3_url(struct oa *oa, struct buf *b, struct errinfo *ei)
 static enum err
 v2_url(struct oa *oa, struct buf *b, struct errinfo *ei)
 {
-    const char *host = oa_str(oa->doc, "host");
-    const char *bp = oa_str(oa->doc, "basePath");
-    const char *scheme = json_string_value(json_array_get(json_object_get(oa->doc, "schemes"), 0));
+    const char *host = json_string_value(oa_top(oa, "host"));
+    const char *bp = json_string_value(oa_top(oa, "basePath"));
+    const char *scheme = json_string_value(json_array_get(oa_top(oa, "schemes"), 0));
 
     if (host == NULL || host[0] == '\0')
         return need_base(ei, "the spec has no host");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openapi/internal.h"
 #include "openapi/openapi.h"
 
 struct spec {
@@ -201,6 +202,47 @@ test_corpus(void **state)
     }
 }
 
+static char *
+dump_import(const char *text, size_t len, bool whole)
+{
+    struct openapi_opts o = {.base_url_override = "https://k8s.example.test"};
+    struct errinfo ei = {0};
+    json_t *p = NULL;
+    char *s;
+
+    oa_whole_json = whole;
+    assert_int_equal(openapi_import(text, len, &o, &p, &ei), ERR_OK);
+    oa_whole_json = false;
+    s = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    assert_non_null(s);
+    return s;
+}
+
+/* Every JSON spec imports byte for byte the same through the span index
+ * (index.c, doc.c) as parsed whole. */
+static void
+test_corpus_index_same(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        size_t len, n = strlen(specs[i].file);
+        char *text, *a, *b;
+
+        if (n < 5 || strcmp(specs[i].file + n - 5, ".json") != 0)
+            continue;
+        text = slurp(specs[i].file, &len);
+        assert_non_null(text);
+        a = dump_import(text, len, false);
+        b = dump_import(text, len, true);
+        if (strcmp(a, b) != 0)
+            fail_msg("%s: the indexed import differs", specs[i].file);
+        free(a);
+        free(b);
+        free(text);
+    }
+}
+
 /* A few spot checks of mapped content. */
 static json_t *
 load(const char *file)
@@ -266,6 +308,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_corpus_index_same),
         cmocka_unit_test(test_github_issue),
         cmocka_unit_test(test_petstore_oauth),
     };
