@@ -689,8 +689,28 @@ worker_main(void *arg)
     return NULL;
 }
 
+/* The workers share the port through SO_REUSEPORT, which would also let a
+ * second server of the same user bind it silently and take half of the
+ * requests. So the first worker's bind is preceded by one without it: that
+ * fails (EADDRINUSE) while anyone listens on the port. */
+static bool
+port_taken(const struct sockaddr_storage *ss, socklen_t sl)
+{
+    int one = 1, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool taken;
+
+    if (fd < 0)
+        return false;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    taken = bind(fd, (const struct sockaddr *)ss, sl) != 0 && errno == EADDRINUSE;
+    close(fd);
+    if (taken)
+        errno = EADDRINUSE;
+    return taken;
+}
+
 static int
-bind_listen(const char *host, int port, int *actual_port)
+bind_listen(const char *host, int port, bool first, int *actual_port)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -713,6 +733,8 @@ bind_listen(const char *host, int port, int *actual_port)
             return -2;
         sl = sizeof(*s4);
     }
+    if (first && port != 0 && port_taken(&ss, sl))
+        return -3;
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
@@ -899,10 +921,15 @@ server_run(struct app *app, const struct server_config *cfg)
         ws[i].app = app;
         ws[i].cfg = cfg;
         ws[i].index = (int)i;
-        ws[i].listen_fd = bind_listen(host, i == 0 ? port : actual, &actual);
+        ws[i].listen_fd = bind_listen(host, i == 0 ? port : actual, i == 0, &actual);
         if (ws[i].listen_fd < 0) {
             log_kv(LOG_ERROR, "server.bind_failed", "s:listen", cfg->listen, "s:detail",
-                   ws[i].listen_fd == -2 ? "not a numeric IP address" : strerror(errno), LOG_END);
+                   ws[i].listen_fd == -2   ? "not a numeric IP address"
+                   : ws[i].listen_fd == -3 ? "the address is in use: another server (another "
+                                             "connhub?) listens on it; stop it or pick another "
+                                             "--listen"
+                                           : strerror(errno),
+                   LOG_END);
             rc = 1;
             break;
         }

@@ -24,14 +24,14 @@ enum err oauth_discovery_urls(const char *issuer, char **oidc, char **rfc8414,
 
 /* From a document: {"authorize_url", "token_url", "revocation_url"?,
  * "userinfo_url"?} (new reference), or a refusal naming what is wrong. */
-enum err oauth_discovery_parse(const char *issuer, const char *body, size_t len,
-                               json_t **endpoints, struct errinfo *ei) WARN_UNUSED;
+enum err oauth_discovery_parse(const char *issuer, const char *body, size_t len, json_t **endpoints,
+                               struct errinfo *ei) WARN_UNUSED;
 
 /* done() runs once, later, on ob's loop: endpoints (a new reference the
  * callback owns) or e/ei. A synchronous error means done() never runs. */
 typedef void (*oauth_discover_cb)(enum err e, json_t *endpoints, const struct errinfo *ei,
                                   void *arg);
-enum err oauth_discover(struct outbound *ob, const char *issuer, oauth_discover_cb done,
-                        void *arg, struct errinfo *ei) WARN_UNUSED;
+enum err oauth_discover(struct outbound *ob, const char *issuer, oauth_discover_cb done, void *arg,
+                        struct errinfo *ei) WARN_UNUSED;
 
 #endif

@@ -552,3 +552,22 @@ test('DUR-008: a create retried with the same Idempotency-Key makes exactly one 
   assert.equal(await count('Once'), 0);
   await srv.stop();
 });
+
+test('a second server on a port a connhub already listens on refuses to start, naming --listen (SO_REUSEPORT would have split the requests between them)', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'connhub.db');
+  seed(db);
+  const srv = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 }, args: ['--threads', '2'] });
+  const second = runCli(['serve', '--listen', `127.0.0.1:${srv.port}`, '--db', `sqlite:${path.join(dir, 'other.db')}`],
+    { env: { INTEGRATION_ENCRYPTION_KEY: KEY1 }, timeout: 20000 });
+  assert.notEqual(second.code, 0, 'the second server must not run');
+  assert.equal(second.signal ?? null, null, `it exits by itself: ${second.stderr}`);
+  assert.match(second.stderr, /"event":"server\.bind_failed"/);
+  assert.match(second.stderr, /"listen":"127\.0\.0\.1:\d+".*address is in use/);
+  assert.equal((await fetch(`${srv.url}/healthz`)).status, 200, 'the first one still serves');
+  await srv.stop();
+  // once it stopped, the port is free again at once
+  const again = await startServer({ dbPath: db, env: { INTEGRATION_ENCRYPTION_KEY: KEY1 }, port: srv.port });
+  assert.equal((await fetch(`${again.url}/healthz`)).status, 200);
+  await again.stop();
+});

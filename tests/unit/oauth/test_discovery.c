@@ -17,8 +17,8 @@
 
 #define ISS "https://as.example.com"
 #define GOOD                                                                                       \
-    "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/auth\",\"token_endpoint\":\"" ISS \
-    "/token\",\"revocation_endpoint\":\"" ISS "/revoke\"}"
+    "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS                                    \
+    "/auth\",\"token_endpoint\":\"" ISS "/token\",\"revocation_endpoint\":\"" ISS "/revoke\"}"
 
 static void
 test_urls(void **state)
@@ -26,12 +26,14 @@ test_urls(void **state)
     static const struct {
         const char *issuer, *oidc, *rfc;
     } cases[] = {
-        {ISS, ISS "/.well-known/openid-configuration", ISS "/.well-known/oauth-authorization-server"},
+        {ISS, ISS "/.well-known/openid-configuration",
+         ISS "/.well-known/oauth-authorization-server"},
         {ISS "/", ISS "/.well-known/openid-configuration",
          ISS "/.well-known/oauth-authorization-server"},
         {ISS "/tenant/1", ISS "/tenant/1/.well-known/openid-configuration",
          ISS "/.well-known/oauth-authorization-server/tenant/1"},
-        {"https://as.example.com:8443/t/", "https://as.example.com:8443/t/.well-known/openid-configuration",
+        {"https://as.example.com:8443/t/",
+         "https://as.example.com:8443/t/.well-known/openid-configuration",
          "https://as.example.com:8443/.well-known/oauth-authorization-server/t"},
     };
     struct errinfo ei = {0};
@@ -82,9 +84,9 @@ test_parse(void **state)
     assert_string_equal(ei.code, "issuer_mismatch");
     assert_null(out);
     /* required endpoints, as URLs */
-    assert_int_equal(parse("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\"}", &out,
-                           &ei),
-                     ERR_UPSTREAM);
+    assert_int_equal(
+        parse("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\"}", &out, &ei),
+        ERR_UPSTREAM);
     assert_string_equal(ei.code, "bad_discovery");
     assert_int_equal(parse("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS
                            "/a\",\"token_endpoint\":\"javascript:alert(1)\"}",
