@@ -271,7 +271,9 @@ test_discover_paging_limits(void **state)
             .tools = cases[i].tools, .page = cases[i].page, .repeat_cursor = cases[i].repeat};
         set(&o);
         discover(MCP_STREAMABLE_HTTP, "/mcp", NULL, 0, 0, &res);
-        assert_int_equal(res.e, cases[i].e);
+        if (res.e != cases[i].e)
+            fail_msg("case %zu: error %d (%s: %s), expected %d", i, res.e, res.ei.code, res.ei.msg,
+                     cases[i].e);
         if (cases[i].code)
             assert_string_equal(res.ei.code, cases[i].code);
         if (res.e == ERR_OK) {
