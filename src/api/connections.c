@@ -97,15 +97,9 @@ h_conn_create(struct req *rq, struct resp *rs)
     if (e == ERR_OK)
         e = conn_create(rq->st, rq->app->vault, &rq->who, rq->json, key ? &idem : NULL, &out,
                         &rs->ei);
-    if (e == ERR_CONFLICT && key != NULL) { /* a concurrent try with the key made it first */
-        struct conn_row r = {0};
-        struct errinfo gei = {0};
-        bool made = store_conn_get(rq->st, rq->who.workspace_id, idem.id, &r, &gei) == ERR_OK;
-        conn_row_release(&r);
-        if (made) {
-            memset(&rs->ei, 0, sizeof(rs->ei));
-            return replay(rq, rs, idem.id);
-        }
+    if (e == ERR_CONFLICT && key != NULL && conn_idem_made(rq->st, &rq->who, &idem)) {
+        memset(&rs->ei, 0, sizeof(rs->ei)); /* a concurrent try with the key made it first */
+        return replay(rq, rs, idem.id);
     }
     if (e == ERR_OK)
         resp_json(rs, 201, out);

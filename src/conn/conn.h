@@ -46,6 +46,9 @@ struct conn_idem {
 enum err conn_idem_begin(struct store *st, const struct principal *p, const char *key,
                          const json_t *body, struct conn_idem *out, struct errinfo *ei) WARN_UNUSED;
 
+/* Does the connection c names exist now (a concurrent try made it)? */
+bool conn_idem_made(struct store *st, const struct principal *p, const struct conn_idem *c);
+
 /* idem: NULL, or an idempotent create's claim (conn_idem_begin, not a replay). */
 enum err conn_create(struct store *st, const struct vault *v, const struct principal *p,
                      const json_t *body, const struct conn_idem *idem, json_t **out,

@@ -26,6 +26,25 @@ key_ok(const char *key)
     return true;
 }
 
+/* ERR_OK when the connection c's claim names exists, ERR_NOT_FOUND when not. */
+static enum err
+made(struct store *st, const struct principal *p, const char *id, struct errinfo *ei)
+{
+    struct conn_row r = {0};
+    enum err e = store_conn_get(st, p->workspace_id, id, &r, ei);
+
+    conn_row_release(&r);
+    return e;
+}
+
+bool
+conn_idem_made(struct store *st, const struct principal *p, const struct conn_idem *c)
+{
+    struct errinfo ei = {0};
+
+    return made(st, p, c->id, &ei) == ERR_OK;
+}
+
 enum err
 conn_idem_begin(struct store *st, const struct principal *p, const char *key, const json_t *body,
                 struct conn_idem *out, struct errinfo *ei)
@@ -63,11 +82,7 @@ conn_idem_begin(struct store *st, const struct principal *p, const char *key, co
     snprintf(out->id, sizeof(out->id), "%s", prior.connection_id);
     if (!prior.done)
         return ERR_OK; /* the first try did not get as far: this one makes it */
-    {
-        struct conn_row r = {0};
-        e = store_conn_get(st, p->workspace_id, out->id, &r, ei);
-        conn_row_release(&r);
-    }
+    e = made(st, p, out->id, ei);
     if (e == ERR_NOT_FOUND)
         return err_set(ei, ERR_CONFLICT, "idempotency_key_used", "Idempotency-Key",
                        "this key made connection %s, which has since been deleted: send a new "

@@ -91,8 +91,8 @@ hex_encode(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int
-hexval(char c)
+int
+hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -109,7 +109,7 @@ hex_decode(const char *s, size_t slen, unsigned char *out, size_t outlen)
     if (slen != 2 * outlen)
         return false;
     for (size_t i = 0; i < outlen; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (unsigned char)(hi << 4 | lo);
@@ -249,10 +249,10 @@ xcalloc(size_t n, size_t sz)
     return p;
 }
 
-int
-json_text_depth(const char *p, size_t n, int limit)
+bool
+json_text_too_deep(const char *p, size_t n, int limit, size_t *at)
 {
-    int depth = 0, max = 0;
+    int depth = 0;
     bool in_str = false;
 
     for (size_t i = 0; i < n; i++) {
@@ -265,15 +265,16 @@ json_text_depth(const char *p, size_t n, int limit)
         } else if (c == '"') {
             in_str = true;
         } else if (c == '[' || c == '{') {
-            if (++depth > max)
-                max = depth;
-            if (max > limit)
-                return limit + 1;
+            if (++depth > limit) {
+                if (at)
+                    *at = i;
+                return true;
+            }
         } else if (c == ']' || c == '}') {
             depth--;
         }
     }
-    return max;
+    return false;
 }
 
 void *

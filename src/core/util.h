@@ -36,10 +36,12 @@ size_t b64_encode(const unsigned char *p, size_t n, char *out);
 long b64_decode(const char *s, size_t slen, unsigned char *out);
 
 bool str_is_utf8(const char *s, size_t n);
-/* Nesting depth of a JSON text ([ and { outside strings), counted without
- * parsing, so that 100,000 '[' are refused before a parser recurses; stops
- * counting once it passes limit (returns limit + 1 then). */
-int json_text_depth(const char *p, size_t n, int limit);
+/* Do [ and { (outside strings) nest deeper than limit in this JSON text?
+ * Counted without parsing, so that 100,000 '[' are refused before a parser
+ * recurses; *at (when not NULL) is then the offset of the first one too deep. */
+bool json_text_too_deep(const char *p, size_t n, int limit, size_t *at);
+/* The value of hex digit c, or -1. */
+int hex_digit(char c);
 bool str_has_ctl(const char *s); /* any byte < 0x20 or 0x7f */
 /* Lower-case [a-z0-9_], 1..max chars, starts with a letter or digit. */
 bool str_is_slug(const char *s, size_t max);

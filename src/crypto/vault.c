@@ -23,6 +23,8 @@
 #include "core/banned.h"
 
 #define NONCE_LEN AEAD_NONCE_LEN
+_Static_assert(VAULT_TAG_LEN == AEAD_TAG_LEN, "the vault format's tag is the cipher's");
+_Static_assert(VAULT_HEADER_LEN == 1 + 4 + AEAD_NONCE_LEN, "version, key id, nonce");
 #define AAD_LABEL "connhub/secret/v1"
 
 struct vkey {

@@ -201,18 +201,6 @@ num_text(const json_t *v, char *out, size_t n)
 
 /* ---- $ref ---- */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Resolves "#" or "#/a/b~1c/0" inside root; NULL if it does not resolve. */
 static const json_t *
 ref_resolve(const json_t *root, const char *ref)
@@ -236,8 +224,8 @@ ref_resolve(const json_t *root, const char *ref)
             if (c == '~' && (*p == '0' || *p == '1')) {
                 c = *p == '0' ? '~' : '/';
                 p++;
-            } else if (c == '%' && hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
-                c = (char)(hexval(p[0]) * 16 + hexval(p[1]));
+            } else if (c == '%' && hex_digit(p[0]) >= 0 && hex_digit(p[1]) >= 0) {
+                c = (char)(hex_digit(p[0]) * 16 + hex_digit(p[1]));
                 p += 2;
             }
             if (n + 1 >= sizeof(tok))
@@ -393,16 +381,17 @@ re_escape(const char *p, size_t n, size_t i, bool in_class, int *lit, char *shor
         *lit = '\b';
         return i + 1;
     case 'x':
-        if (i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-            *lit = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
+        if (i + 2 < n && hex_digit(p[i + 1]) >= 0 && hex_digit(p[i + 2]) >= 0) {
+            *lit = hex_digit(p[i + 1]) * 16 + hex_digit(p[i + 2]);
             return *lit > 0 && *lit < 128 ? i + 3 : 0;
         }
         return 0;
     case 'u':
-        if (i + 4 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0 && hexval(p[i + 3]) >= 0 &&
-            hexval(p[i + 4]) >= 0) {
-            *lit = ((hexval(p[i + 1]) * 16 + hexval(p[i + 2])) * 16 + hexval(p[i + 3])) * 16 +
-                   hexval(p[i + 4]);
+        if (i + 4 < n && hex_digit(p[i + 1]) >= 0 && hex_digit(p[i + 2]) >= 0 &&
+            hex_digit(p[i + 3]) >= 0 && hex_digit(p[i + 4]) >= 0) {
+            *lit =
+                ((hex_digit(p[i + 1]) * 16 + hex_digit(p[i + 2])) * 16 + hex_digit(p[i + 3])) * 16 +
+                hex_digit(p[i + 4]);
             return *lit > 0 && *lit < 128 ? i + 5 : 0;
         }
         return 0;

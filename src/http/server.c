@@ -126,7 +126,7 @@ req_json_object(struct req *rq, struct errinfo *ei)
                        "send the body as application/json");
     if (rq->body.len == 0)
         return err_set(ei, ERR_INVALID, "empty_body", NULL, "the request needs a JSON body");
-    if (json_text_depth(rq->body.data, rq->body.len, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    if (json_text_too_deep(rq->body.data, rq->body.len, MAX_JSON_DEPTH, NULL))
         return err_set(ei, ERR_INVALID, "too_deep", NULL,
                        "the JSON body is nested deeper than %d levels", MAX_JSON_DEPTH);
     rq->json = json_loadb(rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &je);

@@ -11,16 +11,18 @@
 #include "outbound/ssrf.h"
 #include "core/banned.h"
 
+/* "<a[0, alen)><mid><c[0, clen)>" as a new string (free()); NULL when out
+ * of memory. */
 static char *
-concat3(const char *a, size_t alen, const char *b, const char *c, size_t clen)
+join(const char *a, int alen, const char *mid, const char *c, int clen)
 {
-    size_t bl = strlen(b);
-    char *s = xmalloc(alen + bl + clen + 1);
+    struct buf b;
+    char *s = NULL;
 
-    memcpy(s, a, alen);
-    memcpy(s + alen, b, bl);
-    memcpy(s + alen + bl, c, clen);
-    s[alen + bl + clen] = '\0';
+    buf_init(&b, 2 * URL_MAX_LEN);
+    if (buf_printf(&b, "%.*s%s%.*s", alen, a, mid, clen, c) == ERR_OK)
+        s = buf_take(&b, NULL);
+    buf_release(&b);
     return s;
 }
 
@@ -49,9 +51,15 @@ oauth_discovery_urls(const char *issuer, char **oidc, char **rfc8414, struct err
     path = strchr(host, '/');
     if (path == NULL || path > issuer + n)
         path = issuer + n;
-    *oidc = concat3(issuer, n, "/.well-known/openid-configuration", "", 0);
-    *rfc8414 = concat3(issuer, (size_t)(path - issuer), "/.well-known/oauth-authorization-server",
-                       path, (size_t)(issuer + n - path));
+    *oidc = join(issuer, (int)n, "/.well-known/openid-configuration", "", 0);
+    *rfc8414 = join(issuer, (int)(path - issuer), "/.well-known/oauth-authorization-server", path,
+                    (int)(issuer + n - path));
+    if (*oidc == NULL || *rfc8414 == NULL) {
+        free(*oidc);
+        free(*rfc8414);
+        *oidc = *rfc8414 = NULL;
+        return ERR_NOMEM;
+    }
     return ERR_OK;
 }
 
@@ -80,7 +88,7 @@ oauth_discovery_parse(const char *issuer, const char *body, size_t len, json_t *
         return err_set(ei, ERR_TOO_LARGE, "limit_exceeded", "issuer",
                        "the discovery document is larger than %zu bytes",
                        OAUTH_MAX_DISCOVERY_BYTES);
-    if (json_text_depth(body, len, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    if (json_text_too_deep(body, len, MAX_JSON_DEPTH, NULL))
         return err_set(ei, ERR_UPSTREAM, "bad_discovery", "issuer",
                        "the discovery document is nested deeper than %d levels", MAX_JSON_DEPTH);
     doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);

@@ -28,6 +28,7 @@
 #include "core/buf.h"
 #include "openapi/internal.h"
 
+#include "core/util.h"
 #include "core/banned.h"
 
 #define SMALL_OBJECT 16     /* keys compared pairwise up to this many, sorted past it */
@@ -75,25 +76,13 @@ is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int
-hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static long
 hex4(const char *p)
 {
     long v = 0;
 
     for (int k = 0; k < 4; k++) {
-        int d = hexv(p[k]);
+        int d = hex_digit(p[k]);
         if (d < 0)
             return -1;
         v = v * 16 + d;

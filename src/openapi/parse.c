@@ -32,31 +32,13 @@ line_col(const char *s, size_t pos, size_t *line, size_t *col)
 static enum err
 json_depth_check(const char *s, size_t n, int max, struct errinfo *ei)
 {
-    int depth = 0;
-    bool str = false;
-    size_t line, col;
+    size_t at, line, col;
 
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                str = false;
-        } else if (c == '"') {
-            str = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max) {
-                line_col(s, i, &line, &col);
-                return err_set(ei, ERR_TOO_LARGE, "limit_exceeded", "max_depth",
-                               "JSON: nesting deeper than %d at line %zu column %zu", max, line,
-                               col);
-            }
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return ERR_OK;
+    if (!json_text_too_deep(s, n, max, &at))
+        return ERR_OK;
+    line_col(s, at, &line, &col);
+    return err_set(ei, ERR_TOO_LARGE, "limit_exceeded", "max_depth",
+                   "JSON: nesting deeper than %d at line %zu column %zu", max, line, col);
 }
 
 static enum err

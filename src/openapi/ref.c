@@ -14,19 +14,8 @@
 #include "core/buf.h"
 #include "openapi/internal.h"
 
+#include "core/util.h"
 #include "core/banned.h"
-
-static int
-hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes one pointer token (percent and ~ escapes) of [s, e) into b. */
 static bool
@@ -35,8 +24,8 @@ token(const char *s, const char *e, struct buf *b)
     buf_reset(b);
     for (; s < e; s++) {
         char c = *s;
-        if (c == '%' && e - s >= 3 && hexv(s[1]) >= 0 && hexv(s[2]) >= 0) {
-            c = (char)(hexv(s[1]) * 16 + hexv(s[2]));
+        if (c == '%' && e - s >= 3 && hex_digit(s[1]) >= 0 && hex_digit(s[2]) >= 0) {
+            c = (char)(hex_digit(s[1]) * 16 + hex_digit(s[2]));
             s += 2;
         } else if (c == '~' && e - s >= 2 && (s[1] == '0' || s[1] == '1')) {
             c = s[1] == '0' ? '~' : '/';

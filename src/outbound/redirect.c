@@ -33,15 +33,6 @@ wipe_free(char *s)
     free(s);
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* true when the n bytes at s, percent-decoded, equal key. */
 static bool
 key_matches(const char *s, size_t n, const char *key)
@@ -50,8 +41,8 @@ key_matches(const char *s, size_t n, const char *key)
 
     for (size_t i = 0; i < n; i++, k++) {
         int c = (unsigned char)s[i];
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+        if (c == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+            c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
             i += 2;
         }
         if (key[k] == '\0' || (unsigned char)key[k] != c)

@@ -1,5 +1,7 @@
 /* util: str_is_utf8, whose ASCII runs are checked eight bytes at a time: a
- * bad byte must be found at every offset within and after such a run. */
+ * bad byte must be found at every offset within and after such a run;
+ * json_text_too_deep (the API body, discovery and OpenAPI nesting limits
+ * share it) at N and N+1; hex_digit. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -58,12 +60,44 @@ test_utf8_every_offset(void **state)
     }
 }
 
+static void
+test_json_depth(void **state)
+{
+    size_t at = 99;
+
+    (void)state;
+    assert_false(json_text_too_deep("[[1]]", 5, 2, &at));
+    assert_int_equal(at, 99); /* untouched when within */
+    assert_true(json_text_too_deep("[[[1]]]", 7, 2, &at));
+    assert_int_equal(at, 2); /* the first bracket past the limit */
+    assert_true(json_text_too_deep("{\"a\":[{}]}", 10, 2, NULL));
+    /* brackets in strings, escaped quotes included, do not count */
+    assert_false(json_text_too_deep("[\"[[\\\"[[\"]", 10, 1, NULL));
+    /* siblings do not add up */
+    assert_false(json_text_too_deep("[[],[],[]]", 10, 2, NULL));
+}
+
+static void
+test_hex_digit(void **state)
+{
+    (void)state;
+    assert_int_equal(hex_digit('0'), 0);
+    assert_int_equal(hex_digit('9'), 9);
+    assert_int_equal(hex_digit('a'), 10);
+    assert_int_equal(hex_digit('F'), 15);
+    assert_int_equal(hex_digit('g'), -1);
+    assert_int_equal(hex_digit('/'), -1);
+    assert_int_equal(hex_digit('\0'), -1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_utf8_every_offset),
+        cmocka_unit_test(test_json_depth),
+        cmocka_unit_test(test_hex_digit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
