@@ -1,5 +1,6 @@
 #include "core/log.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,9 +12,18 @@
 #include "core/banned.h"
 
 #define LOG_LINE_MAX 4096
+_Static_assert(LOG_LINE_MAX <= LOG_BATCH_BYTES, "a line fits in an empty batch");
+_Static_assert(LOG_BATCH_BYTES <= PIPE_BUF, "a batch is one atomic write to a pipe");
 
 static enum log_level g_level = LOG_INFO;
 static int g_fd = 2;
+
+/* The calling thread's batch (log_batch): whole lines, written together. */
+static _Thread_local struct {
+    char b[LOG_BATCH_BYTES];
+    size_t n;
+    bool on;
+} t_batch;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -224,9 +234,35 @@ log_kv(enum log_level lvl, const char *event, ...)
 done:
     l.b[l.n++] = '}';
     l.b[l.n++] = '\n';
+    if (t_batch.on) {
+        if (l.n > sizeof(t_batch.b) - t_batch.n)
+            log_flush();
+        memcpy(t_batch.b + t_batch.n, l.b, l.n);
+        t_batch.n += l.n;
+        if (lvl >= LOG_WARN) /* an operator sees warnings at once */
+            log_flush();
+        return;
+    }
     {
         ssize_t w = write(g_fd, l.b, l.n);
         (void)w;
+    }
+}
+
+void
+log_batch(bool on)
+{
+    log_flush();
+    t_batch.on = on;
+}
+
+void
+log_flush(void)
+{
+    if (t_batch.n > 0) {
+        ssize_t w = write(g_fd, t_batch.b, t_batch.n);
+        (void)w;
+        t_batch.n = 0;
     }
 }
 

@@ -8,6 +8,14 @@
  * Never pass a credential, a token or a URL with its query: the logger cannot
  * tell them apart. Use log_redact_url() for URLs. A line is written with one
  * write(2), so lines from threads never interleave.
+ *
+ * A server's worker thread batches its lines (log_batch): they collect in a
+ * per-thread buffer of LOG_BATCH_BYTES and go out with one write(2) when the
+ * next would not fit, at a warning or an error, or at log_flush(), which the
+ * worker's loop calls after each turn (before it waits again): a line is
+ * never held while the thread sleeps, and a busy worker writes its access
+ * log once per turn instead of once per request. The batch is at most
+ * PIPE_BUF, so batches from threads never interleave on a pipe either.
  */
 #ifndef CONNHUB_CORE_LOG_H
 #define CONNHUB_CORE_LOG_H
@@ -21,6 +29,16 @@ void log_set_level(enum log_level lvl);
 bool log_enabled(enum log_level lvl);
 bool log_parse_level(const char *s, enum log_level *out);
 void log_set_fd(int fd); /* default 2 (stderr); tests redirect */
+
+/* One batch's bytes: PIPE_BUF on Linux (a write of at most this many bytes
+ * to a pipe is atomic), and LOG_LINE_MAX, the longest line. */
+#define LOG_BATCH_BYTES 4096
+
+/* Batches the calling thread's lines (on) or writes each at once (off, the
+ * default); either way what is batched is written first. */
+void log_batch(bool on);
+/* Writes the calling thread's batched lines, if any. */
+void log_flush(void);
 
 void log_kv(enum log_level lvl, const char *event, ...) __attribute__((sentinel));
 /* The end of a log_kv field list: a typed null pointer (a bare NULL may be an

@@ -17,7 +17,10 @@ struct watcher {
     int fd;
     loop_fd_cb cb;
     void *arg;
-    bool parked; /* cb == NULL but still in the epoll set (loop_park) */
+    uint32_t events;      /* as last given to epoll_ctl */
+    bool parked;          /* cb == NULL but still in the epoll set (loop_park) */
+    loop_fd_cb parked_cb; /* the callback it had when parked */
+    void *parked_arg;
 };
 
 struct loop {
@@ -101,12 +104,23 @@ loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, void *arg)
             return ERR_NOMEM;
         lp->w[fd] = w;
         op = EPOLL_CTL_ADD;
-    } else if (w->cb == NULL && !w->parked)
+    } else if (w->cb == NULL && !w->parked) {
         op = EPOLL_CTL_ADD; /* unwatched earlier: no longer in the epoll set */
+    } else if (w->parked && w->events == events && w->parked_cb == cb && w->parked_arg == arg) {
+        /* a parked descriptor watched again as it was (a kept-alive upstream
+         * connection taken by the next transfer): still in the set, so no
+         * epoll_ctl at all. Its owner calls loop_forget() when it opens a
+         * descriptor, so a closed and reused number never gets here. */
+        w->parked = false;
+        w->cb = cb;
+        w->arg = arg;
+        return ERR_OK;
+    }
     w->parked = false;
     w->fd = fd;
     w->cb = cb;
     w->arg = arg;
+    w->events = events;
     ev.data.ptr = w;
     /* An fd closed and reused behind our back: epoll dropped it (ENOENT), or
      * it is still there (EEXIST). Either way, retry with the other op. */
@@ -136,10 +150,23 @@ loop_unwatch(struct loop *lp, int fd)
 void
 loop_park(struct loop *lp, int fd)
 {
-    if (fd < 0 || fd >= lp->nw || lp->w[fd] == NULL || lp->w[fd]->cb == NULL)
+    struct watcher *w;
+
+    if (fd < 0 || fd >= lp->nw || (w = lp->w[fd]) == NULL || w->cb == NULL)
+        return;
+    w->parked_cb = w->cb;
+    w->parked_arg = w->arg;
+    w->cb = NULL;
+    w->parked = true;
+}
+
+void
+loop_forget(struct loop *lp, int fd)
+{
+    if (fd < 0 || fd >= lp->nw || lp->w[fd] == NULL)
         return;
     lp->w[fd]->cb = NULL;
-    lp->w[fd]->parked = true;
+    lp->w[fd]->parked = false;
 }
 
 static void

@@ -42,12 +42,19 @@ enum err loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, voi
 void loop_unwatch(struct loop *lp, int fd);
 /* Like loop_unwatch for a descriptor that is likely to be watched again
  * soon (an idle keep-alive socket): no callback runs for it any more, but it
- * stays in the epoll set, so the next loop_watch is one epoll_ctl instead of
- * two. The first event that arrives while it is parked (the peer closed it)
- * takes it out of the set. Closing a parked descriptor is fine: the kernel
- * drops it from the set, and a later loop_watch of the reused number adds
- * it again. */
+ * stays in the epoll set, so the next loop_watch with the same events and
+ * callback makes no epoll_ctl at all (one otherwise) instead of two. The
+ * first event that arrives while it is parked (the peer closed it) takes it
+ * out of the set. A parked descriptor may be closed: the kernel drops it from
+ * the set, and its owner calls loop_forget() on the number when it opens the
+ * next descriptor (see there). */
 void loop_park(struct loop *lp, int fd);
+/* A descriptor number was just returned by socket()/accept(): whatever was
+ * watched under it before is gone from the epoll set (closed). An owner that
+ * parks descriptors calls this for each one it opens, so that loop_watch of
+ * a parked number (no epoll_ctl when the events and callback are the same)
+ * never mistakes a new descriptor for the parked one. */
+void loop_forget(struct loop *lp, int fd);
 
 /* Arms t to fire once after ms milliseconds (0 = on the next turn). */
 void loop_timer_start(struct loop *lp, struct loop_timer *t, int64_t ms, loop_timer_cb cb,

@@ -660,6 +660,7 @@ after_batch(struct loop *lp, void *arg)
      * else it waits for the next timeout (perf-notes §9). */
     if (w->need_run)
         run_mhd(w);
+    log_flush(); /* this turn's lines, before the loop waits again */
 }
 
 static void
@@ -684,8 +685,10 @@ worker_main(void *arg)
 {
     struct worker *w = arg;
 
+    log_batch(true); /* written after each turn: after_batch */
     if (loop_run(w->lp) != ERR_OK)
         log_kv(LOG_ERROR, "server.loop_failed", "i:worker", w->index, LOG_END);
+    log_batch(false);
     return NULL;
 }
 

@@ -58,6 +58,7 @@ on_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
     struct out_handle *x = clientp;
     char why[96], ip[INET6_ADDRSTRLEN], origin[300];
     enum ssrf_verdict v;
+    curl_socket_t fd;
 
     addr_str(&a->addr, ip, sizeof(ip));
     hop_origin(x, origin, sizeof(origin));
@@ -74,7 +75,10 @@ on_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
     if (v == SSRF_ALLOW_LISTED)
         log_kv(LOG_WARN, "outbound.ssrf_allow_listed", "s:origin", origin, "s:addr", ip, "s:range",
                why, (const char *)NULL);
-    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd >= 0) /* the number may be that of a parked connection curl closed */
+        loop_forget(x->ob->lp, fd);
+    return fd;
 }
 
 /* Does this hop send a credential: a flagged header or query key (the query

@@ -1,13 +1,16 @@
 /* core/log: the line format written without printf on the hot path:
  * timestamp shape (cached per second), integers at their extremes, %.3f
  * durations, string escapes (quotes, control bytes, invalid UTF-8) around
- * plain runs, and the level filter. */
+ * plain runs, the level filter, and batching (LOG_BATCH_BYTES at N and N+1,
+ * warnings written at once, log_flush, batching off). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
 #include <string.h>
@@ -107,6 +110,73 @@ test_level_filter(void **state)
     assert_string_equal(capture(log_debug), "");
 }
 
+static char pad[LOG_BATCH_BYTES];
+
+static void
+log_padded(enum log_level lvl, size_t n)
+{
+    memset(pad, 'p', n);
+    pad[n] = '\0';
+    log_kv(lvl, "t.batch", "s:p", pad, LOG_END);
+}
+
+/* Bytes waiting in the pipe (its read end is non-blocking), read out. */
+static size_t
+drain_pipe(int fd)
+{
+    static char b[LOG_BATCH_BYTES * 4];
+    ssize_t n = read(fd, b, sizeof(b));
+
+    if (n < 0) {
+        assert_int_equal(errno, EAGAIN);
+        return 0;
+    }
+    return (size_t)n;
+}
+
+static void
+test_batch(void **state)
+{
+    int p[2];
+    size_t base, lines;
+
+    (void)state;
+    assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+    log_set_fd(p[1]);
+    log_padded(LOG_INFO, 0); /* not batched: written at once; its length */
+    base = drain_pipe(p[0]);
+    assert_true(base > 0 && base < 256);
+    lines = LOG_BATCH_BYTES / 256;
+    assert_int_equal(LOG_BATCH_BYTES % 256, 0);
+
+    log_batch(true);
+    for (size_t i = 0; i < lines; i++) /* exactly LOG_BATCH_BYTES: held */
+        log_padded(LOG_INFO, 256 - base);
+    assert_int_equal(drain_pipe(p[0]), 0);
+    log_padded(LOG_INFO, 256 - base); /* one more does not fit: the full batch goes */
+    assert_int_equal(drain_pipe(p[0]), LOG_BATCH_BYTES);
+    assert_int_equal(drain_pipe(p[0]), 0);
+    log_flush(); /* the one held */
+    assert_int_equal(drain_pipe(p[0]), 256);
+    log_flush(); /* nothing held: nothing written */
+    assert_int_equal(drain_pipe(p[0]), 0);
+
+    log_padded(LOG_INFO, 0); /* a warning takes what is held with it, in order */
+    assert_int_equal(drain_pipe(p[0]), 0);
+    log_padded(LOG_WARN, 0);
+    assert_int_equal(drain_pipe(p[0]), 2 * base);
+
+    log_padded(LOG_INFO, 0);
+    log_padded(LOG_DEBUG, 0); /* filtered out: nothing held */
+    log_batch(false);         /* writes what is held */
+    assert_int_equal(drain_pipe(p[0]), base);
+    log_padded(LOG_INFO, 0); /* not batched any more */
+    assert_int_equal(drain_pipe(p[0]), base);
+    log_set_fd(2);
+    close(p[0]);
+    close(p[1]);
+}
+
 int
 main(void)
 {
@@ -114,6 +184,7 @@ main(void)
         cmocka_unit_test(test_numbers_and_timestamp),
         cmocka_unit_test(test_string_escapes),
         cmocka_unit_test(test_level_filter),
+        cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,11 @@
  * callback): no callback while parked, the first event takes it out of the
  * set (a readable parked socket does not make the loop spin), watching it
  * again delivers what is pending, and a parked descriptor that is closed and
- * whose number is reused is watched correctly. One loop_run, driven by the
- * callbacks (loop_stop is sticky). */
+ * whose number is reused (and forgotten by its owner) is watched correctly.
+ * A parked descriptor watched again at once (no epoll_ctl when the events
+ * and callback are the same) delivers its next event; with other events, it
+ * delivers those. One loop_run, driven by the callbacks (loop_stop is
+ * sticky). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -122,6 +125,8 @@ on_read(struct loop *lp, int fd, uint32_t events, void *arg)
         close(t->sv[1]);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, t->sv), 0);
         t->reused_fd = t->sv[0] == old;
+        loop_forget(lp, t->sv[0]); /* the owner's part of the contract */
+        loop_forget(lp, t->sv[1]);
         assert_int_equal(loop_watch(lp, t->sv[0], EPOLLIN, on_read, t), ERR_OK);
         assert_int_equal(write(t->sv[1], "z", 1), 1);
         break;
@@ -156,12 +161,63 @@ test_park(void **state)
     loop_free(t.lp);
 }
 
+struct rw {
+    int sv[2];
+    int step;
+};
+
+static void
+on_rewatch(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+    struct rw *r = arg;
+    char b[8];
+
+    switch (++r->step) {
+    case 1: /* parked and taken back at once: the same events, the same callback */
+        assert_true(events & EPOLLIN);
+        assert_int_equal(read(fd, b, sizeof(b)), 1);
+        loop_park(lp, fd);
+        assert_int_equal(loop_watch(lp, fd, EPOLLIN, on_rewatch, r), ERR_OK);
+        assert_int_equal(write(r->sv[1], "b", 1), 1);
+        break;
+    case 2: /* parked and taken back for writing: the new events apply */
+        assert_true(events & EPOLLIN);
+        assert_int_equal(read(fd, b, sizeof(b)), 1);
+        loop_park(lp, fd);
+        assert_int_equal(loop_watch(lp, fd, EPOLLOUT, on_rewatch, r), ERR_OK);
+        break;
+    default:
+        assert_true(events & EPOLLOUT);
+        assert_false(events & EPOLLIN);
+        loop_stop(lp);
+    }
+}
+
+static void
+test_park_rewatch(void **state)
+{
+    struct rw r = {0};
+    struct loop *lp;
+
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, r.sv), 0);
+    assert_int_equal(loop_new(&lp), ERR_OK);
+    assert_int_equal(loop_watch(lp, r.sv[0], EPOLLIN, on_rewatch, &r), ERR_OK);
+    assert_int_equal(write(r.sv[1], "a", 1), 1);
+    assert_int_equal(loop_run(lp), ERR_OK);
+    assert_int_equal(r.step, 3);
+    close(r.sv[0]);
+    close(r.sv[1]);
+    loop_free(lp);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_timer_chain_is_immediate_and_fair),
         cmocka_unit_test(test_park),
+        cmocka_unit_test(test_park_rewatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
