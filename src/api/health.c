@@ -27,10 +27,10 @@ enum err
 h_metrics(struct req *rq, struct resp *rs)
 {
     struct http_metrics *m = &rq->app->metrics;
-    uint64_t hits, misses;
+    uint64_t hits, misses, quick;
     enum err e;
 
-    store_memo_counts(&hits, &misses);
+    store_memo_counts(&hits, &misses, &quick);
     e = buf_printf(&rs->raw,
                    "# TYPE connhub_http_requests_total counter\n"
                    "connhub_http_requests_total %llu\n"
@@ -52,6 +52,8 @@ h_metrics(struct req *rq, struct resp *rs)
                    "connhub_store_memo_hits_total %llu\n"
                    "# TYPE connhub_store_memo_misses_total counter\n"
                    "connhub_store_memo_misses_total %llu\n"
+                   "# TYPE connhub_store_quick_read_scopes_total counter\n"
+                   "connhub_store_quick_read_scopes_total %llu\n"
                    "# TYPE connhub_uptime_seconds gauge\n"
                    "connhub_uptime_seconds %lld\n",
                    (unsigned long long)m->requests, (unsigned long long)m->by_class[2],
@@ -60,7 +62,7 @@ h_metrics(struct req *rq, struct resp *rs)
                    (unsigned long long)m->body_too_large, (unsigned long long)m->calls,
                    (unsigned long long)m->calls_failed, (unsigned long long)vault_open_count(),
                    (unsigned long long)vault_retired_refusal_count(), (unsigned long long)hits,
-                   (unsigned long long)misses,
+                   (unsigned long long)misses, (unsigned long long)quick,
                    (long long)((now_ms() - rq->app->started_at) / 1000));
     rs->status = 200;
     rs->content_type = "text/plain; version=0.0.4";

@@ -7,7 +7,8 @@
  * A backend uses it only when it can tell cheaply, at the start of each read
  * scope, that nothing in the database changed since the rows were kept
  * (SQLite: PRAGMA data_version for other connections and processes, plus
- * the connection's own sqlite3_total_changes64); on any change it clears the
+ * the connection's own sqlite3_total_changes64; or, in a quick scope, the
+ * WAL index header unchanged: store_sqlite.c); on any change it clears the
  * whole memo. So a memo hit returns exactly what the query would return in
  * that snapshot. Only rows read inside a read scope (no write in it) are
  * kept. Sealed values stay sealed: the memo holds ciphertext, never a

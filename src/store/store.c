@@ -243,10 +243,11 @@ store_backend_name(const struct store *st)
 }
 
 void
-store_memo_counts(uint64_t *hits, uint64_t *misses)
+store_memo_counts(uint64_t *hits, uint64_t *misses, uint64_t *quick_scopes)
 {
     *hits = memo_hit_count();
     *misses = memo_miss_count();
+    *quick_scopes = store_sqlite_quick_scopes();
 }
 
 void

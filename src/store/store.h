@@ -135,8 +135,10 @@ void store_url_redact(const char *url, char *out, size_t outlen);
 void store_close(struct store *st); /* NULL is fine */
 const char *store_backend_name(const struct store *st);
 /* Reads answered from / missed by the kept rows of hot queries (memo.h;
- * SQLite only), process-wide, for /metrics. */
-void store_memo_counts(uint64_t *hits, uint64_t *misses);
+ * SQLite only), and read scopes that needed no transaction (every read a
+ * memo hit, nothing committed since: store_sqlite.c), process-wide, for
+ * /metrics. */
+void store_memo_counts(uint64_t *hits, uint64_t *misses, uint64_t *quick_scopes);
 /* A read scope: the reads between begin and end may share one snapshot (one
  * read transaction instead of one per statement: a request's token,
  * connection, operation and secrets lookups). A write inside the scope ends
@@ -562,6 +564,8 @@ enum err store_copy(const char *from, const char *to, const struct copy_opts *o,
 
 /* Backends. */
 enum err store_sqlite_open(const char *path, struct store **out, struct errinfo *ei);
+/* SQLite read scopes that needed no transaction, process-wide (store_memo_counts). */
+uint64_t store_sqlite_quick_scopes(void);
 enum err store_pg_open(const char *conninfo, struct store **out, struct errinfo *ei);
 /* Does url name a PostgreSQL database (URL or keyword string)? */
 bool store_pg_url(const char *url);

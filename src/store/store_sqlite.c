@@ -5,6 +5,7 @@
  * are overwritten in the file), and every statement prepared once and kept.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@
 #include "core/banned.h"
 
 #define BUSY_TIMEOUT_MS 10000
+/* The WAL index (walformat.html §2.1): its header is 48 bytes, and SQLite
+ * maps the index in regions of 32 KiB (every xShmMap call names that size). */
+#define WAL_HDR_WORDS 12
+#define WAL_INDEX_REGION 32768
 
 /* Migrations: appended, never edited. Each runs once, in order, in one
  * transaction with its row in schema_migrations. */
@@ -424,6 +429,13 @@ struct sqlite_store {
     sqlite3_stmt *rd_dv; /* PRAGMA data_version */
     int64_t memo_dv, memo_tc;
     bool memo_ok; /* this read scope may use the memo */
+    /* Quick scopes (see "read scope" below): SQLite's own mapping of the WAL
+     * index, whose header every commit rewrites, and that header as it was
+     * just before the snapshot the memo's rows agree with. */
+    const volatile uint32_t *wal_hdr;
+    uint32_t memo_hdr[WAL_HDR_WORDS];
+    bool memo_hdr_ok;
+    bool quick; /* this read scope has no transaction (yet): memo hits only */
 };
 
 #define SQ(s) ((struct sqlite_store *)(s))
@@ -434,7 +446,21 @@ struct sqlite_store {
  * primary-key lookup (perf-notes §6). A read scope runs its reads in one
  * deferred transaction. Anything that writes ends it first (stmt() checks
  * sqlite3_stmt_readonly, exec_sql() covers BEGIN IMMEDIATE), so a write
- * never upgrades the read snapshot and the reads after it see fresh data. */
+ * never upgrades the read snapshot and the reads after it see fresh data.
+ *
+ * A quick scope has no transaction at all: when the memo holds rows, this
+ * connection wrote nothing since, and the WAL index header is exactly as it
+ * was just before the snapshot those rows were read in, nothing was
+ * committed since (every commit and every WAL restart rewrites the header;
+ * its layout is SQLite's documented wal-index format, walformat.html §2.1,
+ * read through SQLite's own mapping of it, xShmMap), so the memo answers as
+ * the database would. That saves the BEGIN, data_version and COMMIT steps
+ * and the two fcntl() calls of the read lock for a request whose reads are
+ * all memo hits (an action call, from its second on). Its first read that
+ * misses the memo opens the transaction then (stmt()), so reads before it
+ * reflect the database as of the scope's start and reads after it a
+ * snapshot at least as new; a header read while a commit is half-written
+ * differs from every whole one, so it only costs a full check. */
 
 static bool
 step_done(sqlite3_stmt *q)
@@ -455,6 +481,10 @@ sq_read_end(struct store *st)
     if (!s->in_read)
         return;
     s->in_read = false;
+    if (s->quick) {
+        s->quick = false;
+        return;
+    }
     if (sqlite3_get_autocommit(s->db))
         return;
     if (s->rd_end == NULL)
@@ -487,6 +517,76 @@ memo_check(struct sqlite_store *s)
     s->memo_ok = dv >= 0;
 }
 
+static atomic_uint_fast64_t g_quick_scopes;
+
+uint64_t
+store_sqlite_quick_scopes(void)
+{
+    return atomic_load(&g_quick_scopes);
+}
+
+/* The WAL index header: SQLite's first copy, which a commit writes last. */
+static void
+wal_hdr_read(const struct sqlite_store *s, uint32_t out[WAL_HDR_WORDS])
+{
+    for (int i = 0; i < WAL_HDR_WORDS; i++)
+        out[i] = __atomic_load_n(&s->wal_hdr[i], __ATOMIC_ACQUIRE);
+}
+
+/* SQLite's mapping of the first WAL index region (as SQLite itself maps it:
+ * no file of ours is opened on the -shm, whose closing would drop SQLite's
+ * POSIX locks on it). Stays mapped until the connection closes. Without it
+ * (another VFS, an in-memory index) every scope is a full one. */
+static void
+wal_hdr_map(struct sqlite_store *s)
+{
+    sqlite3_file *f = NULL;
+    void volatile *p = NULL;
+
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+        f == NULL || f->pMethods == NULL || f->pMethods->iVersion < 2 ||
+        f->pMethods->xShmMap == NULL)
+        return;
+    if (f->pMethods->xShmMap(f, 0, WAL_INDEX_REGION, 0, &p) == SQLITE_OK && p != NULL)
+        s->wal_hdr = (const volatile uint32_t *)p;
+}
+
+/* May this scope go without a transaction? */
+static bool
+quick_ok(struct sqlite_store *s)
+{
+    uint32_t now[WAL_HDR_WORDS];
+
+    if (s->memo == NULL || s->wal_hdr == NULL || !s->memo_hdr_ok || memo_bytes(s->memo) == 0 ||
+        sqlite3_total_changes64(s->db) != s->memo_tc)
+        return false;
+    wal_hdr_read(s, now);
+    return memcmp(now, s->memo_hdr, sizeof(now)) == 0;
+}
+
+/* Opens the scope's transaction and checks the memo against it. */
+static void
+scope_open(struct sqlite_store *s)
+{
+    uint32_t hdr[WAL_HDR_WORDS];
+
+    s->quick = false;
+    if (s->wal_hdr != NULL) /* before the snapshot: the memo's rows are at least this new */
+        wal_hdr_read(s, hdr);
+    if (s->rd_begin == NULL)
+        sqlite3_prepare_v3(s->db, "BEGIN DEFERRED", -1, SQLITE_PREPARE_PERSISTENT, &s->rd_begin,
+                           NULL);
+    s->in_read = step_done(s->rd_begin);
+    s->memo_hdr_ok = false;
+    if (s->in_read && s->memo) {
+        memo_check(s);
+        if (s->memo_ok && s->wal_hdr != NULL) {
+            memcpy(s->memo_hdr, hdr, sizeof(hdr));
+            s->memo_hdr_ok = true;
+        }
+    }
+}
+
 static void
 sq_read_begin(struct store *st)
 {
@@ -494,12 +594,12 @@ sq_read_begin(struct store *st)
 
     if (s->in_read || !sqlite3_get_autocommit(s->db))
         return;
-    if (s->rd_begin == NULL)
-        sqlite3_prepare_v3(s->db, "BEGIN DEFERRED", -1, SQLITE_PREPARE_PERSISTENT, &s->rd_begin,
-                           NULL);
-    s->in_read = step_done(s->rd_begin);
-    if (s->in_read && s->memo)
-        memo_check(s);
+    if (quick_ok(s)) {
+        s->in_read = s->quick = s->memo_ok = true;
+        atomic_fetch_add(&g_quick_scopes, 1);
+        return;
+    }
+    scope_open(s);
 }
 
 static enum err
@@ -529,6 +629,8 @@ stmt(struct sqlite_store *s, enum stmt_id id)
     }
     if (s->in_read && !sqlite3_stmt_readonly(s->st[id]))
         sq_read_end(&s->base);
+    else if (s->quick) /* the scope's first read the memo cannot answer */
+        scope_open(s);
     sqlite3_reset(s->st[id]);
     sqlite3_clear_bindings(s->st[id]);
     return s->st[id];
@@ -720,6 +822,7 @@ store_sqlite_open(const char *path, struct store **out, struct errinfo *ei)
         goto fail;
     chmod(path, 0600); /* the file holds only sealed secrets, but metadata is private too */
     s->memo = memo_new();
+    wal_hdr_map(s); /* after the migrations' reads: the WAL index exists */
     *out = &s->base;
     return ERR_OK;
 fail:
@@ -837,8 +940,9 @@ rows_of(struct sqlite_store *s, enum stmt_id id, const struct memo_arg *args, in
         memo_rows_free(r);
         return db_err(s, rc, ei);
     }
-    /* stmt() may have ended the scope (it does for writes only: not here) */
-    if (use && s->in_read && memo_put(s->memo, &k, r) != NULL) {
+    /* stmt() may have opened a quick scope's transaction (and cleared the
+     * memo), or ended the scope (it does for writes only: not here) */
+    if (use && s->memo_ok && s->in_read && memo_put(s->memo, &k, r) != NULL) {
         *out = r;
         return ERR_OK;
     }

@@ -2320,13 +2320,24 @@ test_read_scope_snapshot_and_writes(void **state)
  * every change is seen at the next scope: another connection's commit
  * (data_version), this connection's own write (total_changes), a deletion.
  * Reads outside a scope neither use nor fill it; the workspace is part of
- * every key (TEN-002). */
+ * every key (TEN-002). A scope after one that filled the memo, with no
+ * commit since, is quick (no transaction, on SQLite); any commit (another
+ * connection's, this one's) makes the next one a full one; a quick scope's
+ * first miss opens the transaction and reads what is committed by then. */
 static uint64_t
 memo_hits(void)
 {
-    uint64_t h, m;
-    store_memo_counts(&h, &m);
+    uint64_t h, m, q;
+    store_memo_counts(&h, &m, &q);
     return h;
+}
+
+static uint64_t
+quick_scopes(void)
+{
+    uint64_t h, m, q;
+    store_memo_counts(&h, &m, &q);
+    return q;
 }
 
 static void
@@ -2350,7 +2361,8 @@ test_memo_hot_reads_see_every_change(void **state)
     struct side *side = side_open(f);
     unsigned char h[32];
     char buf[64], *def = NULL;
-    uint64_t h0;
+    uint64_t h0, q0;
+    bool sqlite = strcmp(store_backend_name(f->st), "sqlite") == 0;
 
     fill_hash(h, 41);
     assert_int_equal(store_token_add(f->st, h, f->u1, f->ws1, "m", NULL, &ei), ERR_OK);
@@ -2359,11 +2371,13 @@ test_memo_hot_reads_see_every_change(void **state)
     assert_int_equal(store_conn_insert(f->st, &r, ops, 1, NULL, &sec, &ei), ERR_OK);
     sealed_set_release(&sec);
 
-    /* first scope reads, second is answered from the memo */
+    /* first scope reads, second is answered from the memo, without a transaction */
     scope_lookup(f, h, ERR_OK, &p);
     h0 = memo_hits();
+    q0 = quick_scopes();
     scope_lookup(f, h, ERR_OK, &p);
     assert_int_equal(memo_hits(), h0 + 1);
+    assert_int_equal(quick_scopes(), q0 + (sqlite ? 1 : 0));
     assert_int_equal(p.role, ROLE_ADMIN);
 
     /* outside a scope: no memo */
@@ -2371,17 +2385,35 @@ test_memo_hot_reads_see_every_change(void **state)
     assert_int_equal(store_token_lookup(f->st, h, &p, &ei), ERR_OK);
     assert_int_equal(memo_hits(), h0);
 
-    /* another connection's commit: seen at once */
+    /* another connection's commit: seen at once, by a full scope */
     side_exec(side, "UPDATE memberships SET role = 'member' WHERE user_id = (SELECT id FROM "
                     "users WHERE name = 'alice') AND workspace_id = (SELECT id FROM workspaces "
                     "WHERE slug = 'w1')");
+    q0 = quick_scopes();
     scope_lookup(f, h, ERR_OK, &p);
     assert_int_equal(p.role, ROLE_MEMBER);
+    assert_int_equal(quick_scopes(), q0);
     /* this connection's own write, between scopes */
     scope_lookup(f, h, ERR_OK, &p);
     assert_int_equal(store_member_set(f->st, f->ws1, f->u1, ROLE_ADMIN, &ei), ERR_OK);
+    q0 = quick_scopes();
     scope_lookup(f, h, ERR_OK, &p);
     assert_int_equal(p.role, ROLE_ADMIN);
+    assert_int_equal(quick_scopes(), q0);
+    /* a quick scope whose next read misses: that read opens the transaction,
+     * after another connection's commit inside the scope, and sees it */
+    scope_lookup(f, h, ERR_OK, &p);
+    q0 = quick_scopes();
+    store_read_begin(f->st);
+    assert_int_equal(store_token_lookup(f->st, h, &p, &ei), ERR_OK);
+    assert_int_equal(quick_scopes(), q0 + (sqlite ? 1 : 0));
+    side_exec(side, "INSERT INTO workspaces (slug, created_at) VALUES ('seen', 1)");
+    {
+        int64_t wid = 0;
+        assert_int_equal(store_workspace_get(f->st, "seen", &wid, &ei), ERR_OK);
+        assert_true(wid > 0);
+    }
+    store_read_end(f->st);
     /* a revoked token stops at the next request */
     side_exec(side, "DELETE FROM api_tokens WHERE label = 'm'");
     scope_lookup(f, h, ERR_UNAUTHORIZED, &p);
