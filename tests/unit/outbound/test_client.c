@@ -833,6 +833,109 @@ outbound_async_keepalive_reuse(void **state)
     loop_free(s.lp);
 }
 
+/* Easy handles are pooled: one handle (one transfer at a time, one
+ * connection) goes through every method, and nothing of a transfer carries
+ * over to the next: not the method, the body, a header. */
+static const struct {
+    const char *method, *body, *header; /* body, header: NULL = none */
+    const char *expect_line;            /* first line the echo answers */
+} reuse_steps[] = {
+    {"POST", "alpha-body", "X-Step: one", "POST /echo"},
+    {"DELETE", NULL, NULL, "DELETE /echo"},
+    {"GET", NULL, NULL, "GET /echo"},
+    {"PUT", "beta-body", "X-Other: two", "PUT /echo"},
+    {"HEAD", NULL, NULL, NULL}, /* no body in the answer */
+    {"PATCH", NULL, NULL, "PATCH /echo"},
+    {"GET", NULL, NULL, "GET /echo"},
+};
+
+struct reuse {
+    struct loop *lp;
+    struct outbound *ob;
+    char url[128];
+    size_t step;
+};
+
+static void reuse_next(struct reuse *r);
+
+static void
+reuse_check(const struct out_response *res, size_t i)
+{
+    const char *got = res->body.data ? res->body.data : "";
+
+    assert_int_equal(res->fail, OUT_OK);
+    assert_int_equal(res->status, 200);
+    if (reuse_steps[i].expect_line == NULL) {
+        assert_int_equal(res->body.len, 0);
+        return;
+    }
+    assert_true(strncmp(got, reuse_steps[i].expect_line, strlen(reuse_steps[i].expect_line)) == 0);
+    /* only this step's body and header, none of an earlier step's */
+    for (size_t j = 0; j < i; j++) {
+        if (reuse_steps[j].body && reuse_steps[j].body != reuse_steps[i].body)
+            assert_null(strstr(got, reuse_steps[j].body));
+        if (reuse_steps[j].header && reuse_steps[j].header != reuse_steps[i].header)
+            assert_null(strstr(got, reuse_steps[j].header));
+    }
+    if (reuse_steps[i].body)
+        assert_non_null(strstr(got, reuse_steps[i].body));
+    else if (strcmp(reuse_steps[i].method, "PATCH") == 0) /* always sent with a body */
+        assert_non_null(strstr(got, "hdr: Content-Length: 0\n"));
+    else
+        assert_null(strstr(got, "hdr: Content-Length"));
+    if (reuse_steps[i].header)
+        assert_non_null(strstr(got, reuse_steps[i].header));
+}
+
+static void
+reuse_done(struct out_response *res, void *arg)
+{
+    struct reuse *r = arg;
+
+    reuse_check(res, r->step);
+    if (++r->step < sizeof(reuse_steps) / sizeof(reuse_steps[0]))
+        reuse_next(r);
+    else
+        loop_stop(r->lp);
+}
+
+static void
+reuse_next(struct reuse *r)
+{
+    struct out_request rq;
+    struct errinfo ei;
+    const char *h = reuse_steps[r->step].header;
+
+    init_rq(&rq, reuse_steps[r->step].method, r->url, NULL);
+    if (reuse_steps[r->step].body)
+        assert_int_equal(buf_puts(&rq.body, reuse_steps[r->step].body), ERR_OK);
+    if (h != NULL) {
+        char name[16];
+        const char *colon = strchr(h, ':');
+        snprintf(name, sizeof(name), "%.*s", (int)(colon - h), h);
+        assert_int_equal(out_request_add_header(&rq, name, colon + 2, false, &ei), ERR_OK);
+    }
+    assert_int_equal(outbound_send(r->ob, &rq, reuse_done, r, NULL), ERR_OK);
+}
+
+static void
+outbound_reused_handle_carries_nothing_over(void **state)
+{
+    struct reuse r = {0};
+    unsigned conns = upstream_connections(ua);
+    (void)state;
+
+    assert_int_equal(loop_new(&r.lp), ERR_OK);
+    assert_int_equal(outbound_new(r.lp, &pol_a, &r.ob), ERR_OK);
+    fmt(r.url, sizeof(r.url), "http://127.0.0.2:%d/echo", upstream_port(ua));
+    reuse_next(&r);
+    assert_int_equal(loop_run(r.lp), ERR_OK);
+    assert_int_equal(r.step, sizeof(reuse_steps) / sizeof(reuse_steps[0]));
+    assert_int_equal(upstream_connections(ua) - conns, 1); /* one connection, one handle */
+    outbound_free(r.ob);
+    loop_free(r.lp);
+}
+
 struct many {
     struct loop *lp;
     int done, ok, cancelled;
@@ -968,6 +1071,7 @@ main(void)
         cmocka_unit_test(parse_027_030_upstream_limits),
         cmocka_unit_test(ssrf_150_151_env_proxy_ignored),
         cmocka_unit_test(outbound_async_keepalive_reuse),
+        cmocka_unit_test(outbound_reused_handle_carries_nothing_over),
         cmocka_unit_test(outbound_async_shards_reuse),
         cmocka_unit_test(outbound_async_concurrent_cancel_free),
     };
