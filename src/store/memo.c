@@ -27,14 +27,19 @@ struct memo_rows {
 
 struct ent {
     uint64_t h;
+    uint64_t used; /* the memo's tick when last put or found */
     size_t klen, bytes;
     unsigned char *key;
     struct memo_rows *rows;
 };
 
+_Static_assert(MEMO_SLOTS % MEMO_WAYS == 0, "whole sets");
+#define MEMO_SETS (MEMO_SLOTS / MEMO_WAYS)
+
 struct memo {
-    struct ent slot[MEMO_SLOTS];
+    struct ent slot[MEMO_SLOTS]; /* set s is slot[s * MEMO_WAYS ...] */
     size_t bytes;
+    uint64_t tick;
 };
 
 static atomic_uint_fast64_t g_hits, g_misses;
@@ -267,24 +272,65 @@ memo_key_bytes(const struct memo_key *k)
     return encode(k, kb, &len) ? len : 0;
 }
 
+size_t
+memo_set_of(const struct memo_key *k)
+{
+    unsigned char kb[MEMO_MAX_KEY_BYTES];
+    size_t len;
+
+    return encode(k, kb, &len) ? (size_t)(fnv(kb, len) % MEMO_SETS) : 0;
+}
+
+/* The entry of key kb (hash h) in its set, or NULL. */
+static struct ent *
+find(struct memo *m, uint64_t h, const unsigned char *kb, size_t len)
+{
+    struct ent *set = &m->slot[(h % MEMO_SETS) * MEMO_WAYS];
+
+    for (size_t w = 0; w < MEMO_WAYS; w++) {
+        struct ent *e = &set[w];
+        if (e->rows != NULL && e->h == h && e->klen == len && memcmp(e->key, kb, len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 const struct memo_rows *
 memo_get(struct memo *m, const struct memo_key *k)
 {
     unsigned char kb[MEMO_MAX_KEY_BYTES];
     size_t len;
-    uint64_t h;
     struct ent *e;
 
     if (m == NULL || !encode(k, kb, &len))
         return NULL;
-    h = fnv(kb, len);
-    e = &m->slot[h % MEMO_SLOTS];
-    if (e->rows != NULL && e->h == h && e->klen == len && memcmp(e->key, kb, len) == 0) {
+    e = find(m, fnv(kb, len), kb, len);
+    if (e != NULL) {
+        e->used = ++m->tick;
         atomic_fetch_add(&g_hits, 1);
         return e->rows;
     }
     atomic_fetch_add(&g_misses, 1);
     return NULL;
+}
+
+/* Where a new entry for hash h goes: the key's own entry, a free way, or
+ * the set's least recently used entry (released). */
+static struct ent *
+place(struct memo *m, uint64_t h, const unsigned char *kb, size_t len)
+{
+    struct ent *set = &m->slot[(h % MEMO_SETS) * MEMO_WAYS], *e = find(m, h, kb, len);
+
+    for (size_t w = 0; e == NULL && w < MEMO_WAYS; w++)
+        if (set[w].rows == NULL)
+            e = &set[w];
+    if (e != NULL)
+        return e;
+    e = &set[0]; /* full: the least recently used goes */
+    for (size_t w = 1; w < MEMO_WAYS; w++)
+        if (set[w].used < e->used)
+            e = &set[w];
+    return e;
 }
 
 const struct memo_rows *
@@ -301,11 +347,12 @@ memo_put(struct memo *m, const struct memo_key *k, struct memo_rows *r)
     if (bytes > MEMO_MAX_ENTRY_BYTES || r->nrows > MEMO_MAX_ROWS)
         return NULL;
     h = fnv(kb, len);
-    e = &m->slot[h % MEMO_SLOTS];
+    e = place(m, h, kb, len);
     if (e->rows != NULL)
         ent_release(m, e);
     if (m->bytes + bytes > MEMO_MAX_BYTES)
         memo_clear(m);
+    e->used = ++m->tick;
     e->h = h;
     e->klen = len;
     e->key = xmalloc(len);

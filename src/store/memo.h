@@ -25,8 +25,13 @@
 
 #include "store/store_int.h"
 
-/* Slots of the direct-mapped table (a new entry replaces the slot's old one). */
+/* Entries of the table, in sets of MEMO_WAYS: a key goes to one set (by its
+ * hash), and a new entry in a full set replaces the set's least recently
+ * used one. With one way per set, two of a call's four keys that hashed to
+ * one slot evicted each other on every call (half the reads missed, for as
+ * long as the server ran). */
 #define MEMO_SLOTS 256
+#define MEMO_WAYS 4
 /* Largest entry kept (key + all rows); a larger result is read, not kept. */
 #define MEMO_MAX_ENTRY_BYTES ((size_t)64 * 1024)
 /* All entries of one memo together; past it the memo starts empty again. */
@@ -67,6 +72,8 @@ const struct memo_rows *memo_get(struct memo *m, const struct memo_key *k);
 /* Keeps r under k (taking it) and returns it (borrowed as above); returns
  * NULL and leaves r with the caller when r or k is too large. */
 const struct memo_rows *memo_put(struct memo *m, const struct memo_key *k, struct memo_rows *r);
+/* The set k goes to (tests: keys that share a set). */
+size_t memo_set_of(const struct memo_key *k);
 /* Bytes kept: each entry counts its key's bytes plus memo_rows_bytes. */
 size_t memo_bytes(const struct memo *m);
 /* The bytes of k's encoding (0: over MEMO_MAX_KEY_BYTES or MEMO_MAX_ARGS). */

@@ -1,7 +1,7 @@
 /* memo (src/store/memo.c): kept results by key, and each of its limits at N
  * and N+1: MEMO_MAX_ENTRY_BYTES, MEMO_MAX_ROWS, MEMO_MAX_KEY_BYTES,
- * MEMO_MAX_ARGS, MEMO_MAX_BYTES. The store's use of it (when it may answer,
- * and that every change is seen) is in test_store.c. */
+ * MEMO_MAX_ARGS, MEMO_MAX_BYTES, MEMO_WAYS (keys of one set). The store's use of it (when it may
+ * answer, and that every change is seen) is in test_store.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -237,6 +237,44 @@ test_max_bytes_starts_over(void **state)
     memo_free(m);
 }
 
+/* MEMO_WAYS keys that share a set are all kept (N); one more (N+1) takes
+ * the place of the least recently used one, and only that one. */
+static void
+test_ways_keep_a_set(void **state)
+{
+    struct memo *m = memo_new();
+    struct memo_arg a[MEMO_WAYS + 1];
+    struct memo_key k[MEMO_WAYS + 1];
+    size_t set, found = 0;
+
+    (void)state;
+    a[0] = int_arg(0);
+    k[0] = (struct memo_key){S_CONN_GET_ID, &a[0], 1};
+    set = memo_set_of(&k[0]);
+    for (int64_t i = 1; found < MEMO_WAYS; i++) { /* keys that go to key 0's set */
+        struct memo_arg t = int_arg(i);
+        struct memo_key kt = {S_CONN_GET_ID, &t, 1};
+        if (memo_set_of(&kt) != set)
+            continue;
+        found++;
+        a[found] = t;
+        k[found] = (struct memo_key){S_CONN_GET_ID, &a[found], 1};
+    }
+    for (size_t i = 0; i < MEMO_WAYS; i++)
+        assert_non_null(memo_put(m, &k[i], text_rows(8)));
+    /* N: all there; found in the order 1, 0, 2, 3..., so key 1 is the least recently used */
+    assert_non_null(memo_get(m, &k[1]));
+    assert_non_null(memo_get(m, &k[0]));
+    for (size_t i = 2; i < MEMO_WAYS; i++)
+        assert_non_null(memo_get(m, &k[i]));
+    assert_non_null(memo_put(m, &k[MEMO_WAYS], text_rows(8))); /* N+1 */
+    assert_null(memo_get(m, &k[1]));
+    assert_non_null(memo_get(m, &k[0]));
+    for (size_t i = 2; i <= MEMO_WAYS; i++)
+        assert_non_null(memo_get(m, &k[i]));
+    memo_free(m);
+}
+
 int
 main(void)
 {
@@ -246,6 +284,7 @@ main(void)
         cmocka_unit_test(test_max_rows),
         cmocka_unit_test(test_max_key_bytes_and_args),
         cmocka_unit_test(test_max_bytes_starts_over),
+        cmocka_unit_test(test_ways_keep_a_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
