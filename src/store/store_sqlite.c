@@ -25,6 +25,9 @@
  * maps the index in regions of 32 KiB (every xShmMap call names that size). */
 #define WAL_HDR_WORDS 12
 #define WAL_INDEX_REGION 32768
+/* The header's first word, the wal-index format version (3.7.0's, unchanged
+ * since): any other value turns quick scopes off rather than guess. */
+#define WAL_INDEX_VERSION 3007000u
 
 /* Migrations: appended, never edited. Each runs once, in order, in one
  * transaction with its row in schema_migrations. */
@@ -547,8 +550,15 @@ wal_hdr_map(struct sqlite_store *s)
         f == NULL || f->pMethods == NULL || f->pMethods->iVersion < 2 ||
         f->pMethods->xShmMap == NULL)
         return;
-    if (f->pMethods->xShmMap(f, 0, WAL_INDEX_REGION, 0, &p) == SQLITE_OK && p != NULL)
-        s->wal_hdr = (const volatile uint32_t *)p;
+    if (f->pMethods->xShmMap(f, 0, WAL_INDEX_REGION, 0, &p) != SQLITE_OK || p == NULL)
+        return;
+    if (((const volatile uint32_t *)p)[0] != WAL_INDEX_VERSION) {
+        log_kv(LOG_INFO, "store.quick_scopes_off", "s:why",
+               "this SQLite's WAL index format is not the one connhub knows", "I:wal_index_version",
+               (long long)((const volatile uint32_t *)p)[0], LOG_END);
+        return;
+    }
+    s->wal_hdr = (const volatile uint32_t *)p;
 }
 
 /* May this scope go without a transaction? */
