@@ -164,6 +164,14 @@ put_str(struct line *l, const char *s)
     put(l, "\"", 1);
 }
 
+/* Whole lines, one write(2); a logger has nowhere to report its own failure. */
+static void
+emit(const char *p, size_t n)
+{
+    ssize_t w = write(g_fd, p, n);
+    (void)w;
+}
+
 void
 log_kv(enum log_level lvl, const char *event, ...)
 {
@@ -243,10 +251,7 @@ done:
             log_flush();
         return;
     }
-    {
-        ssize_t w = write(g_fd, l.b, l.n);
-        (void)w;
-    }
+    emit(l.b, l.n);
 }
 
 void
@@ -260,8 +265,7 @@ void
 log_flush(void)
 {
     if (t_batch.n > 0) {
-        ssize_t w = write(g_fd, t_batch.b, t_batch.n);
-        (void)w;
+        emit(t_batch.b, t_batch.n);
         t_batch.n = 0;
     }
 }

@@ -17,10 +17,8 @@ struct watcher {
     int fd;
     loop_fd_cb cb;
     void *arg;
-    uint32_t events;      /* as last given to epoll_ctl */
-    bool parked;          /* cb == NULL but still in the epoll set (loop_park) */
-    loop_fd_cb parked_cb; /* the callback it had when parked */
-    void *parked_arg;
+    uint32_t events; /* as last given to epoll_ctl */
+    bool parked;     /* still in the epoll set, cb not called (loop_park) */
 };
 
 struct loop {
@@ -104,16 +102,14 @@ loop_watch(struct loop *lp, int fd, uint32_t events, loop_fd_cb cb, void *arg)
             return ERR_NOMEM;
         lp->w[fd] = w;
         op = EPOLL_CTL_ADD;
-    } else if (w->cb == NULL && !w->parked) {
+    } else if (w->cb == NULL) {
         op = EPOLL_CTL_ADD; /* unwatched earlier: no longer in the epoll set */
-    } else if (w->parked && w->events == events && w->parked_cb == cb && w->parked_arg == arg) {
+    } else if (w->parked && w->events == events && w->cb == cb && w->arg == arg) {
         /* a parked descriptor watched again as it was (a kept-alive upstream
          * connection taken by the next transfer): still in the set, so no
          * epoll_ctl at all. Its owner calls loop_forget() when it opens a
          * descriptor, so a closed and reused number never gets here. */
         w->parked = false;
-        w->cb = cb;
-        w->arg = arg;
         return ERR_OK;
     }
     w->parked = false;
@@ -154,10 +150,7 @@ loop_park(struct loop *lp, int fd)
 
     if (fd < 0 || fd >= lp->nw || (w = lp->w[fd]) == NULL || w->cb == NULL)
         return;
-    w->parked_cb = w->cb;
-    w->parked_arg = w->arg;
-    w->cb = NULL;
-    w->parked = true;
+    w->parked = true; /* cb and arg stay: loop_watch compares them */
 }
 
 void
@@ -354,10 +347,10 @@ loop_run(struct loop *lp)
                     lp->wake_cb(lp, lp->wake_arg);
                 continue;
             }
-            if (w->cb)
-                w->cb(lp, w->fd, evs[i].events, w->arg);
-            else if (w->parked) /* a parked socket woke up: stop watching it for real */
+            if (w->parked) /* a parked socket woke up: stop watching it for real */
                 loop_unwatch(lp, w->fd);
+            else if (w->cb)
+                w->cb(lp, w->fd, evs[i].events, w->arg);
         }
         run_timers(lp);
         if (lp->hook)

@@ -298,6 +298,20 @@ xrealloc(void *p, size_t n)
 }
 
 void *
+array_grow(void *arr, size_t *cap, size_t elem, size_t first)
+{
+    size_t n = *cap > SIZE_MAX / 2 ? 0 : *cap ? *cap * 2 : first;
+    void *q;
+
+    if (n == 0 || elem == 0 || n > SIZE_MAX / elem)
+        return NULL;
+    q = realloc(arr, n * elem);
+    if (q != NULL)
+        *cap = n;
+    return q;
+}
+
+void *
 blk_pool_get(struct blk_pool *p, size_t size)
 {
     if (p->n == 0 || p->size != size)

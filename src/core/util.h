@@ -49,6 +49,12 @@ char *xstrdup(const char *s); /* NULL in, NULL out; aborts on OOM */
 void *xcalloc(size_t n, size_t sz);
 void *xmalloc(size_t n);           /* aborts on OOM */
 void *xrealloc(void *p, size_t n); /* aborts on OOM */
+/* Room for more elements in an array of *cap elements of elem bytes: the
+ * array reallocated to twice *cap (first when empty), *cap updated; NULL
+ * (the array and *cap untouched) when memory runs out or the size would
+ * overflow. For arrays whose owner reports out-of-memory instead of
+ * aborting. */
+void *array_grow(void *arr, size_t *cap, size_t elem, size_t first);
 
 /* A single-thread free list of zeroed blocks of one size (the first get
  * fixes it). Blocks of 1 KB and more are the ones glibc serves through its

@@ -310,12 +310,10 @@ add_span(struct scan *sc, int parent, const struct kref *key, int depth)
     if (x->n >= INT_MAX - 1)
         return -2;
     if (x->n == x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 256;
-        struct oa_span *ns = realloc(x->sp, cap * sizeof(*ns));
+        struct oa_span *ns = array_grow(x->sp, &x->cap, sizeof(*ns), 256);
         if (ns == NULL)
             return -2;
         x->sp = ns;
-        x->cap = cap;
     }
     if (key->esc) {
         if (!decode(sc->s + key->off, key->len, &sc->t1) ||
@@ -365,12 +363,10 @@ add_hole(struct scan *sc, struct frame *f, int item)
     struct oa_index *x = sc->idx;
 
     if (x->nh == x->hcap) {
-        size_t cap = x->hcap ? x->hcap * 2 : 256;
-        struct oa_hole *nh = realloc(x->holes, cap * sizeof(*nh));
+        struct oa_hole *nh = array_grow(x->holes, &x->hcap, sizeof(*nh), 256);
         if (nh == NULL)
             return false;
         x->holes = nh;
-        x->hcap = cap;
     }
     if (x->sp[item].nholes++ == 0)
         x->sp[item].hole0 = x->nh;
@@ -502,12 +498,10 @@ read_key(struct scan *sc)
         k.h = hash(sc->s + k.off, k.len, 0xcbf29ce484222325ull);
     }
     if (sc->kn == sc->kcap) {
-        size_t cap = sc->kcap ? sc->kcap * 2 : 1024;
-        struct kref *nk = realloc(sc->ks, cap * sizeof(*nk));
+        struct kref *nk = array_grow(sc->ks, &sc->kcap, sizeof(*nk), 1024);
         if (nk == NULL)
             return false;
         sc->ks = nk;
-        sc->kcap = cap;
     }
     sc->ks[sc->kn++] = k;
     skip_ws(sc);

@@ -8,6 +8,8 @@
 
 #include <yaml.h>
 
+#include "core/util.h"
+
 #include "core/banned.h"
 
 struct frame {
@@ -234,12 +236,10 @@ new_anchor(struct yconv *y, const yaml_char_t *name, json_t *node, bool open, si
     if (json_object_get(y->anames, nm) != NULL)
         return yerr(y, "duplicate anchor");
     if (y->nan == y->can) {
-        size_t nc = y->can ? y->can * 2 : 16;
-        struct anchor *na = realloc(y->an, nc * sizeof(*na));
+        struct anchor *na = array_grow(y->an, &y->can, sizeof(*na), 16);
         if (na == NULL)
             return ERR_NOMEM;
         y->an = na;
-        y->can = nc;
     }
     y->an[y->nan] = (struct anchor){node, 1, open};
     if (json_object_set_new(y->anames, nm, json_integer((json_int_t)y->nan)) != 0)

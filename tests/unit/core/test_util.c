@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -90,14 +91,45 @@ test_hex_digit(void **state)
     assert_int_equal(hex_digit('\0'), -1);
 }
 
+/* array_grow: first, then doubling, *cap follows; the contents survive;
+ * a size past SIZE_MAX (count or bytes) is NULL with array and *cap kept. */
+static void
+test_array_grow(void **state)
+{
+    size_t cap = 0, big;
+    int *a = NULL, *n;
+
+    (void)state;
+    a = array_grow(a, &cap, sizeof(*a), 4);
+    assert_non_null(a);
+    assert_int_equal(cap, 4);
+    for (int i = 0; i < 4; i++)
+        a[i] = i + 10;
+    a = array_grow(a, &cap, sizeof(*a), 4);
+    assert_non_null(a);
+    assert_int_equal(cap, 8);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(a[i], i + 10);
+    big = SIZE_MAX / 2 + 1; /* doubling would overflow the count */
+    assert_null(array_grow(a, &big, 1, 4));
+    assert_int_equal(big, SIZE_MAX / 2 + 1);
+    big = SIZE_MAX / 16; /* doubled, times 16 bytes, overflows the size */
+    assert_null(array_grow(a, &big, 16, 4));
+    assert_int_equal(big, SIZE_MAX / 16);
+    cap = 0;
+    n = array_grow(NULL, &cap, sizeof(int), 0); /* no first size: nothing to grow to */
+    assert_null(n);
+    assert_int_equal(cap, 0);
+    free(a);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_table),
-        cmocka_unit_test(test_utf8_every_offset),
-        cmocka_unit_test(test_json_depth),
-        cmocka_unit_test(test_hex_digit),
+        cmocka_unit_test(test_utf8_table), cmocka_unit_test(test_utf8_every_offset),
+        cmocka_unit_test(test_json_depth), cmocka_unit_test(test_hex_digit),
+        cmocka_unit_test(test_array_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
