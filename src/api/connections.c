@@ -83,7 +83,7 @@ h_conn_create(struct req *rq, struct resp *rs)
         e == ERR_OK ? json_string_value(json_object_get(rq->json, "service_type")) : NULL;
 
     if (e == ERR_OK && key != NULL) {
-        e = conn_idem_begin(rq->st, &rq->who, key, rq->json, &idem, &rs->ei);
+        e = conn_idem_begin(rq->st, rq->app->vault, &rq->who, key, rq->json, &idem, &rs->ei);
         if (e == ERR_OK && idem.replay)
             return replay(rq, rs, idem.id);
     }

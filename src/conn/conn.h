@@ -43,8 +43,9 @@ struct conn_idem {
  * a malformed key (400 invalid_value), the key used with another body (422
  * idempotency_key_reused), its connection since deleted (409
  * idempotency_key_used). */
-enum err conn_idem_begin(struct store *st, const struct principal *p, const char *key,
-                         const json_t *body, struct conn_idem *out, struct errinfo *ei) WARN_UNUSED;
+enum err conn_idem_begin(struct store *st, const struct vault *v, const struct principal *p,
+                         const char *key, const json_t *body, struct conn_idem *out,
+                         struct errinfo *ei) WARN_UNUSED;
 
 /* Does the connection c names exist now (a concurrent try made it)? */
 bool conn_idem_made(struct store *st, const struct principal *p, const struct conn_idem *c);

@@ -1,7 +1,9 @@
 /* idem: idempotent creates (DUR-008), see conn_idem_begin in conn.h. The key
- * and the request are kept as SHA-256s; the request's is of its body as
- * canonical JSON (keys sorted, compact), so a retry that only reorders keys
- * or whitespace is the same request. */
+ * is kept as its SHA-256. The request is kept as the vault's keyed
+ * fingerprint of its body as canonical JSON (keys sorted, compact), so a
+ * retry that only reorders keys or whitespace is the same request, and the
+ * credential inside the body leaves nothing in the database that a guess
+ * could be checked against (a plain hash would). */
 #include "conn/conn.h"
 
 #include <string.h>
@@ -46,14 +48,15 @@ conn_idem_made(struct store *st, const struct principal *p, const struct conn_id
 }
 
 enum err
-conn_idem_begin(struct store *st, const struct principal *p, const char *key, const json_t *body,
-                struct conn_idem *out, struct errinfo *ei)
+conn_idem_begin(struct store *st, const struct vault *v, const struct principal *p, const char *key,
+                const json_t *body, struct conn_idem *out, struct errinfo *ei)
 {
     unsigned char req[32];
-    struct idem_row prior;
-    bool claimed = false;
+    struct idem_row prior = {0};
+    bool claimed = false, same;
     int64_t now = now_ms();
     char *canon;
+    size_t n;
     enum err e;
 
     memset(out, 0, sizeof(*out));
@@ -64,17 +67,20 @@ conn_idem_begin(struct store *st, const struct principal *p, const char *key, co
     canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     if (canon == NULL)
         return ERR_NOMEM;
-    SHA256((const unsigned char *)canon, strlen(canon), req);
-    OPENSSL_cleanse(canon, strlen(canon)); /* the body may carry a credential */
-    free(canon);
+    n = strlen(canon);
     SHA256((const unsigned char *)key, strlen(key), out->key);
-    e = id_new("conn", out->id);
+    e = vault_fingerprint(v, canon, n, req);
+    if (e == ERR_OK)
+        e = id_new("conn", out->id);
     if (e == ERR_OK)
         e = store_idem_claim(st, p->workspace_id, p->user_id, out->key, req, out->id, now,
                              now - IDEMPOTENCY_KEY_TTL_MS, &claimed, &prior, ei);
+    same = e == ERR_OK && !claimed && vault_fingerprint_matches(v, canon, n, prior.request_hash);
+    OPENSSL_cleanse(canon, n); /* the body may carry a credential */
+    free(canon);
     if (e != ERR_OK || claimed)
         return e;
-    if (memcmp(prior.request_hash, req, sizeof(req)) != 0)
+    if (!same)
         return err_set(ei, ERR_UNPROCESSABLE, "idempotency_key_reused", "Idempotency-Key",
                        "this key was used for a different request in the last %d hours: send "
                        "a new key for a new request",

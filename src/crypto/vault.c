@@ -31,6 +31,7 @@ struct vkey {
     uint32_t id;
     bool retired;          /* configured, but values under it are refused (CRY-024) */
     unsigned char enc[32]; /* HKDF-derived AES-256 key */
+    unsigned char fp[32];  /* HKDF-derived key of vault_fingerprint */
     struct aead_key aead;  /* the cipher with enc set (aead.h) */
 };
 
@@ -126,6 +127,7 @@ derive(const unsigned char master[32], struct vkey *k)
     enum err e = ERR_CRYPTO;
     static const char id_label[] = "connhub/key-id/v1";
     static const char enc_label[] = "connhub/secret-key/v1";
+    static const char fp_label[] = "connhub/fingerprint/v1";
 
     if (HMAC(EVP_sha256(), master, 32, (const unsigned char *)id_label, sizeof(id_label) - 1, mac,
              &maclen) == NULL)
@@ -141,6 +143,10 @@ derive(const unsigned char master[32], struct vkey *k)
                                                   sizeof(enc_label) - 1);
     params[3] = OSSL_PARAM_construct_end();
     if (EVP_KDF_derive(kctx, k->enc, sizeof(k->enc), params) != 1)
+        goto out;
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)fp_label,
+                                                  sizeof(fp_label) - 1);
+    if (EVP_KDF_derive(kctx, k->fp, sizeof(k->fp), params) != 1)
         goto out;
     e = ERR_OK;
 out:
@@ -203,6 +209,33 @@ vault_free(struct vault *v)
     for (size_t i = 0; i < v->nkeys; i++)
         aead_key_release(&v->keys[i].aead);
     OPENSSL_secure_clear_free(v, sizeof(*v));
+}
+
+static bool
+fingerprint_with(const struct vkey *k, const void *data, size_t n, unsigned char out[32])
+{
+    unsigned int len = 0;
+
+    return HMAC(EVP_sha256(), k->fp, sizeof(k->fp), data, n, out, &len) != NULL && len == 32;
+}
+
+enum err
+vault_fingerprint(const struct vault *v, const void *data, size_t n, unsigned char out[32])
+{
+    return fingerprint_with(&v->keys[0], data, n, out) ? ERR_OK : ERR_CRYPTO;
+}
+
+bool
+vault_fingerprint_matches(const struct vault *v, const void *data, size_t n,
+                          const unsigned char fp[32])
+{
+    unsigned char mine[32];
+    bool same = false;
+
+    for (size_t i = 0; i < v->nkeys && !same; i++)
+        same = fingerprint_with(&v->keys[i], data, n, mine) && CRYPTO_memcmp(mine, fp, 32) == 0;
+    OPENSSL_cleanse(mine, sizeof(mine));
+    return same;
 }
 
 uint32_t

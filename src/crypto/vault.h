@@ -5,8 +5,9 @@
  * Keys: INTEGRATION_ENCRYPTION_KEY holds the primary 32-byte master key
  * (base64 or hex); INTEGRATION_ENCRYPTION_KEY_PREVIOUS holds older ones
  * (comma-separated) that still open old values. From each master key the
- * vault derives an encryption key (HKDF-SHA256, info "connhub/secret-key/v1")
- * and a 4-byte key id (HMAC-SHA256(master, "connhub/key-id/v1")), so a sealed
+ * vault derives an encryption key (HKDF-SHA256, info "connhub/secret-key/v1"),
+ * a fingerprint key (info "connhub/fingerprint/v1", vault_fingerprint) and a
+ * 4-byte key id (HMAC-SHA256(master, "connhub/key-id/v1")), so a sealed
  * value names its key without revealing anything about it.
  *
  * Sealed format (CRY-006):  0x01 | key id (4, big-endian) | nonce (12, random)
@@ -94,6 +95,18 @@ enum err vault_open(const struct vault *v, const struct vault_aad *aad, const un
 /* The key id a sealed value names, or false when it is too short or of an
  * unknown format. */
 bool vault_sealed_key_id(const unsigned char *ct, size_t n, uint32_t *key_id);
+
+/* A keyed fingerprint of data that may carry a secret (a request body with
+ * a credential in it): HMAC-SHA-256 under a key derived from the primary
+ * master key (HKDF, info "connhub/fingerprint/v1"). Kept where a plain hash
+ * would let whoever reads the database test guesses of a weak credential
+ * against it. ERR_CRYPTO when HMAC fails. */
+enum err vault_fingerprint(const struct vault *v, const void *data, size_t n,
+                           unsigned char out[32]) WARN_UNUSED;
+/* Is fp data's fingerprint under any configured key (the primary or a
+ * previous one: a fingerprint kept before a key rotation still matches)? */
+bool vault_fingerprint_matches(const struct vault *v, const void *data, size_t n,
+                               const unsigned char fp[32]);
 
 /* Process-wide count of successful vault_open() calls (metrics, CRY-026). */
 uint64_t vault_open_count(void);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/sha.h>
 
 #include "conn/conn.h"
 #include "conn/conn_oauth.h"
@@ -1438,6 +1439,61 @@ test_oauth_provider_from_spec(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* DUR-008's request record: the body (here with a weak password in it) is
+ * kept as the vault's keyed fingerprint, not as a plain SHA-256 that whoever
+ * reads the database could test guesses against; the same body is the same
+ * request, also after a key rotation (the old key is a previous one), and
+ * another body is refused. */
+static void
+test_idem_request_kept_as_keyed_fingerprint(void **state)
+{
+    static const unsigned char K2[32] = {42, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                         11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                         22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+    struct fx *f = *state;
+    struct errinfo ei = {0};
+    struct conn_idem a, b;
+    struct idem_row prior = {0};
+    unsigned char plain[32], zero[32] = {0};
+    bool claimed = true;
+    json_t *body = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "name", "Weak", "service_type",
+                             "http", "base_url", "https://api.example.com", "auth", "type", "basic",
+                             "username", "u", "password", "hunter2");
+    json_t *other = json_deep_copy(body);
+    char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    struct vault *rotated = NULL;
+    int64_t now = now_ms();
+
+    assert_non_null(canon);
+    SHA256((const unsigned char *)canon, strlen(canon), plain);
+    free(canon);
+    assert_int_equal(conn_idem_begin(f->st, f->v, &f->admin, "fp-key-1", body, &a, &ei), ERR_OK);
+    assert_false(a.replay);
+    /* what the store keeps for the key: not the body's plain hash */
+    assert_int_equal(store_idem_claim(f->st, f->admin.workspace_id, f->admin.user_id, a.key, zero,
+                                      "conn_probe", now, now - IDEMPOTENCY_KEY_TTL_MS, &claimed,
+                                      &prior, &ei),
+                     ERR_OK);
+    assert_false(claimed);
+    assert_memory_not_equal(prior.request_hash, plain, 32);
+    assert_memory_not_equal(prior.request_hash, zero, 32);
+    /* the same body: the same request, the same connection id */
+    assert_int_equal(conn_idem_begin(f->st, f->v, &f->admin, "fp-key-1", body, &b, &ei), ERR_OK);
+    assert_string_equal(b.id, a.id);
+    /* ...also once the key that fingerprinted it is a previous one */
+    assert_int_equal(vault_new(K2, (const unsigned char(*)[32])K1, 1, &rotated, &ei), ERR_OK);
+    assert_int_equal(conn_idem_begin(f->st, rotated, &f->admin, "fp-key-1", body, &b, &ei), ERR_OK);
+    assert_string_equal(b.id, a.id);
+    /* another password is another request */
+    json_object_set_new(json_object_get(other, "auth"), "password", json_string("hunter3"));
+    assert_int_equal(conn_idem_begin(f->st, f->v, &f->admin, "fp-key-1", other, &b, &ei),
+                     ERR_UNPROCESSABLE);
+    assert_string_equal(ei.code, "idempotency_key_reused");
+    vault_free(rotated);
+    json_decref(body);
+    json_decref(other);
+}
+
 int
 main(void)
 {
@@ -1450,6 +1506,7 @@ main(void)
     /* Every backend. */
     const struct CMUnitTest tests[] = {
         T(test_create_validation_table),
+        T(test_idem_request_kept_as_keyed_fingerprint),
         T(test_shared_parse_follows_the_row),
         T(test_shared_parse_per_workspace_ten015),
         T(test_create_body_not_object),

@@ -557,6 +557,34 @@ test_no_core_dump_and_wiped_plaintext_cry028_cry029(void **st)
     vault_free(v);
 }
 
+/* vault_fingerprint: the same data, the same fingerprint under one key;
+ * another key, another fingerprint; after a rotation the old one still
+ * matches (the old key is a previous one), other data never does, and a
+ * vault without the old key does not match it. */
+static void
+test_fingerprint_keyed_and_rotates(void **st)
+{
+    struct vault *v1 = mk(K1, NULL, 0), *v2 = mk(K2, NULL, 0);
+    struct vault *rot = mk(K2, (const unsigned char(*)[32])K1, 1);
+    unsigned char a[32], b[32], c[32];
+    static const char data[] = "{\"password\":\"hunter2\"}";
+
+    (void)st;
+    assert_int_equal(vault_fingerprint(v1, data, strlen(data), a), ERR_OK);
+    assert_int_equal(vault_fingerprint(v1, data, strlen(data), b), ERR_OK);
+    assert_memory_equal(a, b, 32);
+    assert_int_equal(vault_fingerprint(v2, data, strlen(data), c), ERR_OK);
+    assert_memory_not_equal(a, c, 32);
+    assert_true(vault_fingerprint_matches(v1, data, strlen(data), a));
+    assert_true(vault_fingerprint_matches(rot, data, strlen(data), a)); /* K1 is previous */
+    assert_true(vault_fingerprint_matches(rot, data, strlen(data), c)); /* K2 is primary */
+    assert_false(vault_fingerprint_matches(v2, data, strlen(data), a));
+    assert_false(vault_fingerprint_matches(v1, data, strlen(data) - 1, a));
+    vault_free(v1);
+    vault_free(v2);
+    vault_free(rot);
+}
+
 int
 main(void)
 {
@@ -576,6 +604,7 @@ main(void)
         cmocka_unit_test(test_rng_failure_fails_closed_cry014),
         cmocka_unit_test(test_retired_key_refused_cry024),
         cmocka_unit_test(test_no_core_dump_and_wiped_plaintext_cry028_cry029),
+        cmocka_unit_test(test_fingerprint_keyed_and_rotates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
