@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "core/banned.h"
 
 static const char usage[] =
@@ -19,7 +20,7 @@ static const char usage[] =
     "  openapi-import FILE    what a spec becomes (offline; timing and memory)\n"
     "  migrate                copy a SQLite database into PostgreSQL (--from, --to)\n"
     "  mcp-probe URL          run connhub's MCP client against a server\n"
-    "  version                print the version\n";
+    "  version                print the version and the memory allocator\n";
 
 static const struct {
     const char *name;
@@ -45,7 +46,10 @@ main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-        puts("connhub 0.1.0");
+        char alloc[ALLOC_NAME_MAX];
+
+        alloc_name(alloc);
+        printf("connhub 0.1.0\nallocator: %s\n", alloc);
         return 0;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

@@ -413,6 +413,7 @@ cmd_serve(int argc, char **argv)
     struct errinfo ei = {0};
     enum log_level lvl;
     char db_shown[1024];
+    char alloc[ALLOC_NAME_MAX];
     int rc;
 
     o.db = getenv("CONNHUB_DB") ? getenv("CONNHUB_DB") : DEFAULT_DB_URL;
@@ -439,8 +440,9 @@ cmd_serve(int argc, char **argv)
     secret_heap_init(1 << 20);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     store_url_redact(o.db, db_shown, sizeof(db_shown)); /* never the password */
+    alloc_name(alloc);
     log_kv(LOG_INFO, "server.starting", "s:db", db_shown, "s:listen", o.listen, "b:dev", o.dev,
-           "s:app_url", o.app_url ? o.app_url : "", LOG_END);
+           "s:app_url", o.app_url ? o.app_url : "", "s:allocator", alloc, LOG_END);
     if (o.allow)
         log_kv(LOG_WARN, "ssrf.allow_private", "s:ranges", o.allow, "s:detail",
                "outbound calls may reach these private addresses: for tests only", LOG_END);

@@ -1,5 +1,6 @@
 #include "core/util.h"
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,23 @@ now_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+alloc_name(char out[ALLOC_NAME_MAX])
+{
+    /* mimalloc's override makes malloc an alias of mi_malloc: the same address
+     * proves that it is the one in use, not merely loaded. */
+    void *m = dlsym(RTLD_DEFAULT, "malloc");
+    void *mi = dlsym(RTLD_DEFAULT, "mi_malloc");
+    int (*ver)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "mi_version");
+
+    if (m != NULL && m == mi && ver != NULL) {
+        int v = ver(); /* 209 is 2.0.9 */
+        snprintf(out, ALLOC_NAME_MAX, "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
+    } else {
+        snprintf(out, ALLOC_NAME_MAX, "system malloc");
+    }
 }
 
 int64_t

@@ -15,6 +15,12 @@
 
 int64_t now_ms(void);  /* wall clock, ms since the epoch */
 int64_t mono_ms(void); /* monotonic */
+/* The allocator behind this process's malloc: "mimalloc X.Y.Z" when mimalloc
+ * replaced it (the release build links it; LD_PRELOAD counts too), else
+ * "system malloc". Looked up at run time, so builds without it (ASan,
+ * valgrind) share the code. out: ALLOC_NAME_MAX bytes. */
+#define ALLOC_NAME_MAX 32
+void alloc_name(char out[ALLOC_NAME_MAX]);
 void iso8601_ms(int64_t ms, char out[32]);
 
 /* Fills p with n cryptographically random bytes (fails closed). */
