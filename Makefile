@@ -92,7 +92,12 @@ $(call lib_of,$(1)): $(call objs_of,$(1))
 endef
 $(foreach m,$(MODULES),$(eval $(call MODULE_RULE,$(m))))
 
-$(BIN): $(OUT)/obj/main.o $(ALL_LIBS)
+# Relinks when MALLOC changes: the stamp is rewritten only when its content differs.
+$(OUT)/malloc.stamp: FORCE
+	@mkdir -p $(OUT); echo '$(MALLOC)' | cmp -s - $@ || echo '$(MALLOC)' >$@
+FORCE:
+
+$(BIN): $(OUT)/obj/main.o $(ALL_LIBS) $(OUT)/malloc.stamp
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OUT)/obj/main.o $(BIN_ALLOC) -Wl,--start-group $(ALL_LIBS) \
 	  -Wl,--end-group $(LDLIBS)
