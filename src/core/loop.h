@@ -60,6 +60,11 @@ void loop_forget(struct loop *lp, int fd);
 void loop_timer_start(struct loop *lp, struct loop_timer *t, int64_t ms, loop_timer_cb cb,
                       void *arg);
 void loop_timer_stop(struct loop *lp, struct loop_timer *t);
+static inline bool
+loop_timer_armed(const struct loop_timer *t)
+{
+    return t->heap_index != 0;
+}
 
 /* Runs after every batch of events and timers: the HTTP layer uses it to
  * call MHD_run() again after a connection was resumed. One hook per loop. */

@@ -180,9 +180,43 @@ xfer_defer(struct out_handle *x)
 CURL *
 ob_easy_get(struct outbound *ob)
 {
-    if (ob->npool > 0)
-        return ob->pool[--ob->npool];
-    return curl_easy_init();
+    if (ob->npool == 0)
+        return curl_easy_init();
+    if (--ob->npool < ob->pool_low)
+        ob->pool_low = ob->npool;
+    return ob->pool[ob->npool];
+}
+
+/* Frees the handles that stayed idle through the whole period, down to OB_EASY_KEEP. */
+static void
+on_trim(struct loop *lp, void *arg)
+{
+    struct outbound *ob = arg;
+    size_t excess = ob->pool_low > OB_EASY_KEEP ? ob->pool_low - OB_EASY_KEEP : 0;
+
+    while (excess-- > 0)
+        curl_easy_cleanup(ob->pool[--ob->npool]);
+    ob->pool_low = ob->npool;
+    if (ob->npool > OB_EASY_KEEP)
+        loop_timer_start(lp, &ob->trim, ob->trim_ms, on_trim, ob);
+}
+
+void
+ob_easy_put(struct outbound *ob, CURL *easy)
+{
+    if (ob->npool == ob->apool) {
+        CURL **p = array_grow(ob->pool, &ob->apool, sizeof(*p), 64);
+        if (p == NULL) {
+            curl_easy_cleanup(easy);
+            return;
+        }
+        ob->pool = p;
+    }
+    ob->pool[ob->npool++] = easy;
+    if (ob->npool > OB_EASY_KEEP && !loop_timer_armed(&ob->trim)) {
+        ob->pool_low = ob->npool;
+        loop_timer_start(ob->lp, &ob->trim, ob->trim_ms, on_trim, ob);
+    }
 }
 
 void
@@ -239,6 +273,7 @@ outbound_new(struct loop *lp, const struct ssrf_policy *pol, struct outbound **o
         return ERR_INTERNAL;
     ob = xcalloc(1, sizeof(*ob));
     ob->lp = lp;
+    ob->trim_ms = OB_EASY_TRIM_MS;
     if (pol != NULL)
         ob->pol = *pol;
     if (!shard_init(ob, &ob->shard[0])) {
@@ -272,6 +307,8 @@ outbound_free(struct outbound *ob)
     ob->qhead = ob->qtail = NULL;
     for (size_t i = 0; i < ob->npool; i++)
         curl_easy_cleanup(ob->pool[i]);
+    free(ob->pool);
+    loop_timer_stop(ob->lp, &ob->trim);
     for (size_t i = 0; i < OB_SHARDS; i++) {
         if (ob->shard[i].multi == NULL)
             continue;

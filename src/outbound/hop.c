@@ -439,10 +439,7 @@ hop_detach(struct out_handle *x, bool keep_easy)
         }
         curl_easy_reset(x->easy);
         if (!keep_easy) {
-            if (ob->npool < OB_EASY_POOL)
-                ob->pool[ob->npool++] = x->easy;
-            else
-                curl_easy_cleanup(x->easy);
+            ob_easy_put(ob, x->easy);
             x->easy = NULL;
         }
     }

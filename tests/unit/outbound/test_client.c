@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "outbound/internal.h" /* the easy-handle pool */
 #include "outbound/outbound.h"
 #include "support/netns.h"
 #include "support/upstream.h"
@@ -1051,6 +1052,134 @@ outbound_async_shards_reuse(void **state)
     loop_free(w.lp);
 }
 
+/* The easy-handle pool (OB_EASY_KEEP, OB_EASY_TRIM_MS). Transfers to a port where nothing
+ * listens are all in flight at once, each on its own handle, and fail at connect. The
+ * steps run from one loop_run (a stopped loop stays stopped). */
+struct pool_test {
+    struct loop *lp;
+    struct outbound *ob;
+    struct loop_timer next;
+    int step, want, done, refused;
+    CURL *kept[OB_EASY_KEEP + 1];
+};
+
+static int
+ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (CURL *const *)a, y = (uintptr_t) * (CURL *const *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The pool's handles, sorted: the same set in another order compares equal. */
+static void
+pool_sorted(const struct outbound *ob, CURL **out)
+{
+    memcpy(out, ob->pool, ob->npool * sizeof(*out));
+    qsort(out, ob->npool, sizeof(*out), ptr_cmp);
+}
+
+static void pool_step(struct loop *lp, void *arg);
+
+static void
+pool_wave_done(struct out_response *res, void *arg)
+{
+    struct pool_test *t = arg;
+
+    t->refused += res->fail == OUT_FAIL_CONNECT;
+    if (++t->done == t->want)
+        loop_timer_start(t->lp, &t->next, 0, pool_step, t);
+}
+
+static void
+pool_wave(struct pool_test *t, int n)
+{
+    struct out_request rq;
+
+    t->want = n;
+    t->done = t->refused = 0;
+    for (int i = 0; i < n; i++) {
+        init_rq(&rq, "GET", "http://127.0.0.2:9/x", NULL); /* discard: closed */
+        assert_int_equal(outbound_send(t->ob, &rq, pool_wave_done, t, NULL), ERR_OK);
+    }
+}
+
+static void
+pool_step(struct loop *lp, void *arg)
+{
+    struct pool_test *t = arg;
+
+    if (t->step > 0 && t->want > 0) {
+        assert_int_equal(t->done, t->want);
+        assert_int_equal(t->refused, t->want);
+        t->want = 0;
+    }
+    switch (t->step++) {
+    case 0:
+        t->ob->trim_ms = 100000; /* no trim while the big waves run */
+        pool_wave(t, OB_EASY_KEEP + 1);
+        return;
+    case 1: /* N + 1 in flight at once: all N + 1 kept */
+        assert_int_equal(t->ob->npool, OB_EASY_KEEP + 1);
+        assert_true(loop_timer_armed(&t->ob->trim));
+        pool_sorted(t->ob, t->kept);
+        pool_wave(t, OB_EASY_KEEP + 1);
+        return;
+    case 2: { /* the same handles again, none made anew */
+        CURL *now[OB_EASY_KEEP + 1];
+
+        assert_int_equal(t->ob->npool, OB_EASY_KEEP + 1);
+        pool_sorted(t->ob, now);
+        assert_memory_equal(now, t->kept, sizeof(now));
+    }
+        /* A short period from here: the next put arms it, and a transfer inside it takes a
+         * handle. */
+        loop_timer_stop(lp, &t->ob->trim);
+        t->ob->trim_ms = 500;
+        pool_wave(t, 1);
+        return;
+    case 3:
+        assert_true(loop_timer_armed(&t->ob->trim));
+        pool_wave(t, 1);
+        return;
+    case 4:
+        loop_timer_start(lp, &t->next, 600, pool_step, t);
+        return;
+    case 5: /* one handle was in use during that period: nothing freed */
+        assert_int_equal(t->ob->npool, OB_EASY_KEEP + 1);
+        assert_true(loop_timer_armed(&t->ob->trim));
+        loop_timer_start(lp, &t->next, 600, pool_step, t);
+        return;
+    case 6: /* all idle through this one: back to N, and no more trimming */
+        assert_int_equal(t->ob->npool, OB_EASY_KEEP);
+        assert_false(loop_timer_armed(&t->ob->trim));
+        loop_timer_start(lp, &t->next, 600, pool_step, t);
+        return;
+    default: /* a pool of N is never trimmed */
+        assert_int_equal(t->ob->npool, OB_EASY_KEEP);
+        loop_stop(lp);
+    }
+}
+
+/* OB_EASY_KEEP + 1 transfers in flight at once leave all their handles in the pool (N + 1
+ * kept, and the next such wave makes none anew). A trim period in which a handle was taken
+ * frees nothing; after one in which they all stayed idle the pool is back to OB_EASY_KEEP
+ * (N), and a pool of N is never trimmed. */
+static void
+outbound_easy_pool_follows_demand(void **state)
+{
+    struct pool_test t = {0};
+
+    (void)state;
+    assert_int_equal(loop_new(&t.lp), ERR_OK);
+    assert_int_equal(outbound_new(t.lp, &pol_a, &t.ob), ERR_OK);
+    loop_timer_start(t.lp, &t.next, 0, pool_step, &t);
+    assert_int_equal(loop_run(t.lp), ERR_OK);
+    assert_int_equal(t.step, 8);
+    outbound_free(t.ob);
+    loop_free(t.lp);
+}
+
 int
 main(void)
 {
@@ -1073,6 +1202,7 @@ main(void)
         cmocka_unit_test(outbound_async_keepalive_reuse),
         cmocka_unit_test(outbound_reused_handle_carries_nothing_over),
         cmocka_unit_test(outbound_async_shards_reuse),
+        cmocka_unit_test(outbound_easy_pool_follows_demand),
         cmocka_unit_test(outbound_async_concurrent_cancel_free),
     };
     /* Several cases aim at addresses off this machine (SSRF-040's metadata
