@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -21,6 +22,7 @@
 #include "core/banned.h"
 
 #define BUSY_TIMEOUT_MS 10000
+#define OPEN_BUSY_RETRY_MS 20 /* between tries of the open steps (open_steps) */
 /* The WAL index (walformat.html §2.1): its header is 48 bytes, and SQLite
  * maps the index in regions of 32 KiB (every xShmMap call names that size). */
 #define WAL_HDR_WORDS 12
@@ -801,6 +803,39 @@ check_pragmas(struct sqlite_store *s, struct errinfo *ei)
     return ERR_OK;
 }
 
+/* The pragmas and the migrations, tried again while the database is busy. The busy
+ * timeout does not cover every wait: when waiting could deadlock, SQLite answers
+ * SQLITE_BUSY at once without calling the busy handler. Servers opening a new database
+ * together meet that: turning it into WAL needs an exclusive lock while another one holds
+ * a write lock it cannot commit past this one's read lock. Every step can run again (the
+ * pragmas are idempotent, a migration runs in one transaction that either committed or
+ * rolled back), so the whole sequence is retried every OPEN_BUSY_RETRY_MS for at most
+ * BUSY_TIMEOUT_MS. */
+static enum err
+open_steps(struct sqlite_store *s, struct errinfo *ei)
+{
+    int64_t until = mono_ms() + BUSY_TIMEOUT_MS;
+
+    for (;;) {
+        struct errinfo mine = {0};
+        enum err e = exec_sql(s,
+                              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                              " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+                              " PRAGMA trusted_schema = OFF;",
+                              &mine);
+        if (e == ERR_OK)
+            e = check_pragmas(s, &mine);
+        if (e == ERR_OK)
+            e = migrate(s, &mine);
+        if (e == ERR_OK || strcmp(mine.code, "store_busy") != 0 || mono_ms() >= until) {
+            if (e != ERR_OK && ei != NULL)
+                *ei = mine;
+            return e;
+        }
+        usleep(OPEN_BUSY_RETRY_MS * 1000);
+    }
+}
+
 enum err
 store_sqlite_open(const char *path, struct store **out, struct errinfo *ei)
 {
@@ -820,14 +855,7 @@ store_sqlite_open(const char *path, struct store **out, struct errinfo *ei)
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    e = exec_sql(s,
-                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-                 " PRAGMA secure_delete = ON; PRAGMA trusted_schema = OFF;",
-                 ei);
-    if (e == ERR_OK)
-        e = check_pragmas(s, ei);
-    if (e == ERR_OK)
-        e = migrate(s, ei);
+    e = open_steps(s, ei);
     if (e != ERR_OK)
         goto fail;
     chmod(path, 0600); /* the file holds only sealed secrets, but metadata is private too */

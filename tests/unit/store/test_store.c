@@ -408,6 +408,58 @@ test_pragmas_dur001(void **state)
     assert_int_equal(v, 0);
 }
 
+/* A writer on a new (rollback-journal) database holds its write lock for a while: turning
+ * the file into WAL then fails with SQLITE_BUSY at once, without the busy handler (waiting
+ * could deadlock). store_open tries again until the writer is done, so servers opening a new
+ * database together all succeed. Without the retry this open fails in milliseconds. */
+struct held_writer {
+    const char *path;
+    pthread_barrier_t *locked;
+    int rc;
+};
+
+static void *
+hold_write_lock(void *arg)
+{
+    struct held_writer *h = arg;
+    sqlite3 *db = NULL;
+
+    h->rc = sqlite3_open(h->path, &db);
+    if (h->rc == SQLITE_OK)
+        h->rc = sqlite3_exec(db, "CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1)",
+                             NULL, NULL, NULL);
+    pthread_barrier_wait(h->locked);
+    usleep(300 * 1000);
+    if (h->rc == SQLITE_OK)
+        h->rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void
+test_open_waits_out_a_writer_on_a_new_database(void **state)
+{
+    struct testdb d;
+    struct store *st = NULL;
+    struct errinfo ei = {0};
+    pthread_barrier_t locked;
+    struct held_writer h;
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(testdb_create(&d, NULL, "walbusy"), 0);
+    h = (struct held_writer){d.path, &locked, SQLITE_OK};
+    pthread_barrier_init(&locked, NULL, 2);
+    assert_int_equal(pthread_create(&t, NULL, hold_write_lock, &h), 0);
+    pthread_barrier_wait(&locked);
+    assert_int_equal(store_open(d.url, &st, &ei), ERR_OK);
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&locked);
+    assert_int_equal(h.rc, SQLITE_OK); /* the writer committed: nothing was lost either */
+    store_close(st);
+    testdb_destroy(&d);
+}
+
 static void
 test_pragma_hook_refuses_non_identifiers(void **state)
 {
@@ -2758,6 +2810,7 @@ main(void)
     const struct CMUnitTest sqlite_only[] = {
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
+        cmocka_unit_test(test_open_waits_out_a_writer_on_a_new_database),
         T(test_read_scope_snapshot_and_writes),
         T(test_memo_hot_reads_see_every_change),
         T(test_failed_writes_leave_nothing_dur004),
