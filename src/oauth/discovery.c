@@ -19,7 +19,7 @@ join(const char *a, int alen, const char *mid, const char *c, int clen)
     struct buf b;
     char *s = NULL;
 
-    buf_init(&b, 2 * URL_MAX_LEN);
+    buf_init(&b, (size_t)2 * URL_MAX_LEN);
     if (buf_printf(&b, "%.*s%s%.*s", alen, a, mid, clen, c) == ERR_OK)
         s = buf_take(&b, NULL);
     buf_release(&b);
