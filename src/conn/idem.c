@@ -75,7 +75,11 @@ conn_idem_begin(struct store *st, const struct vault *v, const struct principal 
     if (e == ERR_OK)
         e = store_idem_claim(st, p->workspace_id, p->user_id, out->key, req, out->id, now,
                              now - IDEMPOTENCY_KEY_TTL_MS, &claimed, &prior, ei);
-    same = e == ERR_OK && !claimed && vault_fingerprint_matches(v, canon, n, prior.request_hash);
+    /* under the primary key that is req; only a claim made before a key rotation
+     * needs the previous keys tried */
+    same = e == ERR_OK && !claimed &&
+           (CRYPTO_memcmp(prior.request_hash, req, sizeof(req)) == 0 ||
+            vault_fingerprint_matches(v, canon, n, prior.request_hash));
     OPENSSL_cleanse(canon, n); /* the body may carry a credential */
     free(canon);
     if (e != ERR_OK || claimed)

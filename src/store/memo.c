@@ -35,6 +35,7 @@ struct ent {
 
 _Static_assert(MEMO_SLOTS % MEMO_WAYS == 0, "whole sets");
 #define MEMO_SETS (MEMO_SLOTS / MEMO_WAYS)
+#define SET_OF(h) ((size_t)((h) % MEMO_SETS)) /* the set of a key's hash */
 
 struct memo {
     struct ent slot[MEMO_SLOTS]; /* set s is slot[s * MEMO_WAYS ...] */
@@ -278,14 +279,14 @@ memo_set_of(const struct memo_key *k)
     unsigned char kb[MEMO_MAX_KEY_BYTES];
     size_t len;
 
-    return encode(k, kb, &len) ? (size_t)(fnv(kb, len) % MEMO_SETS) : 0;
+    return encode(k, kb, &len) ? SET_OF(fnv(kb, len)) : 0;
 }
 
 /* The entry of key kb (hash h) in its set, or NULL. */
 static struct ent *
 find(struct memo *m, uint64_t h, const unsigned char *kb, size_t len)
 {
-    struct ent *set = &m->slot[(h % MEMO_SETS) * MEMO_WAYS];
+    struct ent *set = &m->slot[SET_OF(h) * MEMO_WAYS];
 
     for (size_t w = 0; w < MEMO_WAYS; w++) {
         struct ent *e = &set[w];
@@ -319,7 +320,7 @@ memo_get(struct memo *m, const struct memo_key *k)
 static struct ent *
 place(struct memo *m, uint64_t h, const unsigned char *kb, size_t len)
 {
-    struct ent *set = &m->slot[(h % MEMO_SETS) * MEMO_WAYS], *e = find(m, h, kb, len);
+    struct ent *set = &m->slot[SET_OF(h) * MEMO_WAYS], *e = find(m, h, kb, len);
 
     for (size_t w = 0; e == NULL && w < MEMO_WAYS; w++)
         if (set[w].rows == NULL)

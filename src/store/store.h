@@ -577,6 +577,9 @@ bool store_pg_url(const char *url);
  * must be a bare identifier. ERR_INVALID otherwise; ERR_STORE when it yields
  * no row. SQLite stores only. */
 enum err store_sqlite_pragma_int(struct store *st, const char *pragma, int *out) WARN_UNUSED;
+/* Test hook: how long a SQLite open keeps retrying while the database is busy
+ * (BUSY_TIMEOUT_MS unless set; ms <= 0 restores it). */
+void store_sqlite_set_open_busy_ms(int64_t ms);
 #endif
 
 #endif

@@ -811,10 +811,23 @@ check_pragmas(struct sqlite_store *s, struct errinfo *ei)
  * pragmas are idempotent, a migration runs in one transaction that either committed or
  * rolled back), so the whole sequence is retried every OPEN_BUSY_RETRY_MS for at most
  * BUSY_TIMEOUT_MS. */
+#ifdef CONNHUB_TEST
+static int64_t g_open_busy_ms = BUSY_TIMEOUT_MS;
+
+void
+store_sqlite_set_open_busy_ms(int64_t ms)
+{
+    g_open_busy_ms = ms > 0 ? ms : BUSY_TIMEOUT_MS;
+}
+#define OPEN_BUSY_MS g_open_busy_ms
+#else
+#define OPEN_BUSY_MS BUSY_TIMEOUT_MS
+#endif
+
 static enum err
 open_steps(struct sqlite_store *s, struct errinfo *ei)
 {
-    int64_t until = mono_ms() + BUSY_TIMEOUT_MS;
+    int64_t until = mono_ms() + OPEN_BUSY_MS;
 
     for (;;) {
         struct errinfo mine = {0};

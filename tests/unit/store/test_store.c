@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -414,7 +416,9 @@ test_pragmas_dur001(void **state)
  * database together all succeed. Without the retry this open fails in milliseconds. */
 struct held_writer {
     const char *path;
-    pthread_barrier_t *locked;
+    int hold_ms;
+    pthread_barrier_t locked;
+    atomic_bool committed;
     int rc;
 };
 
@@ -428,35 +432,74 @@ hold_write_lock(void *arg)
     if (h->rc == SQLITE_OK)
         h->rc = sqlite3_exec(db, "CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1)",
                              NULL, NULL, NULL);
-    pthread_barrier_wait(h->locked);
-    usleep(300 * 1000);
+    pthread_barrier_wait(&h->locked);
+    usleep((useconds_t)h->hold_ms * 1000);
     if (h->rc == SQLITE_OK)
         h->rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    atomic_store(&h->committed, true);
     sqlite3_close(db);
     return NULL;
+}
+
+/* Opens d while a writer holds the lock for hold_ms; the open's result. */
+static enum err
+open_past_writer(struct testdb *d, int hold_ms, struct held_writer *h, struct errinfo *ei)
+{
+    struct store *st = NULL;
+    pthread_t t;
+    enum err e;
+
+    h->path = d->path;
+    h->hold_ms = hold_ms;
+    h->rc = SQLITE_OK;
+    atomic_init(&h->committed, false);
+    pthread_barrier_init(&h->locked, NULL, 2);
+    assert_int_equal(pthread_create(&t, NULL, hold_write_lock, h), 0);
+    pthread_barrier_wait(&h->locked);
+    e = store_open(d->url, &st, ei);
+    if (e != ERR_OK) /* refused while the writer still held the lock */
+        assert_false(atomic_load(&h->committed));
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&h->locked);
+    assert_int_equal(h->rc, SQLITE_OK); /* the writer committed: nothing was lost either */
+    store_close(st);
+    return e;
 }
 
 static void
 test_open_waits_out_a_writer_on_a_new_database(void **state)
 {
     struct testdb d;
-    struct store *st = NULL;
-    struct errinfo ei = {0};
-    pthread_barrier_t locked;
     struct held_writer h;
-    pthread_t t;
+    struct errinfo ei = {0};
 
     (void)state;
     assert_int_equal(testdb_create(&d, NULL, "walbusy"), 0);
-    h = (struct held_writer){d.path, &locked, SQLITE_OK};
-    pthread_barrier_init(&locked, NULL, 2);
-    assert_int_equal(pthread_create(&t, NULL, hold_write_lock, &h), 0);
-    pthread_barrier_wait(&locked);
-    assert_int_equal(store_open(d.url, &st, &ei), ERR_OK);
-    pthread_join(t, NULL);
-    pthread_barrier_destroy(&locked);
-    assert_int_equal(h.rc, SQLITE_OK); /* the writer committed: nothing was lost either */
-    store_close(st);
+    assert_int_equal(open_past_writer(&d, 300, &h, &ei), ERR_OK);
+    testdb_destroy(&d);
+}
+
+/* The retries end after the busy timeout (a short one here): a writer that holds the lock
+ * longer makes the open fail with 503 store_busy, after that time and not before. */
+static void
+test_open_busy_retries_end_at_the_busy_timeout(void **state)
+{
+    struct testdb d;
+    struct held_writer h;
+    struct errinfo ei = {0};
+    struct timespec a, b;
+    int64_t ms;
+
+    (void)state;
+    assert_int_equal(testdb_create(&d, NULL, "walbusy2"), 0);
+    store_sqlite_set_open_busy_ms(200);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(open_past_writer(&d, 1500, &h, &ei), ERR_UNAVAILABLE);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    store_sqlite_set_open_busy_ms(0);
+    assert_string_equal(ei.code, "store_busy");
+    ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    assert_true(ms >= 200);
     testdb_destroy(&d);
 }
 
@@ -2811,6 +2854,7 @@ main(void)
         T(test_pragmas_dur001),
         T(test_pragma_hook_refuses_non_identifiers),
         cmocka_unit_test(test_open_waits_out_a_writer_on_a_new_database),
+        cmocka_unit_test(test_open_busy_retries_end_at_the_busy_timeout),
         T(test_read_scope_snapshot_and_writes),
         T(test_memo_hot_reads_see_every_change),
         T(test_failed_writes_leave_nothing_dur004),
