@@ -16,6 +16,10 @@
 # Unit tests tests/unit/<mod>/test_*.c link only their module and its deps, so
 # a half-written module elsewhere never breaks them.
 
+# Node.js 20 from tools/node comes first when tools/install-deps put it there (the
+# machine's own was older); a folder that is not there changes nothing.
+export PATH := $(CURDIR)/tools/node/node_modules/.bin:$(PATH)
+
 MODE    ?= release
 V       ?= 0
 ifeq ($(V),0)

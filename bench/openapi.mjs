@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const corpus = process.env.CONNHUB_OPENAPI_CORPUS || path.resolve(root, '..', 'shared', 'openapi-corpus');
+const corpus = process.env.CONNHUB_OPENAPI_CORPUS || path.join(root, 'tests', '.corpus', 'openapi');
 const bin = process.env.CONNHUB_BIN || path.join(root, 'build', 'connhub');
 const runs = Number(process.env.BENCH_OPENAPI_RUNS || 3);
 const specs = [

@@ -459,7 +459,7 @@ test('every command answers --help; the CLI refuses bad input clearly', () => {
   assert.match(r.stderr, /--max-body/);
   r = runCli(['frobnicate']);
   assert.equal(r.code, 2);
-  const corpus = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../../../shared/openapi-corpus', import.meta.url));
+  const corpus = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../.corpus/openapi', import.meta.url));
   r = runCli(['openapi-import', path.join(corpus, 'petstore.swagger20.yaml')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).operations, 20);

@@ -11,7 +11,7 @@ import { makeCanary } from './lib/canary.mjs';
 import { api, cleanup, runCli, startServer, tempDir } from './lib/server.mjs';
 import { startCanaryListener, startUpstream } from './lib/upstream.mjs';
 
-const CORPUS = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../../../shared/openapi-corpus', import.meta.url));
+const CORPUS = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../.corpus/openapi', import.meta.url));
 let srv, A, up, canaryLo;
 
 before(async () => {

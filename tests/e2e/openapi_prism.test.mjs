@@ -14,7 +14,7 @@ import { api, cleanup, freePort, runCli, startServer, tempDir } from './lib/serv
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PRISM = path.join(here, 'node_modules', '.bin', 'prism');
-const CORPUS = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../../../shared/openapi-corpus', import.meta.url));
+const CORPUS = process.env.CONNHUB_OPENAPI_CORPUS || fileURLToPath(new URL('../.corpus/openapi', import.meta.url));
 const SPEC = path.join(CORPUS, 'petstore.oas30.json');
 let srv, A, prism, prismUrl;
 

