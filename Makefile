@@ -18,7 +18,7 @@
 
 # Node.js 20 from tools/node comes first when tools/install-deps put it there (the
 # machine's own was older); a folder that is not there changes nothing.
-export PATH := $(CURDIR)/tools/node/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/tools/node/bin:$(PATH)
 
 MODE    ?= release
 V       ?= 0
