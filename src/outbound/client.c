@@ -180,8 +180,14 @@ xfer_defer(struct out_handle *x)
 CURL *
 ob_easy_get(struct outbound *ob)
 {
-    if (ob->npool == 0)
-        return curl_easy_init();
+    if (ob->npool == 0) {
+        CURL *e = curl_easy_init();
+        if (e != NULL && !hop_easy_setup(e)) {
+            curl_easy_cleanup(e);
+            e = NULL;
+        }
+        return e;
+    }
     if (--ob->npool < ob->pool_low)
         ob->pool_low = ob->npool;
     return ob->pool[ob->npool];
@@ -250,10 +256,12 @@ xfer_complete(struct out_handle *x)
     ct = out_response_header(&x->res, "content-type");
     if (ct != NULL && x->res.content_type == NULL)
         x->res.content_type = xstrdup(ct);
-    hop_origin(x, origin, sizeof(origin));
-    log_kv(LOG_DEBUG, "outbound.done", "s:origin", origin, "i:status", (int)x->res.status, "s:fail",
-           out_fail_name(x->res.fail), "I:ms", (long long)x->res.duration_ms, "i:redirects",
-           x->res.redirects, (const char *)NULL);
+    if (log_enabled(LOG_DEBUG)) {
+        hop_origin(x, origin, sizeof(origin));
+        log_kv(LOG_DEBUG, "outbound.done", "s:origin", origin, "i:status", (int)x->res.status,
+               "s:fail", out_fail_name(x->res.fail), "I:ms", (long long)x->res.duration_ms,
+               "i:redirects", x->res.redirects, (const char *)NULL);
+    }
     x->done(&x->res, x->arg);
     out_response_release(&x->res);
     out_request_release(&x->rq);

@@ -322,6 +322,9 @@ build_headers(struct out_handle *x)
             goto fail;                                                                             \
     } while (0)
 
+/* The method of this hop. A pooled handle keeps its last hop's method, so
+ * every hop first returns to a plain GET (HTTPGET also clears NOBODY and
+ * upload) with no custom verb, then sets its own. */
 static bool
 set_method(struct out_handle *x, CURL *e)
 {
@@ -329,8 +332,10 @@ set_method(struct out_handle *x, CURL *e)
     bool has_body = rq->body.len > 0 || strcmp(rq->method, "POST") == 0 ||
                     strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "PATCH") == 0;
 
+    SET(CURLOPT_HTTPGET, 1L);
+    SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
     if (strcmp(rq->method, "GET") == 0) {
-        SET(CURLOPT_HTTPGET, 1L);
+        /* done */
     } else if (strcmp(rq->method, "HEAD") == 0) {
         SET(CURLOPT_NOBODY, 1L);
     } else {
@@ -346,6 +351,30 @@ fail:
     return false;
 }
 
+bool
+hop_easy_setup(CURL *e)
+{
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_OPENSOCKETFUNCTION, on_open);
+    SET(CURLOPT_PREREQFUNCTION, on_prereq);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_PROXY, ""); /* environment proxies have no effect (SSRF-150) */
+    SET(CURLOPT_NOPROXY, "*");
+    SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_UNRESTRICTED_AUTH, 0L);
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_ACCEPT_ENCODING, ""); /* decoded in curl, counted in on_body */
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    return true;
+fail:
+    return false;
+}
+
+/* What differs from one hop to the next; the rest is hop_easy_setup's. */
 static bool
 set_options(struct out_handle *x, CURL *e, long remaining)
 {
@@ -354,27 +383,12 @@ set_options(struct out_handle *x, CURL *e, long remaining)
 
     SET(CURLOPT_URL, x->url);
     SET(CURLOPT_PRIVATE, (char *)x);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_OPENSOCKETFUNCTION, on_open);
     SET(CURLOPT_OPENSOCKETDATA, x);
-    SET(CURLOPT_PREREQFUNCTION, on_prereq);
     SET(CURLOPT_PREREQDATA, x);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_PROXY, ""); /* environment proxies have no effect (SSRF-150) */
-    SET(CURLOPT_NOPROXY, "*");
-    SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_UNRESTRICTED_AUTH, 0L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms < remaining ? connect_ms : remaining);
     SET(CURLOPT_TIMEOUT_MS, remaining);
-    SET(CURLOPT_NOPROGRESS, 0L);
-    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
     SET(CURLOPT_XFERINFODATA, x);
-    SET(CURLOPT_ACCEPT_ENCODING, ""); /* decoded in curl, counted in on_body */
-    SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, x);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_HTTPHEADER, x->hdrs);
 #ifdef CONNHUB_TEST
@@ -384,12 +398,27 @@ set_options(struct out_handle *x, CURL *e, long remaining)
             goto fail;
         x->resolve = n;
     }
-    if (x->resolve)
-        SET(CURLOPT_RESOLVE, x->resolve);
+    SET(CURLOPT_RESOLVE, x->resolve);
 #endif
     return set_method(x, e);
 fail:
     return false;
+}
+
+/* Drops what the handle points at in x (freed after this): the handle then
+ * holds nothing of this transfer when it waits in the pool or for the next
+ * hop. curl_easy_reset would do it too, and also drop every option that
+ * hop_easy_setup set, which the next transfer would set again. */
+static void
+unset_transfer(CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_URL, (char *)NULL); /* may carry a credential query */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)NULL);
+#ifdef CONNHUB_TEST
+    curl_easy_setopt(e, CURLOPT_RESOLVE, (struct curl_slist *)NULL);
+#endif
 }
 
 #undef SET
@@ -437,7 +466,7 @@ hop_detach(struct out_handle *x, bool keep_easy)
             curl_multi_remove_handle(x->sh->multi, x->easy);
             x->sh->active--;
         }
-        curl_easy_reset(x->easy);
+        unset_transfer(x->easy);
         if (!keep_easy) {
             ob_easy_put(ob, x->easy);
             x->easy = NULL;

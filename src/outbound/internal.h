@@ -90,7 +90,7 @@ struct outbound {
 
 /* client.c */
 CURL *ob_easy_get(struct outbound *ob);
-/* Keeps an idle (reset) handle for the next transfer, or frees it. */
+/* Keeps an idle handle (hop_detach unset its transfer) for the next transfer, or frees it. */
 void ob_easy_put(struct outbound *ob, CURL *easy);
 /* The shard for a new transfer (fewest in flight; created on first use), or
  * NULL when libcurl cannot make a multi handle. */
@@ -101,9 +101,13 @@ void xfer_fail(struct out_handle *x, enum out_fail f, const char *fmt, ...) PRIN
 void xfer_complete(struct out_handle *x);
 
 /* hop.c */
+/* Sets the options every transfer of a new easy handle shares (the SSRF
+ * hooks, protocols, no proxy or netrc, callbacks); false when curl refuses one. */
+bool hop_easy_setup(CURL *e);
 /* Configures x->easy for x->url and adds it to the multi. */
 enum out_fail hop_start(struct out_handle *x);
-/* Takes the handle out of the multi and resets it for the next hop. */
+/* Takes the handle out of the multi and unsets what pointed into x: it keeps
+ * hop_easy_setup's options for the next hop or transfer. */
 void hop_detach(struct out_handle *x, bool keep_easy);
 /* A hop finished with rc: completes x, or starts the next hop. */
 void hop_finished(struct out_handle *x, CURLcode rc);
