@@ -19,6 +19,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { startEverything } from '../tests/e2e/lib/mcp_peer.mjs';
 import { api, cleanup, runCli, startServer, tempDir } from '../tests/e2e/lib/server.mjs';
+import { helpFromHeader } from './help.mjs';
+
+helpFromHeader(import.meta.url);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = process.env.CONNHUB_BIN || path.join(root, 'build', 'connhub');

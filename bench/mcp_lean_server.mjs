@@ -4,6 +4,9 @@
 // clients' costs show.   node bench/mcp_lean_server.mjs HOST PORT   (prints "listening PORT")
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { helpFromHeader } from './help.mjs';
+
+helpFromHeader(import.meta.url);
 
 const [host, port] = [process.argv[2] || '127.0.0.1', Number(process.argv[3] || 0)];
 const TOOLS = Number(process.env.TOOLS || 500);

@@ -8,6 +8,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { helpFromHeader } from './help.mjs';
+
+helpFromHeader(import.meta.url);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const corpus = process.env.CONNHUB_OPENAPI_CORPUS || path.join(root, 'tests', '.corpus', 'openapi');

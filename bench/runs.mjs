@@ -6,6 +6,9 @@
 // Usage: node bench/runs.mjs [N=200] [C=50]   (CONNHUB_BIN, default build/connhub)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { helpFromHeader } from './help.mjs';
+
+helpFromHeader(import.meta.url);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { api, cleanup, runCli, startServer, tempDir } = await import(path.join(here, '../tests/e2e/lib/server.mjs'));
