@@ -62,6 +62,8 @@ static const char serve_help[] =
     "  --out-idle-timeout MS     upstream no-bytes timeout (default 15000)\n"
     "  --out-max-response BYTES  upstream response size, decoded (default 10485760)\n"
     "  --out-max-redirects N     0-5 (default 5)\n"
+    "  --out-ca-file PATH        PEM file of CA certificates that upstream TLS also trusts,\n"
+    "                            besides the system's (e.g. a private CA); read at start\n"
     "  --session-idle-timeout SECONDS  web sign-in: a session unused this long ends (default "
     "1800)\n"
     "  --session-max-age SECONDS  web sign-in: a session ends this long after it began (default "
@@ -98,6 +100,7 @@ enum {
     O_OIDLE,
     O_OMAX,
     O_OREDIR,
+    O_OCA,
     O_SVC_BASE,
     O_SESS_IDLE,
     O_SESS_AGE,
@@ -108,7 +111,7 @@ enum {
 };
 
 struct serve_opts {
-    const char *listen, *db, *app_url, *allow, *log_level;
+    const char *listen, *db, *app_url, *allow, *log_level, *ca_file;
     bool dev;
     unsigned threads;
 };
@@ -264,6 +267,7 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
         {"out-idle-timeout", 1, NULL, O_OIDLE},
         {"out-max-response", 1, NULL, O_OMAX},
         {"out-max-redirects", 1, NULL, O_OREDIR},
+        {"out-ca-file", 1, NULL, O_OCA},
         {"service-base-url", 1, NULL, O_SVC_BASE},
         {"session-idle-timeout", 1, NULL, O_SESS_IDLE},
         {"session-max-age", 1, NULL, O_SESS_AGE},
@@ -293,6 +297,9 @@ parse_serve(int argc, char **argv, struct serve_opts *o, struct app *app)
             break;
         case O_ALLOW:
             o->allow = optarg;
+            break;
+        case O_OCA:
+            o->ca_file = optarg;
             break;
         case O_LOG:
             o->log_level = optarg;
@@ -437,12 +444,19 @@ cmd_serve(int argc, char **argv)
         cli_fail("--allow-private", &ei);
         return 2;
     }
+    if (o.ca_file && outbound_set_ca_file(o.ca_file, &ei) != ERR_OK) {
+        cli_fail("serve", &ei);
+        return 2;
+    }
     secret_heap_init(1 << 20);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     store_url_redact(o.db, db_shown, sizeof(db_shown)); /* never the password */
     alloc_name(alloc);
     log_kv(LOG_INFO, "server.starting", "s:db", db_shown, "s:listen", o.listen, "b:dev", o.dev,
            "s:app_url", o.app_url ? o.app_url : "", "s:allocator", alloc, LOG_END);
+    if (o.ca_file)
+        log_kv(LOG_INFO, "outbound.ca_file", "s:path", o.ca_file, "s:detail",
+               "upstream TLS also trusts these CA certificates", LOG_END);
     if (o.allow)
         log_kv(LOG_WARN, "ssrf.allow_private", "s:ranges", o.allow, "s:detail",
                "outbound calls may reach these private addresses: for tests only", LOG_END);

@@ -13,6 +13,9 @@
 #include "outbound/internal.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +29,50 @@
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
+static char *ca_file; /* outbound_set_ca_file; read-only once workers run */
+
+/* Counts the certificates in a PEM file: -1 when it cannot be opened. */
+static int
+pem_cert_count(const char *path)
+{
+    BIO *b = BIO_new_file(path, "r");
+    X509 *c;
+    int n = 0;
+
+    if (b == NULL) {
+        ERR_clear_error();
+        return -1;
+    }
+    while ((c = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        X509_free(c);
+        n++;
+    }
+    ERR_clear_error(); /* the read that ended the loop */
+    BIO_free(b);
+    return n;
+}
+
+enum err
+outbound_set_ca_file(const char *path, struct errinfo *ei)
+{
+    int n = path && *path ? pem_cert_count(path) : -1;
+
+    if (n < 0)
+        return err_set(ei, ERR_INVALID, "invalid", "out-ca-file", "cannot read %s",
+                       path ? path : "(none)");
+    if (n == 0)
+        return err_set(ei, ERR_INVALID, "invalid", "out-ca-file",
+                       "%s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path);
+    free(ca_file);
+    ca_file = xstrdup(path);
+    return ERR_OK;
+}
+
+const char *
+ob_ca_file(void)
+{
+    return ca_file;
+}
 
 static void
 curl_init(void)
@@ -182,7 +229,7 @@ ob_easy_get(struct outbound *ob)
 {
     if (ob->npool == 0) {
         CURL *e = curl_easy_init();
-        if (e != NULL && !hop_easy_setup(e)) {
+        if (e != NULL && !hop_easy_setup(ob, e)) {
             curl_easy_cleanup(e);
             e = NULL;
         }
@@ -284,7 +331,12 @@ outbound_new(struct loop *lp, const struct ssrf_policy *pol, struct outbound **o
     ob->trim_ms = OB_EASY_TRIM_MS;
     if (pol != NULL)
         ob->pol = *pol;
-    if (!shard_init(ob, &ob->shard[0])) {
+    /* One thread per client: the share needs no lock callbacks. */
+    ob->share = curl_share_init();
+    if (ob->share == NULL ||
+        curl_share_setopt(ob->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        !shard_init(ob, &ob->shard[0])) {
+        curl_share_cleanup(ob->share);
         free(ob);
         return ERR_INTERNAL;
     }
@@ -324,6 +376,7 @@ outbound_free(struct outbound *ob)
         loop_timer_stop(ob->lp, &ob->shard[i].timer);
     }
     loop_timer_stop(ob->lp, &ob->defer);
+    curl_share_cleanup(ob->share); /* after every handle that used it */
     blk_pool_drain(&ob->handles);
     blk_pool_drain(&ob->calls);
     free(ob);

@@ -352,9 +352,12 @@ fail:
 }
 
 bool
-hop_easy_setup(CURL *e)
+hop_easy_setup(struct outbound *ob, CURL *e)
 {
     SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_SHARE, ob->share); /* a new handle resumes the TLS sessions of the others */
+    if (ob_ca_file() != NULL)
+        SET(CURLOPT_CAINFO, ob_ca_file());
     SET(CURLOPT_OPENSOCKETFUNCTION, on_open);
     SET(CURLOPT_PREREQFUNCTION, on_prereq);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");

@@ -75,6 +75,7 @@ struct out_handle {
 struct outbound {
     struct loop *lp;
     struct ob_shard shard[OB_SHARDS];
+    CURLSH *share; /* TLS sessions, for every easy handle of this client */
     struct ssrf_policy pol;
     struct loop_timer defer; /* runs queued completions on the next turn */
     struct out_handle *active;
@@ -103,7 +104,9 @@ void xfer_complete(struct out_handle *x);
 /* hop.c */
 /* Sets the options every transfer of a new easy handle shares (the SSRF
  * hooks, protocols, no proxy or netrc, callbacks); false when curl refuses one. */
-bool hop_easy_setup(CURL *e);
+bool hop_easy_setup(struct outbound *ob, CURL *e);
+/* outbound_set_ca_file's path, or NULL. */
+const char *ob_ca_file(void);
 /* Configures x->easy for x->url and adds it to the multi. */
 enum out_fail hop_start(struct out_handle *x);
 /* Takes the handle out of the multi and unsets what pointed into x: it keeps

@@ -148,6 +148,13 @@ struct out_handle;
  * returns. done() must not call outbound_free(). */
 typedef void (*out_done_cb)(struct out_response *res, void *arg);
 
+/* Added: upstream TLS also trusts the CA certificates in the PEM file at path
+ * (CURLOPT_CAINFO; the system's stay trusted through curl's CA path). For
+ * every outbound client made after it; call once at start, before any thread.
+ * ERR_INVALID (field "out-ca-file") when the file cannot be read or holds no
+ * certificate. */
+enum err outbound_set_ca_file(const char *path, struct errinfo *ei) WARN_UNUSED;
+
 enum err outbound_new(struct loop *lp, const struct ssrf_policy *pol,
                       struct outbound **out) WARN_UNUSED;
 /* Added: the loop ob runs on (for callers that arm their own timers). */
