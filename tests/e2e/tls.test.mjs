@@ -20,24 +20,30 @@ function openssl(args) {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+// A leaf certificate NAME.pem/.key for the IP address ip, signed by the test CA.
+function makeLeaf(name, ip) {
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${ip}`]);
+  fs.writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth\n`);
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
+}
+
 function makeCerts() {
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
     '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=connhub test CA',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.2']);
-  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'subjectAltName=IP:127.0.0.2\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'leaf.pem', '-days', '2', '-extfile', 'leaf.ext']);
+  makeLeaf('leaf', '127.0.0.2');
+  makeLeaf('other', '127.0.0.9'); // trusted, but for another address
 }
 
 // An https upstream on 127.0.0.2 that records each request (its Authorization header, and
 // whether its connection resumed a TLS session) and closes every connection after answering,
 // so that each call needs a new connection (and a handshake).
-function startTlsUpstream() {
+function startTlsUpstream(name = 'leaf') {
   const server = https.createServer({
-    key: fs.readFileSync(path.join(dir, 'leaf.key')),
-    cert: fs.readFileSync(path.join(dir, 'leaf.pem')),
+    key: fs.readFileSync(path.join(dir, `${name}.key`)),
+    cert: fs.readFileSync(path.join(dir, `${name}.pem`)),
   }, (req, res) => {
     seen.push({ auth: req.headers.authorization, reused: req.socket.isSessionReused() });
     res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
@@ -54,12 +60,12 @@ function startTlsUpstream() {
   });
 }
 
-async function withServer(args, fn) {
+async function withServer(args, fn, upstream = up) {
   const srv = await startServer({ dbPath: db, allowPrivate: '127.0.0.2/32', args });
   try {
     const A = api(srv.url, token);
     const r = await A.post('/api/connections', {
-      name: `tls ${args.length}`, base_url: up.url, auth: { type: 'bearer', token: TOKEN },
+      name: `tls ${args.length}`, base_url: upstream.url, auth: { type: 'bearer', token: TOKEN },
       operations: [{ name: 'get', method: 'GET', path: '/item' }],
     });
     assert.equal(r.status, 201, r.text);
@@ -117,6 +123,22 @@ test('--out-ca-file: the private CA is trusted, and the bearer arrives over TLS'
   });
   assert.equal(seen.length, 1);
   assert.equal(seen[0].auth, `Bearer ${TOKEN}`);
+});
+
+test('a certificate from the trusted CA for another address fails at the TLS stage (the name is checked)', async () => {
+  seen.length = 0;
+  const other = await startTlsUpstream('other');
+  try {
+    await withServer(['--out-ca-file', path.join(dir, 'ca.pem')], async (A, c) => {
+      const r = await call(A, c);
+      assert.equal(r.status, 502, r.text);
+      assert.equal(r.json.error.stage, 'tls', r.text);
+      assert.match(r.json.error.message, /TLS with https:\/\/127\.0\.0\.2:\d+ failed/);
+    }, other);
+  } finally {
+    await other.close();
+  }
+  assert.equal(seen.length, 0, 'no request reached the upstream');
 });
 
 test('a new connection resumes the TLS session, also from an easy handle that never met the server', async () => {
