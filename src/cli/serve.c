@@ -63,7 +63,7 @@ static const char serve_help[] =
     "  --out-max-response BYTES  upstream response size, decoded (default 10485760)\n"
     "  --out-max-redirects N     0-5 (default 5)\n"
     "  --out-ca-file PATH        PEM file of CA certificates that upstream TLS also trusts,\n"
-    "                            besides the system's (e.g. a private CA); read at start\n"
+    "                            besides the system's (e.g. a private CA); checked at start\n"
     "  --session-idle-timeout SECONDS  web sign-in: a session unused this long ends (default "
     "1800)\n"
     "  --session-max-age SECONDS  web sign-in: a session ends this long after it began (default "

@@ -334,11 +334,9 @@ set_method(struct out_handle *x, CURL *e)
 
     SET(CURLOPT_HTTPGET, 1L);
     SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
-    if (strcmp(rq->method, "GET") == 0) {
-        /* done */
-    } else if (strcmp(rq->method, "HEAD") == 0) {
+    if (strcmp(rq->method, "HEAD") == 0) {
         SET(CURLOPT_NOBODY, 1L);
-    } else {
+    } else if (strcmp(rq->method, "GET") != 0) {
         if (has_body) {
             SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body.len);
             SET(CURLOPT_POSTFIELDS, rq->body.data ? rq->body.data : "");

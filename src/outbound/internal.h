@@ -91,6 +91,8 @@ struct outbound {
 
 /* client.c */
 CURL *ob_easy_get(struct outbound *ob);
+/* outbound_set_ca_file's path, or NULL. */
+const char *ob_ca_file(void);
 /* Keeps an idle handle (hop_detach unset its transfer) for the next transfer, or frees it. */
 void ob_easy_put(struct outbound *ob, CURL *easy);
 /* The shard for a new transfer (fewest in flight; created on first use), or
@@ -105,8 +107,6 @@ void xfer_complete(struct out_handle *x);
 /* Sets the options every transfer of a new easy handle shares (the SSRF
  * hooks, protocols, no proxy or netrc, callbacks); false when curl refuses one. */
 bool hop_easy_setup(struct outbound *ob, CURL *e);
-/* outbound_set_ca_file's path, or NULL. */
-const char *ob_ca_file(void);
 /* Configures x->easy for x->url and adds it to the multi. */
 enum out_fail hop_start(struct out_handle *x);
 /* Takes the handle out of the multi and unsets what pointed into x: it keeps
